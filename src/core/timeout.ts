@@ -1,0 +1,118 @@
+import { assertNumber } from './assert';
+import { AbortError, TimeoutError } from './errors';
+
+/**
+ * Options for {@link withTimeout}.
+ *
+ * @example
+ * ```ts
+ * const options: WithTimeoutOptions = { signal: request.signal, message: 'JWKS fetch timed out' };
+ * ```
+ */
+export interface WithTimeoutOptions {
+  /** An outer signal; aborting it rejects with {@link AbortError} at once. */
+  signal?: AbortSignal | undefined;
+  /** Message of the {@link TimeoutError}. */
+  message?: string;
+}
+
+/**
+ * Rejects with {@link AbortError} if `signal` is already aborted.
+ *
+ * @example
+ * ```ts
+ * throwIfAborted(signal);
+ * await nextStep();
+ * ```
+ */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortError(signal.reason);
+}
+
+/**
+ * Waits `ms` milliseconds. Rejects with {@link AbortError} when `signal` aborts, and removes its
+ * timer and listener either way, so a cancelled sleep never keeps the process alive.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * setTimeout(() => controller.abort(), 10);
+ * await sleep(60_000, { signal: controller.signal }); // rejects after ~10 ms
+ * ```
+ */
+export function sleep(ms: number, { signal }: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+  assertNumber(ms, 'sleep ms', 'ERR_TIMEOUT_OPTIONS', { min: 0 });
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new AbortError(signal.reason));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new AbortError(signal?.reason));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Bounds `work` by `ms` milliseconds. `work` is either a promise or a function that receives an
+ * `AbortSignal`, which is aborted when the time runs out or the outer `signal` aborts, so the
+ * underlying I/O (a `fetch`, say) is cancelled rather than left running. Rejects with
+ * {@link TimeoutError} or {@link AbortError}; the timer is cleared however the race ends.
+ *
+ * @example
+ * ```ts
+ * const response = await withTimeout((signal) => fetch(url, { signal }), 2_000);
+ * ```
+ */
+export function withTimeout<T>(
+  work: Promise<T> | ((signal: AbortSignal) => Promise<T>),
+  ms: number,
+  options: WithTimeoutOptions = {},
+): Promise<T> {
+  assertNumber(ms, 'timeout ms', 'ERR_TIMEOUT_OPTIONS', { min: 0, exclusiveMin: true });
+  const { signal, message } = options;
+  if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
+  const controller = new AbortController();
+  return new Promise<T>((resolve, reject) => {
+    const finish = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const onAbort = (): void => {
+      finish();
+      controller.abort(signal?.reason);
+      reject(new AbortError(signal?.reason));
+    };
+    const timer = setTimeout(() => {
+      finish();
+      const error = new TimeoutError(ms, message);
+      controller.abort(error);
+      reject(error);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let promise: Promise<T>;
+    try {
+      promise = typeof work === 'function' ? work(controller.signal) : work;
+    } catch (error) {
+      finish();
+      reject(error);
+      return;
+    }
+    Promise.resolve(promise).then(
+      (value) => {
+        finish();
+        resolve(value);
+      },
+      (error: unknown) => {
+        finish();
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,1 @@
+export { AbortError, PatchbayError, type PatchbayErrorOptions, TimeoutError } from '../core/errors';

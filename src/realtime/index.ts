@@ -1,0 +1,1 @@
+export { PatchbayError, type PatchbayErrorOptions } from '../core/errors';

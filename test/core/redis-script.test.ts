@@ -1,0 +1,93 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineScript, redisKey } from '../../src/core/redis-script';
+import { connectRedis, testPrefix } from '../support/redis';
+
+const prefix = testPrefix(import.meta.url);
+const incrBy = defineScript({
+  name: 'incrBy',
+  lua: "local v = redis.call('INCRBY', KEYS[1], ARGV[1]); redis.call('PEXPIRE', KEYS[1], 60000); return v",
+  keys: 1,
+});
+
+let redis: Redis;
+let observer: Redis;
+
+beforeAll(async () => {
+  redis = await connectRedis();
+  observer = await connectRedis();
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await observer?.quit();
+});
+
+/** Runs `fn` and returns the commands the server saw from `redis`, via MONITOR. */
+async function monitor(fn: () => Promise<unknown>): Promise<string[]> {
+  const watcher = await observer.monitor();
+  const seen: string[] = [];
+  watcher.on('monitor', (_time: string, args: string[], source: string) => {
+    // commands a Lua script runs are reported too, with source "lua"; only round trips count
+    if (source !== 'lua') seen.push(String(args[0]).toLowerCase());
+  });
+  // MONITOR output can lag the command; a PING from the watched client marks the end.
+  await fn();
+  await redis.ping('end-of-monitor');
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (seen.includes('ping')) resolve();
+      else setTimeout(check, 5);
+    };
+    check();
+  });
+  watcher.disconnect();
+  return seen.filter((command) => command !== 'ping');
+}
+
+describe('defineScript', () => {
+  it('computes the SHA1 that Redis itself computes', async () => {
+    expect(await redis.script('LOAD', incrBy.lua)).toBe(incrBy.sha);
+  });
+
+  it('runs with exactly one EVALSHA round trip once the script is cached', async () => {
+    const key = `${prefix}warm`;
+    await incrBy.run(redis, [key], [1]);
+    const commands = await monitor(() => incrBy.run(redis, [key], [2]));
+    expect(commands).toEqual(['evalsha']);
+    expect(await redis.get(key)).toBe('3');
+  });
+
+  it('recovers from NOSCRIPT after the server lost its script cache', async () => {
+    const key = `${prefix}flushed`;
+    await redis.script('FLUSH');
+    const commands = await monitor(async () => {
+      expect(await incrBy.run(redis, [key], [5])).toBe(5);
+    });
+    expect(commands).toEqual(['evalsha', 'eval']);
+    // EVAL cached it again: the next call is a single EVALSHA
+    expect(await monitor(() => incrBy.run(redis, [key], [1]))).toEqual(['evalsha']);
+  });
+
+  it('passes through script errors other than NOSCRIPT', async () => {
+    const broken = defineScript({ name: 'broken', lua: "return redis.call('NOPE')", keys: 0 });
+    await expect(broken.run(redis, [], [])).rejects.toThrow(/Unknown Redis command|unknown command/i);
+  });
+
+  it('rejects a wrong number of keys with ERR_REDIS_SCRIPT before touching Redis', async () => {
+    await expect(incrBy.run(redis, [], [1])).rejects.toMatchObject({ code: 'ERR_REDIS_SCRIPT' });
+  });
+});
+
+describe('redisKey', () => {
+  it('hash-tags the id so every key of one id maps to one cluster slot', async () => {
+    const base = redisKey('pb:rl:', 'user:42');
+    const tokens = redisKey('pb:rl:', 'user:42', 'tokens');
+    expect(base).toBe('pb:rl:{user:42}');
+    expect(tokens).toBe('pb:rl:{user:42}:tokens');
+    const slots = await Promise.all(
+      [base, tokens].map((key) => redis.call('CLUSTER', 'KEYSLOT', key).catch(() => null)),
+    );
+    if (slots[0] !== null) expect(slots[0]).toBe(slots[1]);
+  });
+});
