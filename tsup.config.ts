@@ -1,17 +1,17 @@
 import { defineConfig } from 'tsup';
-
-export const modules = ['oidc', 'webhooks', 'ratelimit', 'graphql', 'grpc', 'cqrs', 'realtime', 'prewarm'];
+import { modules } from './scripts/modules.ts';
 
 export default defineConfig({
-  entry: Object.fromEntries(modules.map((name) => [name, `src/${name}/index.ts`])),
+  entry: Object.fromEntries(modules.map(({ name }) => [name, `src/${name}/index.ts`])),
   format: ['esm'],
   target: 'node22',
   platform: 'neutral',
   dts: true,
   clean: true,
+  // one shared chunk for src/core, so PatchbayError is one class whichever entries a user imports
   splitting: true,
   treeshake: true,
-  sourcemap: true,
   outDir: 'dist',
-  external: ['node:*'],
+  external: [/^node:/],
+  loader: { '.lua': 'text' },
 });
