@@ -1,9 +1,9 @@
 // Runs bench/<module>.ts for each module given on the command line, or all of them.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 const wanted = process.argv.slice(2);
-const files = readdirSync('bench')
+const files = (existsSync('bench') ? readdirSync('bench') : [])
   .filter((f) => f.endsWith('.ts') && (wanted.length === 0 || wanted.includes(f.replace(/\.ts$/, ''))))
   .sort();
 for (const file of files) {
