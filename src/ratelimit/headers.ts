@@ -1,0 +1,56 @@
+import { assertNumber } from '../core/assert';
+import { checkName } from './limiter';
+import type { Decision } from './types';
+
+/**
+ * Options of {@link rateLimitHeaders}.
+ *
+ * @example
+ * ```ts
+ * const options: RateLimitHeaderOptions = { policyName: 'api', windowMs: 60_000 };
+ * ```
+ */
+export interface RateLimitHeaderOptions {
+  /** The policy's name in both fields. Default `default`. */
+  policyName?: string;
+  /** The policy's window; adds `w=<seconds>` to `RateLimit-Policy` when given. */
+  windowMs?: number;
+  /** The current time in epoch ms, for `t=` and `Retry-After`. Default `Date.now()`. */
+  now?: number;
+}
+
+/**
+ * The response headers for a decision, per the IETF draft "RateLimit header fields for HTTP"
+ * (draft-ietf-httpapi-ratelimit-headers): `RateLimit-Policy` (`q` quota, `w` window in
+ * seconds), `RateLimit` (`r` remaining, `t` seconds until the quota is fully restored), and,
+ * when denied, `Retry-After` in whole seconds, rounded up. A decision that can never be
+ * admitted (`retryAfterMs: Infinity`) gets no `Retry-After`: retrying will not help.
+ *
+ * @example
+ * ```ts
+ * const decision = await limiter.consume(ip);
+ * for (const [name, value] of Object.entries(rateLimitHeaders(decision, { windowMs: 60_000 }))) {
+ *   res.setHeader(name, value);
+ * }
+ * // RateLimit-Policy: "default";q=100;w=60
+ * // RateLimit: "default";r=99;t=60
+ * ```
+ */
+export function rateLimitHeaders(decision: Decision, options: RateLimitHeaderOptions = {}): Record<string, string> {
+  const { policyName = 'default', windowMs, now = Date.now() } = options;
+  checkName(policyName);
+  const name = `"${policyName}"`;
+  let policy = `${name};q=${decision.limit}`;
+  if (windowMs !== undefined) {
+    assertNumber(windowMs, 'windowMs', 'ERR_RATELIMIT_OPTIONS', { min: 0, exclusiveMin: true });
+    policy += `;w=${Math.ceil(windowMs / 1000)}`;
+  }
+  const headers: Record<string, string> = {
+    'RateLimit-Policy': policy,
+    RateLimit: `${name};r=${decision.remaining};t=${Math.max(0, Math.ceil((decision.resetAt - now) / 1000))}`,
+  };
+  if (!decision.allowed && Number.isFinite(decision.retryAfterMs)) {
+    headers['Retry-After'] = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
+  }
+  return headers;
+}

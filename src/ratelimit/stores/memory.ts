@@ -1,0 +1,128 @@
+import { assertNumber } from '../../core/assert';
+import { type Clock, systemClock } from '../../core/clock';
+import { PatchbayError } from '../../core/errors';
+import type { Decision, RateLimitAlgorithm, RateLimitStore } from '../types';
+import {
+  type BucketState,
+  type CounterState,
+  decideBucket,
+  decideCounter,
+  decideLog,
+  type Linked,
+  type LogState,
+  newBucketState,
+  newCounterState,
+  newLogState,
+} from './memory-algorithms';
+
+/**
+ * Options of {@link memoryStore}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryStoreOptions = { maxKeys: 50_000 };
+ * ```
+ */
+export interface MemoryStoreOptions {
+  /** Most keys held at once; past it the least recently used keys are evicted. Default 100 000. */
+  maxKeys?: number;
+  /** Time source, for tests. Default the system clock. */
+  clock?: Clock;
+}
+
+type State = LogState | CounterState | BucketState;
+
+// Expired entries are reclaimed a few at a time when new keys arrive: no timer per key.
+const RECLAIM_PER_INSERT = 2;
+
+/**
+ * An in-process store: bounded (least recently used keys are evicted past `maxKeys`), no timer
+ * per key, expired state reclaimed lazily as new keys arrive. State is per process: several
+ * processes each enforce the full limit on their own; use {@link redisStore} to share a limit.
+ *
+ * @example
+ * ```ts
+ * import { memoryStore, slidingWindow, tokenBucket } from 'patchbay/ratelimit';
+ *
+ * const store = memoryStore({ maxKeys: 10_000 });
+ * const login = slidingWindow({ limit: 5, windowMs: 60_000, store });
+ * const api = tokenBucket({ capacity: 100, refillPerSecond: 10, store });
+ * ```
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
+  const { maxKeys = 100_000, clock = systemClock } = options;
+  assertNumber(maxKeys, 'maxKeys', 'ERR_RATELIMIT_OPTIONS', { min: 1, integer: true });
+  if (typeof clock?.now !== 'function') {
+    throw new PatchbayError('ERR_RATELIMIT_OPTIONS', 'clock must be an object with a now() method');
+  }
+  const entries = new Map<string, State>();
+  // Recency list threaded through the states themselves: newest at the head, eviction and
+  // reclaim at the tail, every operation O(1). (Evicting through Map iteration order degrades:
+  // deleted slots stay in the table until it rehashes, and each scan from the front walks them.)
+  let newest: Linked | undefined;
+  let oldest: Linked | undefined;
+
+  const unlink = (state: Linked): void => {
+    if (state.newer) state.newer.older = state.older;
+    else newest = state.older;
+    if (state.older) state.older.newer = state.newer;
+    else oldest = state.newer;
+    state.newer = undefined;
+    state.older = undefined;
+  };
+
+  const pushNewest = (state: Linked): void => {
+    state.older = newest;
+    if (newest) newest.newer = state;
+    else oldest = state;
+    newest = state;
+  };
+
+  const remove = (state: Linked): void => {
+    unlink(state);
+    entries.delete(state.id);
+  };
+
+  const insert = (id: string, state: State, now: number): void => {
+    for (let i = 0; i < RECLAIM_PER_INSERT && oldest !== undefined && oldest.expiresAt <= now; i++) remove(oldest);
+    if (entries.size >= maxKeys && oldest !== undefined) remove(oldest);
+    state.id = id;
+    entries.set(id, state);
+    pushNewest(state);
+  };
+
+  return {
+    decide(algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<Decision> {
+      const now = clock.now();
+      const id = `${algorithm.id}\u0000${key}`;
+      let state = entries.get(id);
+      const known = state !== undefined;
+      if (known && state !== newest) {
+        unlink(state!);
+        pushNewest(state!);
+      }
+      let decision: Decision;
+      switch (algorithm.kind) {
+        case 'sliding-log':
+          state ??= newLogState();
+          decision = decideLog(state as LogState, algorithm.limit, algorithm.windowMs, now, cost, commit);
+          break;
+        case 'sliding-counter':
+          state ??= newCounterState();
+          decision = decideCounter(state as CounterState, algorithm.limit, algorithm.windowMs, now, cost, commit);
+          break;
+        case 'token-bucket':
+          state ??= newBucketState(algorithm.capacity, now);
+          decision = decideBucket(state as BucketState, algorithm.capacity, algorithm.refillPerSecond, now, cost, commit);
+          break;
+      }
+      if (!known && commit && decision.allowed && cost > 0) insert(id, state, now);
+      return Promise.resolve(decision);
+    },
+    reset(algorithm: RateLimitAlgorithm, key: string): Promise<void> {
+      const state = entries.get(`${algorithm.id}\u0000${key}`);
+      if (state) remove(state);
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,186 @@
+import { assertNumber, describe } from '../../core/assert';
+import { PatchbayError } from '../../core/errors';
+import { defineScript, type RedisScriptClient, redisKey } from '../../core/redis-script';
+import { withTimeout } from '../../core/timeout';
+import type { Decision, RateLimitAlgorithm, RateLimitStore } from '../types';
+import { memoryStore } from './memory';
+import slidingCounterLua from './scripts/sliding-counter.lua';
+import slidingLogLua from './scripts/sliding-log.lua';
+import tokenBucketLua from './scripts/token-bucket.lua';
+
+const slidingLog = defineScript({ name: 'ratelimit:sliding-log', lua: slidingLogLua, keys: 2 });
+const slidingCounter = defineScript({ name: 'ratelimit:sliding-counter', lua: slidingCounterLua, keys: 1 });
+const tokenBucketScript = defineScript({ name: 'ratelimit:token-bucket', lua: tokenBucketLua, keys: 1 });
+
+/**
+ * What a Redis store does while Redis is unreachable, slow or failing.
+ *
+ * @example
+ * ```ts
+ * const mode: RedisErrorMode = 'insurance';
+ * ```
+ */
+export type RedisErrorMode = 'allow' | 'deny' | 'insurance';
+
+/**
+ * An event from a {@link redisStore}: Redis became unusable, or usable again.
+ *
+ * @example
+ * ```ts
+ * const onEvent = (event: RedisStoreEvent) => {
+ *   if (event.type === 'store-unavailable') logger.warn({ err: event.error }, 'rate limiting degraded');
+ * };
+ * ```
+ */
+export type RedisStoreEvent =
+  | { type: 'store-unavailable'; error: PatchbayError; mode: RedisErrorMode }
+  | { type: 'store-recovered' };
+
+/**
+ * A Redis client the store can use: ioredis `Redis` or `Cluster`. `status` is read, when present,
+ * to fail fast instead of queueing commands while disconnected.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * const client: RateLimitRedis = new Redis(process.env.REDIS_URL);
+ * ```
+ */
+export interface RateLimitRedis extends RedisScriptClient {
+  del(...keys: string[]): Promise<number>;
+  readonly status?: string;
+}
+
+/**
+ * Options of {@link redisStore}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisStoreOptions = { prefix: 'myapp:rl:', onError: 'deny', timeoutMs: 250 };
+ * ```
+ */
+export interface RedisStoreOptions {
+  /** Prefix of every key. Default `pb:rl:`. */
+  prefix?: string;
+  /**
+   * While Redis fails: `'allow'` admits everything (fail open), `'deny'` refuses everything (fail
+   * closed, `retryAfterMs` 1 s), `'insurance'` (default) decides with a per-process memory store
+   * of the same quota until Redis answers again.
+   */
+  onError?: RedisErrorMode;
+  /** Longest wait for one decision before it counts as a Redis failure, in ms. Default 500. */
+  timeoutMs?: number;
+  /** Called when Redis becomes unusable and when it recovers (once per transition). */
+  onEvent?: (event: RedisStoreEvent) => void;
+}
+
+const MODES: readonly string[] = ['allow', 'deny', 'insurance'];
+const DENY_RETRY_MS = 1_000;
+
+/**
+ * A store in Redis, shared by every process that uses the same Redis and prefix. Each decision
+ * is one EVALSHA of a Lua script: atomic, one round trip, timed by the Redis server's clock (so
+ * app servers with skewed clocks agree), every key with a TTL, and all keys of one decision under
+ * one hash tag, so it works on Redis Cluster.
+ *
+ * A Redis outage never becomes an unhandled rejection or a hang: each call is bounded by
+ * `timeoutMs`, calls fail fast while the client is not connected (nothing piles up in ioredis's
+ * offline queue), and `onError` decides what the limiter answers meanwhile.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { redisStore, slidingWindow } from 'patchbay/ratelimit';
+ *
+ * const redis = new Redis(process.env.REDIS_URL);
+ * const limiter = slidingWindow({ limit: 100, windowMs: 60_000, store: redisStore(redis, { onError: 'insurance' }) });
+ * ```
+ */
+export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {}): RateLimitStore {
+  const { prefix = 'pb:rl:', onError = 'insurance', timeoutMs = 500, onEvent } = options;
+  if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
+    throw new PatchbayError('ERR_RATELIMIT_OPTIONS', 'redisStore needs an ioredis client (Redis or Cluster)');
+  }
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+    throw new PatchbayError('ERR_RATELIMIT_OPTIONS', `prefix must be a string without braces, got ${describe(prefix)}`);
+  }
+  if (!MODES.includes(onError)) {
+    throw new PatchbayError('ERR_RATELIMIT_OPTIONS', `onError must be 'allow', 'deny' or 'insurance', got ${describe(onError)}`);
+  }
+  assertNumber(timeoutMs, 'timeoutMs', 'ERR_RATELIMIT_OPTIONS', { min: 1 });
+
+  const insurance = onError === 'insurance' ? memoryStore() : undefined;
+  let healthy = true;
+
+  const keysOf = (algorithm: RateLimitAlgorithm, key: string): string[] => {
+    const base = `${prefix}${algorithm.id}:`;
+    return algorithm.kind === 'sliding-log' ? [redisKey(base, key), redisKey(base, key, 'm')] : [redisKey(base, key)];
+  };
+
+  const run = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<unknown> => {
+    if (redis.status !== undefined && redis.status !== 'ready') {
+      return Promise.reject(new Error(`Redis client is ${redis.status}`));
+    }
+    const flag = commit ? 1 : 0;
+    const keys = keysOf(algorithm, key);
+    const work =
+      algorithm.kind === 'token-bucket'
+        ? tokenBucketScript.run(redis, keys, [algorithm.capacity, algorithm.refillPerSecond, cost, flag])
+        : (algorithm.kind === 'sliding-log' ? slidingLog : slidingCounter).run(redis, keys, [
+            algorithm.limit,
+            algorithm.windowMs,
+            cost,
+            flag,
+          ]);
+    return withTimeout(work, timeoutMs, { message: `Redis did not answer within ${timeoutMs} ms` });
+  };
+
+  const fallback = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean, cause: unknown) => {
+    const error = new PatchbayError('ERR_RATELIMIT_STORE', 'Redis rate-limit store unavailable', { cause });
+    if (healthy) {
+      healthy = false;
+      onEvent?.({ type: 'store-unavailable', error, mode: onError });
+    }
+    if (insurance) return insurance.decide(algorithm, key, cost, commit);
+    const limit = algorithm.kind === 'token-bucket' ? algorithm.capacity : algorithm.limit;
+    const now = Date.now();
+    const decision: Decision =
+      onError === 'allow'
+        ? { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - cost)), resetAt: now, retryAfterMs: 0 }
+        : { allowed: false, limit, remaining: 0, resetAt: now + DENY_RETRY_MS, retryAfterMs: DENY_RETRY_MS };
+    return Promise.resolve(decision);
+  };
+
+  return {
+    async decide(algorithm, key, cost, commit) {
+      let reply: unknown;
+      try {
+        reply = await run(algorithm, key, cost, commit);
+      } catch (error) {
+        return fallback(algorithm, key, cost, commit, error);
+      }
+      if (!healthy) {
+        healthy = true;
+        onEvent?.({ type: 'store-recovered' });
+      }
+      const [allowed, remaining, resetAt, retry] = reply as [number, number, number, number];
+      return {
+        allowed: allowed === 1,
+        limit: algorithm.kind === 'token-bucket' ? algorithm.capacity : algorithm.limit,
+        remaining,
+        resetAt,
+        retryAfterMs: retry === -1 ? Number.POSITIVE_INFINITY : retry,
+      };
+    },
+    async reset(algorithm, key) {
+      await insurance?.reset(algorithm, key);
+      try {
+        await withTimeout(redis.del(...keysOf(algorithm, key)), timeoutMs);
+      } catch (error) {
+        throw new PatchbayError('ERR_RATELIMIT_STORE', `Could not reset rate-limit key ${describe(key)} in Redis`, {
+          cause: error,
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,55 @@
+-- Two-window weighted counter. KEYS[1]: hash with the current fixed window's index (w) and the
+-- counts of that window (c) and the one before (p). ARGV: limit, windowMs, cost, commit (1/0).
+-- Returns {allowed, remaining, resetAt, retryAfterMs (-1 = never)}.
+local limit = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local commit = ARGV[4] == '1'
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+
+local index = math.floor(now / window)
+local state = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
+local current = 0
+local previous = 0
+if state[1] then
+  local stored = tonumber(state[1])
+  if stored == index then
+    current = tonumber(state[2])
+    previous = tonumber(state[3])
+  elseif stored == index - 1 then
+    previous = tonumber(state[2])
+  end
+end
+
+local start = index * window
+local estimate = previous * (1 - (now - start) / window) + current
+local allowed = 0
+local retry = 0
+if cost <= limit and estimate + cost <= limit + 1e-9 then
+  allowed = 1
+  if commit and cost > 0 then
+    current = current + cost
+    estimate = estimate + cost
+    redis.call('HSET', KEYS[1], 'w', index, 'c', current, 'p', previous)
+    redis.call('PEXPIRE', KEYS[1], math.ceil(start + 2 * window - now))
+  end
+elseif cost > limit then
+  retry = -1
+else
+  local at
+  if current + cost <= limit and previous > 0 then
+    at = start + window * (1 - (limit - current - cost) / previous)
+  else
+    at = start + window + window * math.max(0, 1 - (limit - cost) / current)
+  end
+  retry = math.max(1, math.ceil(at - now))
+end
+
+local reset_at = math.floor(now)
+if current > 0 then
+  reset_at = start + 2 * window
+elseif previous > 0 then
+  reset_at = start + window
+end
+return {allowed, math.max(0, math.floor(limit - estimate + 1e-9)), reset_at, retry}
