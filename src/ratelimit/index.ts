@@ -1,5 +1,5 @@
-export { PatchbayError, type PatchbayErrorOptions } from '../core/errors';
 export type { Clock } from '../core/clock';
+export { PatchbayError, type PatchbayErrorOptions } from '../core/errors';
 export { type RateLimitHeaderOptions, rateLimitHeaders } from './headers';
 export { type RateLimitMiddlewareOptions, rateLimitMiddleware } from './middleware';
 export { type SlidingWindowOptions, slidingWindow } from './sliding-window';

@@ -11,7 +11,10 @@ export function checkName(name: unknown): void {
   // braces would change the Redis Cluster hash tag; quotes and control characters would need
   // escaping in every header and log line
   if (!/^[\x21\x23-\x5b\x5d-\x7a\x7c\x7e]+$/.test(name)) {
-    throw new PatchbayError(OPTIONS, `name must be printable ASCII without spaces, quotes, backslashes or braces, got ${describe(name)}`);
+    throw new PatchbayError(
+      OPTIONS,
+      `name must be printable ASCII without spaces, quotes, backslashes or braces, got ${describe(name)}`,
+    );
   }
 }
 

@@ -5,7 +5,11 @@ import type { RateLimitAlgorithm } from '../../src/ratelimit/types';
 import { manualClock } from './support';
 
 /** How many keys a store holds, read through its own decisions: a held key has used its quota. */
-async function held(store: ReturnType<typeof memoryStore>, algorithm: RateLimitAlgorithm, keys: string[]): Promise<number> {
+async function held(
+  store: ReturnType<typeof memoryStore>,
+  algorithm: RateLimitAlgorithm,
+  keys: string[],
+): Promise<number> {
   let count = 0;
   for (const key of keys) if (!(await store.decide(algorithm, key, 1, false)).allowed) count++;
   return count;
@@ -16,7 +20,8 @@ describe('memoryStore', () => {
 
   it('stays under maxKeys with 1M distinct keys', async () => {
     const gc = globalThis.gc;
-    if (!gc) throw new Error('this test measures the heap: run vitest with execArgv --expose-gc (see vitest.config.ts)');
+    if (!gc)
+      throw new Error('this test measures the heap: run vitest with execArgv --expose-gc (see vitest.config.ts)');
     gc();
     const heapBefore = process.memoryUsage().heapUsed;
     const store = memoryStore({ maxKeys: 10_000 });

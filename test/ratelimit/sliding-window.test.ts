@@ -27,23 +27,26 @@ describe('slidingWindow (exact log, memory store)', () => {
     [10, 1_000, 1],
     [7, 250, 2],
     [20, 60_000, 3],
-  ])('never admits more than %i in any window of %i ms, and never denies a request that fits (seed %i)', async (limit, windowMs, seed) => {
-    const clock = manualClock();
-    const limiter = slidingWindow({ limit, windowMs, store: memoryStore({ clock }) });
-    const admitted: { at: number; cost: number }[] = [];
-    for (const gap of arrivals(5_000, seed, windowMs)) {
-      clock.advance(gap);
-      const now = clock.now();
-      const decision = await limiter.consume('key');
-      const inWindow = admitted.filter((a) => a.at > now - windowMs).reduce((sum, a) => sum + a.cost, 0);
-      // exact in both directions: admitted iff it fits in (now - windowMs, now]
-      expect(decision.allowed).toBe(inWindow + 1 <= limit);
-      if (decision.allowed) admitted.push({ at: now, cost: 1 });
-      expect(decision.remaining).toBe(limit - inWindow - (decision.allowed ? 1 : 0));
-    }
-    expect(maxInAnyWindow(admitted, windowMs)).toBe(limit);
-    expect(admitted.length).toBeGreaterThan(limit * 3);
-  });
+  ])(
+    'never admits more than %i in any window of %i ms, and never denies a request that fits (seed %i)',
+    async (limit, windowMs, seed) => {
+      const clock = manualClock();
+      const limiter = slidingWindow({ limit, windowMs, store: memoryStore({ clock }) });
+      const admitted: { at: number; cost: number }[] = [];
+      for (const gap of arrivals(5_000, seed, windowMs)) {
+        clock.advance(gap);
+        const now = clock.now();
+        const decision = await limiter.consume('key');
+        const inWindow = admitted.filter((a) => a.at > now - windowMs).reduce((sum, a) => sum + a.cost, 0);
+        // exact in both directions: admitted iff it fits in (now - windowMs, now]
+        expect(decision.allowed).toBe(inWindow + 1 <= limit);
+        if (decision.allowed) admitted.push({ at: now, cost: 1 });
+        expect(decision.remaining).toBe(limit - inWindow - (decision.allowed ? 1 : 0));
+      }
+      expect(maxInAnyWindow(admitted, windowMs)).toBe(limit);
+      expect(admitted.length).toBeGreaterThan(limit * 3);
+    },
+  );
 
   it('counts costs, and says when enough of the window has expired for a big request', async () => {
     const clock = manualClock();

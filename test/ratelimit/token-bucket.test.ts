@@ -77,6 +77,10 @@ describe('tokenBucket (memory store)', () => {
   });
 
   it('reports a policy whose window is the time to refill an empty bucket', () => {
-    expect(tokenBucket({ capacity: 10, refillPerSecond: 4 }).policy).toEqual({ name: 'default', limit: 10, windowMs: 2_500 });
+    expect(tokenBucket({ capacity: 10, refillPerSecond: 4 }).policy).toEqual({
+      name: 'default',
+      limit: 10,
+      windowMs: 2_500,
+    });
   });
 });

@@ -3,9 +3,9 @@ import { rateLimitHeaders } from '../../src/ratelimit/headers';
 import { rateLimitMiddleware } from '../../src/ratelimit/middleware';
 import { slidingWindow } from '../../src/ratelimit/sliding-window';
 import { memoryStore } from '../../src/ratelimit/stores/memory';
+import type { RateLimitRedis } from '../../src/ratelimit/stores/redis';
 import { redisStore } from '../../src/ratelimit/stores/redis';
 import { tokenBucket } from '../../src/ratelimit/token-bucket';
-import type { RateLimitRedis } from '../../src/ratelimit/stores/redis';
 
 const options = { code: 'ERR_RATELIMIT_OPTIONS' };
 const input = { code: 'ERR_RATELIMIT_INPUT' };
@@ -32,7 +32,9 @@ describe('bad options fail at the factory with ERR_RATELIMIT_OPTIONS', () => {
   });
 
   it('a store that is not a store', () => {
-    expect(() => slidingWindow({ limit: 1, windowMs: 1, store: {} as never })).toThrow(expect.objectContaining(options));
+    expect(() => slidingWindow({ limit: 1, windowMs: 1, store: {} as never })).toThrow(
+      expect.objectContaining(options),
+    );
   });
 
   it.each([0, -5, 1.5])('memoryStore maxKeys %s', (maxKeys) => {

@@ -21,7 +21,10 @@ export interface IsolatedResult {
  * the process alive past `exitWithinMs`, which reports `hung: true`: that is how tests prove a
  * component lets its host process exit.
  */
-export async function runIsolated(source: string, { exitWithinMs = 5_000 } = {}): Promise<IsolatedResult> {
+export async function runIsolated(
+  source: string,
+  { exitWithinMs = 5_000, env = {} as Record<string, string> } = {},
+): Promise<IsolatedResult> {
   const dir = join(root, '.tmp');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `isolated-${process.pid}-${Math.random().toString(36).slice(2)}.mjs`);
@@ -31,6 +34,7 @@ export async function runIsolated(source: string, { exitWithinMs = 5_000 } = {})
     platform: 'node',
     format: 'esm',
     packages: 'external',
+    loader: { '.lua': 'text' },
     write: false,
     logLevel: 'silent',
   });
@@ -38,7 +42,11 @@ export async function runIsolated(source: string, { exitWithinMs = 5_000 } = {})
   try {
     return await new Promise<IsolatedResult>((resolve, reject) => {
       const started = Date.now();
-      const child = spawn(process.execPath, [file], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [file], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...env },
+      });
       let stdout = '';
       let stderr = '';
       let hung = false;

@@ -10,6 +10,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts the server again on the same port. */
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Thaws a paused server (SIGCONT). */
+  resume(): void;
 }
 
 /** The hint every Redis-related failure carries, so a missing Redis is never a mystery. */
@@ -77,10 +81,23 @@ export async function startRedisServer(): Promise<RedisServer> {
     child = undefined;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = once(proc, 'exit');
+    proc.kill('SIGCONT');
     proc.kill('SIGKILL');
     await exited;
   };
 
+  const signal = (name: NodeJS.Signals): void => {
+    if (!child?.pid) throw new Error('redis-server is not running');
+    process.kill(child.pid, name);
+  };
+
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, start, stop };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    start,
+    stop,
+    pause: () => signal('SIGSTOP'),
+    resume: () => signal('SIGCONT'),
+  };
 }

@@ -36,7 +36,17 @@ export interface Linked {
 const EPSILON = 1e-9;
 
 export function newLogState(): LogState {
-  return { times: new Float64Array(4), costs: new Float64Array(4), head: 0, size: 0, total: 0, id: '', newer: undefined, older: undefined, expiresAt: 0 };
+  return {
+    times: new Float64Array(4),
+    costs: new Float64Array(4),
+    head: 0,
+    size: 0,
+    total: 0,
+    id: '',
+    newer: undefined,
+    older: undefined,
+    expiresAt: 0,
+  };
 }
 
 function growLog(state: LogState): void {

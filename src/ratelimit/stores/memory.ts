@@ -113,7 +113,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
           break;
         case 'token-bucket':
           state ??= newBucketState(algorithm.capacity, now);
-          decision = decideBucket(state as BucketState, algorithm.capacity, algorithm.refillPerSecond, now, cost, commit);
+          decision = decideBucket(
+            state as BucketState,
+            algorithm.capacity,
+            algorithm.refillPerSecond,
+            now,
+            cost,
+            commit,
+          );
           break;
       }
       if (!known && commit && decision.allowed && cost > 0) insert(id, state, now);

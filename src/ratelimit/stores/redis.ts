@@ -105,7 +105,10 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
     throw new PatchbayError('ERR_RATELIMIT_OPTIONS', `prefix must be a string without braces, got ${describe(prefix)}`);
   }
   if (!MODES.includes(onError)) {
-    throw new PatchbayError('ERR_RATELIMIT_OPTIONS', `onError must be 'allow', 'deny' or 'insurance', got ${describe(onError)}`);
+    throw new PatchbayError(
+      'ERR_RATELIMIT_OPTIONS',
+      `onError must be 'allow', 'deny' or 'insurance', got ${describe(onError)}`,
+    );
   }
   assertNumber(timeoutMs, 'timeoutMs', 'ERR_RATELIMIT_OPTIONS', { min: 1 });
 

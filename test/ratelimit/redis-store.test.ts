@@ -1,0 +1,204 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/timeout';
+import { slidingWindow } from '../../src/ratelimit/sliding-window';
+import { redisStore } from '../../src/ratelimit/stores/redis';
+import { tokenBucket } from '../../src/ratelimit/token-bucket';
+import type { RateLimiter } from '../../src/ratelimit/types';
+import { connectRedis, testPrefix } from '../support/redis';
+import { maxInAnyWindow } from './support';
+
+const prefix = testPrefix(import.meta.url);
+let redis: Redis;
+let observer: Redis;
+
+beforeAll(async () => {
+  redis = await connectRedis();
+  observer = await connectRedis();
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await observer?.quit();
+});
+
+const store = () => redisStore(redis, { prefix });
+
+/** The commands the server received from clients (not from inside scripts) while `fn` ran. */
+async function roundTrips(fn: () => Promise<unknown>): Promise<string[]> {
+  const watcher = await observer.monitor();
+  const seen: string[] = [];
+  watcher.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source !== 'lua') seen.push(String(args[0]).toLowerCase());
+  });
+  await fn();
+  await redis.ping();
+  while (!seen.includes('ping')) await sleep(5);
+  watcher.disconnect();
+  return seen.filter((command) => command !== 'ping');
+}
+
+async function redisNow(): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Number(micros) / 1000;
+}
+
+describe('redisStore: sliding window (exact log)', () => {
+  it('admits exactly limit, then denies with the time until the oldest request leaves', async () => {
+    const limiter = slidingWindow({ limit: 3, windowMs: 2_000, store: store() });
+    const before = await redisNow();
+    for (let i = 0; i < 3; i++)
+      expect(await limiter.consume('basic')).toMatchObject({ allowed: true, remaining: 2 - i });
+    const denied = await limiter.consume('basic');
+    expect(denied).toMatchObject({ allowed: false, limit: 3, remaining: 0 });
+    expect(denied.retryAfterMs).toBeGreaterThan(1_800);
+    expect(denied.retryAfterMs).toBeLessThanOrEqual(2_000);
+    expect(denied.resetAt).toBeGreaterThanOrEqual(before + 2_000);
+    expect(denied.resetAt).toBeLessThan(before + 2_200);
+  });
+
+  it('never admits more than limit in any window, with real time and bursty traffic', async () => {
+    const limit = 10;
+    const windowMs = 300;
+    const limiter = slidingWindow({ limit, windowMs, store: store() });
+    const admitted: { at: number; cost: number }[] = [];
+    let denied = 0;
+    const deadline = Date.now() + 2_000;
+    while (Date.now() < deadline) {
+      const burst = await Promise.all(Array.from({ length: 8 }, () => limiter.consume('real-time')));
+      for (const d of burst) {
+        // an admitted request is the newest entry, so resetAt - windowMs is its server time (ceiled)
+        if (d.allowed) admitted.push({ at: d.resetAt - windowMs, cost: 1 });
+        else denied++;
+      }
+      await sleep(Math.floor(Math.random() * 40));
+    }
+    admitted.sort((a, b) => a.at - b.at);
+    // times are rounded up to the ms, so allow that rounding at the window's edge
+    expect(maxInAnyWindow(admitted, windowMs - 1)).toBeLessThanOrEqual(limit);
+    expect(admitted.length).toBeGreaterThan(limit * 3);
+    expect(denied).toBeGreaterThan(0);
+  });
+
+  it('counts cost and denies a cost above the limit with retryAfterMs Infinity', async () => {
+    const limiter = slidingWindow({ limit: 10, windowMs: 10_000, store: store() });
+    expect(await limiter.consume('cost', { cost: 4 })).toMatchObject({ allowed: true, remaining: 6 });
+    expect(await limiter.consume('cost', { cost: 2.5 })).toMatchObject({ allowed: true, remaining: 3 });
+    expect(await limiter.consume('cost', { cost: 4 })).toMatchObject({ allowed: false, remaining: 3 });
+    expect(await limiter.consume('cost', { cost: 11 })).toMatchObject({
+      allowed: false,
+      retryAfterMs: Number.POSITIVE_INFINITY,
+    });
+    expect(await limiter.consume('cost', { cost: 3.5 })).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it('peek takes nothing; reset forgets the key', async () => {
+    const limiter = slidingWindow({ limit: 2, windowMs: 10_000, store: store() });
+    await limiter.consume('peek');
+    for (let i = 0; i < 3; i++) expect(await limiter.peek('peek')).toMatchObject({ allowed: true, remaining: 1 });
+    await limiter.consume('peek');
+    expect(await limiter.peek('peek')).toMatchObject({ allowed: false, remaining: 0 });
+    await limiter.reset('peek');
+    expect(await limiter.peek('peek')).toMatchObject({ allowed: true, remaining: 2 });
+  });
+});
+
+describe('redisStore: approximate sliding window', () => {
+  it('admits limit per window, then denies until the previous window has slid out enough', async () => {
+    const limiter = slidingWindow({ limit: 5, windowMs: 500, approximate: true, store: store() });
+    let admitted = 0;
+    for (let i = 0; i < 8; i++) if ((await limiter.consume('approx')).allowed) admitted++;
+    expect(admitted).toBe(5);
+    const denied = await limiter.consume('approx');
+    expect(denied.allowed).toBe(false);
+    expect(denied.retryAfterMs).toBeGreaterThan(0);
+    expect(denied.retryAfterMs).toBeLessThanOrEqual(1_000);
+    await sleep(denied.retryAfterMs + 5);
+    expect((await limiter.consume('approx')).allowed).toBe(true);
+  });
+});
+
+describe('redisStore: token bucket', () => {
+  it('admits a burst of capacity, then refills continuously', async () => {
+    const limiter = tokenBucket({ capacity: 5, refillPerSecond: 20, store: store() });
+    const burst = await Promise.all(Array.from({ length: 8 }, () => limiter.consume('bucket')));
+    expect(burst.filter((d) => d.allowed)).toHaveLength(5);
+    const denied = burst.find((d) => !d.allowed)!;
+    expect(denied.retryAfterMs).toBeGreaterThan(0);
+    expect(denied.retryAfterMs).toBeLessThanOrEqual(50);
+    await sleep(260); // about 5 tokens
+    const after = await limiter.peek('bucket');
+    expect(after.remaining).toBeGreaterThanOrEqual(4);
+    expect(after.remaining).toBeLessThanOrEqual(5);
+  });
+
+  it('takes cost > 1 and denies a cost above capacity with retryAfterMs Infinity', async () => {
+    const limiter = tokenBucket({ capacity: 10, refillPerSecond: 1, store: store() });
+    expect(await limiter.consume('bucket-cost', { cost: 7 })).toMatchObject({ allowed: true, remaining: 3 });
+    const denied = await limiter.consume('bucket-cost', { cost: 5 });
+    expect(denied).toMatchObject({ allowed: false, remaining: 3 });
+    expect(denied.retryAfterMs).toBeGreaterThan(1_900);
+    expect(denied.retryAfterMs).toBeLessThanOrEqual(2_000);
+    expect(await limiter.consume('bucket-cost', { cost: 11 })).toMatchObject({
+      allowed: false,
+      retryAfterMs: Number.POSITIVE_INFINITY,
+    });
+  });
+});
+
+describe('redisStore: keys, round trips, time', () => {
+  const limiters = (): [string, RateLimiter][] => [
+    ['sliding log', slidingWindow({ limit: 100, windowMs: 5_000, store: store(), name: 'rt-log' })],
+    [
+      'sliding counter',
+      slidingWindow({ limit: 100, windowMs: 5_000, approximate: true, store: store(), name: 'rt-ctr' }),
+    ],
+    ['token bucket', tokenBucket({ capacity: 100, refillPerSecond: 10, store: store(), name: 'rt-tb' })],
+  ];
+
+  it.each([0, 1, 2])('makes exactly one EVALSHA round trip per decision (%i)', async (index) => {
+    const [, limiter] = limiters()[index]!;
+    await limiter.consume('warm-up'); // the first call may load the script
+    const commands = await roundTrips(async () => {
+      for (let i = 0; i < 10; i++) await limiter.consume(`rt:${i % 3}`);
+      await limiter.peek('rt:0');
+    });
+    expect(commands).toEqual(Array(11).fill('evalsha'));
+  });
+
+  it('gives every key a TTL and puts all keys of one decision in one hash tag', async () => {
+    const ttlPrefix = `${prefix}ttl:`;
+    const ttlStore = redisStore(redis, { prefix: ttlPrefix });
+    await slidingWindow({ limit: 5, windowMs: 60_000, store: ttlStore }).consume('user:1');
+    await slidingWindow({ limit: 5, windowMs: 60_000, store: ttlStore, approximate: true }).consume('user:1');
+    await tokenBucket({ capacity: 5, refillPerSecond: 1, store: ttlStore }).consume('user:1');
+    const keys = await redis.keys(`${ttlPrefix}*`);
+    expect(keys.sort()).toEqual(
+      [
+        `${ttlPrefix}sw:5:60000:{user:1}`,
+        `${ttlPrefix}sw:5:60000:{user:1}:m`,
+        `${ttlPrefix}swc:5:60000:{user:1}`,
+        `${ttlPrefix}tb:5:1:{user:1}`,
+      ].sort(),
+    );
+    for (const key of keys) {
+      const ttl = await redis.pttl(key);
+      expect(ttl, key).toBeGreaterThan(0);
+      expect(ttl, key).toBeLessThanOrEqual(120_000);
+    }
+  });
+
+  it('takes time from the Redis server, not from the app', async () => {
+    const limiter = slidingWindow({ limit: 5, windowMs: 60_000, store: store() });
+    const decision = await limiter.consume('server-time');
+    const serverNow = await redisNow();
+    expect(Math.abs(decision.resetAt - 60_000 - serverNow)).toBeLessThan(1_000);
+  });
+
+  it('keeps working when Redis has lost its script cache', async () => {
+    const limiter = slidingWindow({ limit: 5, windowMs: 60_000, store: store() });
+    await limiter.consume('flush');
+    await redis.script('FLUSH');
+    expect(await limiter.consume('flush')).toMatchObject({ allowed: true, remaining: 3 });
+  });
+});
