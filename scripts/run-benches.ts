@@ -7,6 +7,6 @@ const files = (existsSync('bench') ? readdirSync('bench') : [])
   .filter((f) => f.endsWith('.ts') && (wanted.length === 0 || wanted.includes(f.replace(/\.ts$/, ''))))
   .sort();
 for (const file of files) {
-  const result = spawnSync(process.execPath, [`bench/${file}`], { stdio: 'inherit' });
+  const result = spawnSync(process.execPath, ['--expose-gc', `bench/${file}`], { stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { PatchbayError } from './errors';
 
-/** A Redis command argument. */
+/**
+ * A Redis command argument.
+ *
+ * @example
+ * ```ts
+ * const args: RedisArg[] = ['key', 42, Buffer.from('raw')];
+ * ```
+ */
 export type RedisArg = string | number | Buffer;
 
 /**
@@ -15,7 +22,9 @@ export type RedisArg = string | number | Buffer;
  * ```
  */
 export interface RedisScriptClient {
+  /** Runs a cached script by its SHA1 (EVALSHA). */
   evalsha(sha: string, numKeys: number, ...keysAndArgs: RedisArg[]): Promise<unknown>;
+  /** Runs a script from its source (EVAL), caching it on the server. */
   eval(script: string, numKeys: number, ...keysAndArgs: RedisArg[]): Promise<unknown>;
 }
 

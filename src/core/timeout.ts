@@ -78,7 +78,9 @@ export function withTimeout<T>(
   assertNumber(ms, 'timeout ms', 'ERR_TIMEOUT_OPTIONS', { min: 0, exclusiveMin: true });
   const { signal, message } = options;
   if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
-  const controller = new AbortController();
+  // only work that takes a signal can be cancelled; a bare promise does not need a controller,
+  // which matters on hot paths such as one Redis call per request
+  const controller = typeof work === 'function' ? new AbortController() : undefined;
   return new Promise<T>((resolve, reject) => {
     const finish = (): void => {
       clearTimeout(timer);
@@ -86,19 +88,19 @@ export function withTimeout<T>(
     };
     const onAbort = (): void => {
       finish();
-      controller.abort(signal?.reason);
+      controller?.abort(signal?.reason);
       reject(new AbortError(signal?.reason));
     };
     const timer = setTimeout(() => {
       finish();
       const error = new TimeoutError(ms, message);
-      controller.abort(error);
+      controller?.abort(error);
       reject(error);
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
     let promise: Promise<T>;
     try {
-      promise = typeof work === 'function' ? work(controller.signal) : work;
+      promise = typeof work === 'function' ? work(controller!.signal) : work;
     } catch (error) {
       finish();
       reject(error);

@@ -1,5 +1,6 @@
 export type { Clock } from '../core/clock';
 export { PatchbayError, type PatchbayErrorOptions } from '../core/errors';
+export type { RedisArg, RedisScriptClient } from '../core/redis-script';
 export { type RateLimitHeaderOptions, rateLimitHeaders } from './headers';
 export { type RateLimitMiddlewareOptions, rateLimitMiddleware } from './middleware';
 export { type SlidingWindowOptions, slidingWindow } from './sliding-window';

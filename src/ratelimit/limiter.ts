@@ -31,46 +31,49 @@ export function checkStore(store: unknown): asserts store is RateLimitStore {
   }
 }
 
-function checkKey(key: unknown): asserts key is string {
-  assertNonEmptyString(key, 'key', INPUT);
+function badKey(key: unknown): PatchbayError {
+  return new PatchbayError(INPUT, `key must be a non-empty string, got ${describe(key)}`);
 }
 
-function costOf(options: ConsumeOptions | undefined): number {
-  const cost = options?.cost ?? 1;
-  assertNumber(cost, 'cost', INPUT, { min: 0 });
-  return cost;
+function badCost(cost: unknown): PatchbayError {
+  return new PatchbayError(INPUT, `cost must be a finite number >= 0, got ${describe(cost)}`);
 }
 
 /**
  * Builds the {@link RateLimiter} facade every algorithm shares: validation of the key and cost
- * at the call, then one store decision. Bad input rejects the returned promise.
+ * at the call, then one store decision. Bad input rejects the returned promise. The checks are
+ * written out inline because they run on every request.
  */
 export function createLimiter(
   algorithm: RateLimitAlgorithm,
   policy: RateLimiter['policy'],
   store: RateLimitStore,
 ): RateLimiter {
+  const decide = (key: string, cost: number, commit: boolean): Promise<Decision> => {
+    try {
+      return store.decide(algorithm, key, cost, commit);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
   return {
     policy,
     consume(key: string, options?: ConsumeOptions): Promise<Decision> {
-      try {
-        checkKey(key);
-        return store.decide(algorithm, key, costOf(options), true);
-      } catch (error) {
-        return Promise.reject(error);
+      if (typeof key !== 'string' || key.length === 0) return Promise.reject(badKey(key));
+      const cost = options?.cost ?? 1;
+      // NaN fails both comparisons
+      if (typeof cost !== 'number' || !(cost >= 0 && cost < Number.POSITIVE_INFINITY)) {
+        return Promise.reject(badCost(cost));
       }
+      return decide(key, cost, true);
     },
     peek(key: string): Promise<Decision> {
-      try {
-        checkKey(key);
-        return store.decide(algorithm, key, 1, false);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+      if (typeof key !== 'string' || key.length === 0) return Promise.reject(badKey(key));
+      return decide(key, 1, false);
     },
     reset(key: string): Promise<void> {
+      if (typeof key !== 'string' || key.length === 0) return Promise.reject(badKey(key));
       try {
-        checkKey(key);
         return store.reset(algorithm, key);
       } catch (error) {
         return Promise.reject(error);

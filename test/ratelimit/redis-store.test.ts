@@ -166,7 +166,7 @@ describe('redisStore: keys, round trips, time', () => {
     expect(commands).toEqual(Array(11).fill('evalsha'));
   });
 
-  it('gives every key a TTL and puts all keys of one decision in one hash tag', async () => {
+  it('keeps one key per limiter and caller key, hash-tagged on the caller key, each with a TTL', async () => {
     const ttlPrefix = `${prefix}ttl:`;
     const ttlStore = redisStore(redis, { prefix: ttlPrefix });
     await slidingWindow({ limit: 5, windowMs: 60_000, store: ttlStore }).consume('user:1');
@@ -174,12 +174,7 @@ describe('redisStore: keys, round trips, time', () => {
     await tokenBucket({ capacity: 5, refillPerSecond: 1, store: ttlStore }).consume('user:1');
     const keys = await redis.keys(`${ttlPrefix}*`);
     expect(keys.sort()).toEqual(
-      [
-        `${ttlPrefix}sw:5:60000:{user:1}`,
-        `${ttlPrefix}sw:5:60000:{user:1}:m`,
-        `${ttlPrefix}swc:5:60000:{user:1}`,
-        `${ttlPrefix}tb:5:1:{user:1}`,
-      ].sort(),
+      [`${ttlPrefix}sw:5:60000:{user:1}`, `${ttlPrefix}swc:5:60000:{user:1}`, `${ttlPrefix}tb:5:1:{user:1}`].sort(),
     );
     for (const key of keys) {
       const ttl = await redis.pttl(key);

@@ -2,10 +2,13 @@
 // returns a Decision; `expiresAt` tells the store when the state is no different from none.
 import type { Decision } from '../types';
 
-/** Ring buffer of admitted requests (time, cost) within the window. */
+/**
+ * Ring buffer of admitted requests within the window: their times and, once any request has
+ * cost other than 1, their costs (until then every cost is 1 and no array is kept).
+ */
 export interface LogState extends Linked {
-  times: Float64Array;
-  costs: Float64Array;
+  times: number[];
+  costs: number[] | undefined;
   head: number;
   size: number;
   total: number;
@@ -24,39 +27,46 @@ export interface BucketState extends Linked {
   updatedAt: number;
 }
 
-/** Links every state into the store's recency list. */
+/** What the store keeps on every state: where it lives and its place in the recency list. */
 export interface Linked {
-  id: string;
+  key: string;
+  partition: Map<string, Linked> | undefined;
   newer: Linked | undefined;
   older: Linked | undefined;
+  stamp: number;
   expiresAt: number;
 }
 
 // Float rounding in refill arithmetic must not deny a request that is due.
 const EPSILON = 1e-9;
 
-export function newLogState(): LogState {
+export function newLogState(limit: number): LogState {
+  // capacity is a power of two so ring indices wrap with a mask; it doubles as the log grows
+  const capacity = limit >= 4 ? 4 : limit >= 2 ? 2 : 1;
   return {
-    times: new Float64Array(4),
-    costs: new Float64Array(4),
+    times: new Array<number>(capacity).fill(0),
+    costs: undefined,
     head: 0,
     size: 0,
     total: 0,
-    id: '',
+    key: '',
+    partition: undefined,
     newer: undefined,
     older: undefined,
+    stamp: 0,
     expiresAt: 0,
   };
 }
 
-function growLog(state: LogState): void {
-  const capacity = state.times.length;
-  const times = new Float64Array(capacity * 2);
-  const costs = new Float64Array(capacity * 2);
+/** Rewrites the ring in order from index 0 with room for `capacity` entries. */
+function reshape(state: LogState, capacity: number, withCosts: boolean): void {
+  const mask = state.times.length - 1;
+  const times = new Array<number>(capacity).fill(0);
+  const costs = withCosts ? new Array<number>(capacity).fill(1) : undefined;
   for (let i = 0; i < state.size; i++) {
-    const from = (state.head + i) & (capacity - 1);
+    const from = (state.head + i) & mask;
     times[i] = state.times[from]!;
-    costs[i] = state.costs[from]!;
+    if (costs) costs[i] = state.costs ? state.costs[from]! : 1;
   }
   state.times = times;
   state.costs = costs;
@@ -75,7 +85,7 @@ export function decideLog(
   const mask = state.times.length - 1;
   const cutoff = now - windowMs;
   while (state.size > 0 && state.times[state.head]! <= cutoff) {
-    state.total -= state.costs[state.head]!;
+    state.total -= state.costs ? state.costs[state.head]! : 1;
     state.head = (state.head + 1) & mask;
     state.size--;
   }
@@ -85,10 +95,17 @@ export function decideLog(
   const allowed = cost <= limit && state.total + cost <= limit;
   if (allowed) {
     if (commit && cost > 0) {
-      if (state.size === state.times.length) growLog(state);
+      const needCosts = cost !== 1 && state.costs === undefined;
+      if (state.size === state.times.length || needCosts) {
+        reshape(
+          state,
+          state.size === state.times.length ? state.times.length * 2 : state.times.length,
+          needCosts || state.costs !== undefined,
+        );
+      }
       const tail = (state.head + state.size) & (state.times.length - 1);
       state.times[tail] = now;
-      state.costs[tail] = cost;
+      if (state.costs) state.costs[tail] = cost;
       state.size++;
       state.total += cost;
     }
@@ -100,7 +117,7 @@ export function decideLog(
     let freed = 0;
     for (let i = 0; i < state.size; i++) {
       const index = (state.head + i) & (state.times.length - 1);
-      freed += state.costs[index]!;
+      freed += state.costs ? state.costs[index]! : 1;
       if (freed >= need - EPSILON) {
         retryAfterMs = Math.max(1, Math.ceil(state.times[index]! + windowMs - now));
         break;
@@ -114,7 +131,17 @@ export function decideLog(
 }
 
 export function newCounterState(): CounterState {
-  return { window: 0, current: 0, previous: 0, id: '', newer: undefined, older: undefined, expiresAt: 0 };
+  return {
+    window: 0,
+    current: 0,
+    previous: 0,
+    key: '',
+    partition: undefined,
+    newer: undefined,
+    older: undefined,
+    stamp: 0,
+    expiresAt: 0,
+  };
 }
 
 /**
@@ -164,7 +191,16 @@ export function decideCounter(
 }
 
 export function newBucketState(capacity: number, now: number): BucketState {
-  return { tokens: capacity, updatedAt: now, id: '', newer: undefined, older: undefined, expiresAt: 0 };
+  return {
+    tokens: capacity,
+    updatedAt: now,
+    key: '',
+    partition: undefined,
+    newer: undefined,
+    older: undefined,
+    stamp: 0,
+    expiresAt: 0,
+  };
 }
 
 /** Token bucket with continuous refill; tokens never go negative and never exceed capacity. */

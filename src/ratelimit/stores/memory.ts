@@ -55,12 +55,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
   if (typeof clock?.now !== 'function') {
     throw new PatchbayError('ERR_RATELIMIT_OPTIONS', 'clock must be an object with a now() method');
   }
-  const entries = new Map<string, State>();
-  // Recency list threaded through the states themselves: newest at the head, eviction and
-  // reclaim at the tail, every operation O(1). (Evicting through Map iteration order degrades:
-  // deleted slots stay in the table until it rehashes, and each scan from the front walks them.)
+  // One map per limiter id, so a lookup hashes the caller's key as it is instead of a
+  // concatenation built on every call.
+  const partitions = new Map<string, Map<string, State>>();
+  let lastAlgorithm: RateLimitAlgorithm | undefined;
+  let lastPartition: Map<string, State> | undefined;
+  let size = 0;
+
+  // A recency list threaded through the states: newest at the head, eviction and reclaim at the
+  // tail, every step O(1). A state is moved to the head only when it was last moved more than
+  // maxKeys / 2 events ago, so hot keys cost a lookup and nothing more, and no key is evicted
+  // within maxKeys / 2 inserts of its last use.
   let newest: Linked | undefined;
   let oldest: Linked | undefined;
+  let tick = 0;
+  const freshness = Math.max(1, maxKeys >> 1);
 
   const unlink = (state: Linked): void => {
     if (state.newer) state.newer.older = state.older;
@@ -76,35 +85,51 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
     if (newest) newest.newer = state;
     else oldest = state;
     newest = state;
+    state.stamp = ++tick;
   };
 
   const remove = (state: Linked): void => {
     unlink(state);
-    entries.delete(state.id);
+    state.partition?.delete(state.key);
+    size--;
   };
 
-  const insert = (id: string, state: State, now: number): void => {
+  const partitionOf = (algorithm: RateLimitAlgorithm): Map<string, State> => {
+    if (algorithm === lastAlgorithm) return lastPartition!;
+    let partition = partitions.get(algorithm.id);
+    if (!partition) {
+      partition = new Map();
+      partitions.set(algorithm.id, partition);
+    }
+    lastAlgorithm = algorithm;
+    lastPartition = partition;
+    return partition;
+  };
+
+  const insert = (partition: Map<string, State>, key: string, state: State, now: number): void => {
     for (let i = 0; i < RECLAIM_PER_INSERT && oldest !== undefined && oldest.expiresAt <= now; i++) remove(oldest);
-    if (entries.size >= maxKeys && oldest !== undefined) remove(oldest);
-    state.id = id;
-    entries.set(id, state);
+    if (size >= maxKeys && oldest !== undefined) remove(oldest);
+    state.key = key;
+    state.partition = partition as Map<string, Linked>;
+    partition.set(key, state);
     pushNewest(state);
+    size++;
   };
 
   return {
     decide(algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<Decision> {
       const now = clock.now();
-      const id = `${algorithm.id}\u0000${key}`;
-      let state = entries.get(id);
+      const partition = partitionOf(algorithm);
+      let state = partition.get(key);
       const known = state !== undefined;
-      if (known && state !== newest) {
+      if (known && state!.stamp < tick - freshness) {
         unlink(state!);
         pushNewest(state!);
       }
       let decision: Decision;
       switch (algorithm.kind) {
         case 'sliding-log':
-          state ??= newLogState();
+          state ??= newLogState(algorithm.limit);
           decision = decideLog(state as LogState, algorithm.limit, algorithm.windowMs, now, cost, commit);
           break;
         case 'sliding-counter':
@@ -123,11 +148,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
           );
           break;
       }
-      if (!known && commit && decision.allowed && cost > 0) insert(id, state, now);
+      if (!known && commit && decision.allowed && cost > 0) insert(partition, key, state, now);
       return Promise.resolve(decision);
     },
     reset(algorithm: RateLimitAlgorithm, key: string): Promise<void> {
-      const state = entries.get(`${algorithm.id}\u0000${key}`);
+      const state = partitions.get(algorithm.id)?.get(key);
       if (state) remove(state);
       return Promise.resolve();
     },

@@ -8,7 +8,7 @@ import slidingCounterLua from './scripts/sliding-counter.lua';
 import slidingLogLua from './scripts/sliding-log.lua';
 import tokenBucketLua from './scripts/token-bucket.lua';
 
-const slidingLog = defineScript({ name: 'ratelimit:sliding-log', lua: slidingLogLua, keys: 2 });
+const slidingLog = defineScript({ name: 'ratelimit:sliding-log', lua: slidingLogLua, keys: 1 });
 const slidingCounter = defineScript({ name: 'ratelimit:sliding-counter', lua: slidingCounterLua, keys: 1 });
 const tokenBucketScript = defineScript({ name: 'ratelimit:token-bucket', lua: tokenBucketLua, keys: 1 });
 
@@ -47,7 +47,9 @@ export type RedisStoreEvent =
  * ```
  */
 export interface RateLimitRedis extends RedisScriptClient {
+  /** Deletes keys (used by `reset`). */
   del(...keys: string[]): Promise<number>;
+  /** ioredis's connection state; anything but `ready` makes the store fail fast. */
   readonly status?: string;
 }
 
@@ -115,17 +117,16 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
   const insurance = onError === 'insurance' ? memoryStore() : undefined;
   let healthy = true;
 
-  const keysOf = (algorithm: RateLimitAlgorithm, key: string): string[] => {
-    const base = `${prefix}${algorithm.id}:`;
-    return algorithm.kind === 'sliding-log' ? [redisKey(base, key), redisKey(base, key, 'm')] : [redisKey(base, key)];
-  };
+  const timeoutMessage = `Redis did not answer within ${timeoutMs} ms`;
+  // every algorithm keeps one key per limiter and caller key, hash-tagged on the caller key
+  const keyOf = (algorithm: RateLimitAlgorithm, key: string): string => redisKey(`${prefix}${algorithm.id}:`, key);
 
   const run = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<unknown> => {
     if (redis.status !== undefined && redis.status !== 'ready') {
       return Promise.reject(new Error(`Redis client is ${redis.status}`));
     }
+    const keys = [keyOf(algorithm, key)];
     const flag = commit ? 1 : 0;
-    const keys = keysOf(algorithm, key);
     const work =
       algorithm.kind === 'token-bucket'
         ? tokenBucketScript.run(redis, keys, [algorithm.capacity, algorithm.refillPerSecond, cost, flag])
@@ -135,7 +136,7 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
             cost,
             flag,
           ]);
-    return withTimeout(work, timeoutMs, { message: `Redis did not answer within ${timeoutMs} ms` });
+    return withTimeout(work, timeoutMs, { message: timeoutMessage });
   };
 
   const fallback = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean, cause: unknown) => {
@@ -178,7 +179,7 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
     async reset(algorithm, key) {
       await insurance?.reset(algorithm, key);
       try {
-        await withTimeout(redis.del(...keysOf(algorithm, key)), timeoutMs);
+        await withTimeout(redis.del(keyOf(algorithm, key)), timeoutMs);
       } catch (error) {
         throw new PatchbayError('ERR_RATELIMIT_STORE', `Could not reset rate-limit key ${describe(key)} in Redis`, {
           cause: error,

@@ -1,5 +1,5 @@
--- Two-window weighted counter. KEYS[1]: hash with the current fixed window's index (w) and the
--- counts of that window (c) and the one before (p). ARGV: limit, windowMs, cost, commit (1/0).
+-- Two-window weighted counter in one string, KEYS[1] = "<window index>:<current>:<previous>".
+-- ARGV: limit, windowMs, cost, commit (1/0).
 -- Returns {allowed, remaining, resetAt, retryAfterMs (-1 = never)}.
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
@@ -9,16 +9,17 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 
 local index = math.floor(now / window)
-local state = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
 local current = 0
 local previous = 0
-if state[1] then
-  local stored = tonumber(state[1])
+local state = redis.call('GET', KEYS[1])
+if state then
+  local w, c, p = string.match(state, '^([^:]+):([^:]+):(.+)$')
+  local stored = tonumber(w)
   if stored == index then
-    current = tonumber(state[2])
-    previous = tonumber(state[3])
+    current = tonumber(c)
+    previous = tonumber(p)
   elseif stored == index - 1 then
-    previous = tonumber(state[2])
+    previous = tonumber(c)
   end
 end
 
@@ -31,8 +32,8 @@ if cost <= limit and estimate + cost <= limit + 1e-9 then
   if commit and cost > 0 then
     current = current + cost
     estimate = estimate + cost
-    redis.call('HSET', KEYS[1], 'w', index, 'c', current, 'p', previous)
-    redis.call('PEXPIRE', KEYS[1], math.ceil(start + 2 * window - now))
+    redis.call('SET', KEYS[1], string.format('%d:%.17g:%.17g', index, current, previous),
+      'PX', math.ceil(start + 2 * window - now))
   end
 elseif cost > limit then
   retry = -1

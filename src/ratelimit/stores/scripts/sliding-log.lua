@@ -1,5 +1,7 @@
--- Exact sliding log. KEYS[1]: sorted set of admitted requests (score = time in ms, member =
--- "seq:cost"); KEYS[2]: hash with the admitted total (t) and a member sequence (s).
+-- Exact sliding log in one sorted set, KEYS[1]. Each admitted request is a member scored by the
+-- server time in ms; the member is "<cum>:<cost>", where cum is the running total of admitted
+-- cost including this request. Members are unique because cum only grows, and the cost in the
+-- window is newest.cum - oldest.cum + oldest.cost: no counter key, no reading back what expires.
 -- ARGV: limit, windowMs, cost, commit (1/0). Time comes from the Redis server, so app servers
 -- with skewed clocks agree. Returns {allowed, remaining, resetAt, retryAfterMs (-1 = never)}.
 local limit = tonumber(ARGV[1])
@@ -9,64 +11,59 @@ local commit = ARGV[4] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 
-local function cost_of(member)
-  return tonumber(string.match(member, ':(.+)$'))
+local function parse(member)
+  local cum, c = string.match(member, '^([^:]+):(.+)$')
+  return tonumber(cum), tonumber(c)
 end
 
-local total = tonumber(redis.call('HGET', KEYS[2], 't') or '0')
-local cutoff = now - window
-local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff)
-if #expired > 0 then
-  for i = 1, #expired do
-    total = total - cost_of(expired[i])
-  end
-  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cutoff)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local total = 0
+local base = 0
+local newest_cum = 0
+local newest_at = nil
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #oldest > 0 then
+  local oldest_cum, oldest_cost = parse(oldest[1])
+  base = oldest_cum - oldest_cost
+  local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  newest_cum = parse(newest[1])
+  newest_at = tonumber(newest[2])
+  total = newest_cum - base
 end
 
 local allowed = 0
 local retry = 0
-local changed = #expired > 0
-if cost <= limit and total + cost <= limit then
+if cost <= limit and total + cost <= limit + 1e-9 then
   allowed = 1
   if commit and cost > 0 then
-    local seq = redis.call('HINCRBY', KEYS[2], 's', 1)
-    redis.call('ZADD', KEYS[1], now, seq .. ':' .. ARGV[3])
+    newest_cum = newest_cum + cost
+    redis.call('ZADD', KEYS[1], now, string.format('%.17g:%s', newest_cum, ARGV[3]))
+    redis.call('PEXPIRE', KEYS[1], math.ceil(window))
+    newest_at = now
     total = total + cost
-    changed = true
   end
 elseif cost > limit then
   retry = -1
 else
-  -- walk from the oldest entry, a page at a time, until enough cost will have left the window
+  -- the first entry whose departure frees enough; with unit costs it is at rank need - 1, so
+  -- the first page of `need` entries holds it
   local need = total + cost - limit - 1e-9
-  local freed = 0
+  local page = math.min(64, math.max(1, math.ceil(need)))
   local start = 0
   while retry == 0 do
-    local page = redis.call('ZRANGE', KEYS[1], start, start + 63, 'WITHSCORES')
-    if #page == 0 then break end
-    for i = 1, #page, 2 do
-      freed = freed + cost_of(page[i])
-      if freed >= need then
-        retry = math.max(1, math.ceil(tonumber(page[i + 1]) + window - now))
+    local entries = redis.call('ZRANGE', KEYS[1], start, start + page - 1, 'WITHSCORES')
+    if #entries == 0 then break end
+    for i = 1, #entries, 2 do
+      if parse(entries[i]) - base >= need then
+        retry = math.max(1, math.ceil(tonumber(entries[i + 1]) + window - now))
         break
       end
     end
-    start = start + 64
+    start = start + page
+    page = 64
   end
 end
 
-local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local reset_at = math.floor(now)
-if #newest == 0 then
-  redis.call('DEL', KEYS[1], KEYS[2])
-  total = 0
-else
-  reset_at = math.ceil(tonumber(newest[2]) + window)
-  if changed then
-    redis.call('HSET', KEYS[2], 't', total)
-    local ttl = math.max(1, reset_at - math.floor(now))
-    redis.call('PEXPIRE', KEYS[1], ttl)
-    redis.call('PEXPIRE', KEYS[2], ttl)
-  end
-end
+if newest_at then reset_at = math.ceil(newest_at + window) end
 return {allowed, math.max(0, math.floor(limit - total + 1e-9)), reset_at, retry}

@@ -1,4 +1,4 @@
--- Token bucket with continuous refill. KEYS[1]: hash with tokens (k) at time (u, ms).
+-- Token bucket with continuous refill in one string, KEYS[1] = "<tokens>:<time ms>".
 -- ARGV: capacity, refillPerSecond, cost, commit (1/0).
 -- Returns {allowed, remaining, resetAt, retryAfterMs (-1 = never)}.
 local capacity = tonumber(ARGV[1])
@@ -9,9 +9,10 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 
 local tokens = capacity
-local state = redis.call('HMGET', KEYS[1], 'k', 'u')
-if state[1] then
-  tokens = math.min(capacity, tonumber(state[1]) + math.max(0, now - tonumber(state[2])) * per_ms)
+local state = redis.call('GET', KEYS[1])
+if state then
+  local k, u = string.match(state, '^([^:]+):(.+)$')
+  tokens = math.min(capacity, tonumber(k) + math.max(0, now - tonumber(u)) * per_ms)
 end
 
 local allowed = 0
@@ -20,8 +21,8 @@ if cost <= capacity and tokens + 1e-9 >= cost then
   allowed = 1
   if commit and cost > 0 then
     tokens = math.max(0, tokens - cost)
-    redis.call('HSET', KEYS[1], 'k', tokens, 'u', now)
-    redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((capacity - tokens) / per_ms)))
+    redis.call('SET', KEYS[1], string.format('%.17g:%.17g', tokens, now),
+      'PX', math.max(1, math.ceil((capacity - tokens) / per_ms)))
   end
 elseif cost > capacity then
   retry = -1

@@ -1,0 +1,186 @@
+// patchbay/ratelimit beside rate-limiter-flexible (RateLimiterMemory / RateLimiterRedis), same
+// run, same keys, same Redis. Prints a Markdown table of decisions per second and ratios, Redis
+// round trips per decision (from INFO commandstats), and memory per key.
+// Run: npm run bench -- ratelimit   (REDIS_URL defaults to redis://127.0.0.1:6379)
+import { cpus } from 'node:os';
+import { Redis } from 'ioredis';
+import { memoryStore, type RateLimiter, redisStore, slidingWindow, tokenBucket } from 'patchbay/ratelimit';
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+
+type Decide = (key: string) => Promise<unknown>;
+
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const ROUNDS = 3;
+const SLICE_MS = 700;
+
+// rate-limiter-flexible rejects the promise when a request is over the limit; count it as a decision.
+const rlf =
+  (limiter: RateLimiterMemory | RateLimiterRedis): Decide =>
+  (key) =>
+    limiter.consume(key).catch(() => undefined);
+const pb =
+  (limiter: RateLimiter): Decide =>
+  (key) =>
+    limiter.consume(key);
+
+/** Decisions per second with `inFlight` concurrent loops over `keys`, for SLICE_MS. */
+async function throughput(decide: Decide, keys: string[], inFlight: number): Promise<number> {
+  let count = 0;
+  const deadline = performance.now() + SLICE_MS;
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, lane) => {
+      let i = lane;
+      while (performance.now() < deadline) {
+        // batches of 64 between clock reads keep the timing out of the measurement
+        for (let n = 0; n < 64; n++) {
+          await decide(keys[i++ % keys.length]!);
+          count++;
+        }
+      }
+    }),
+  );
+  return count / (SLICE_MS / 1000);
+}
+
+/** Median throughput over ROUNDS, the subjects alternating so machine noise hits all of them. */
+async function compare(
+  subjects: Record<string, Decide>,
+  keys: string[],
+  inFlight: number,
+): Promise<Record<string, number>> {
+  const samples: Record<string, number[]> = {};
+  for (const name of Object.keys(subjects)) await throughput(subjects[name]!, keys, inFlight); // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, decide] of Object.entries(subjects))
+      (samples[name] ??= []).push(await throughput(decide, keys, inFlight));
+  }
+  return Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, s.sort((a, b) => a - b)[ROUNDS >> 1]!]));
+}
+
+async function commandCalls(): Promise<number> {
+  const info = await redis.info('commandstats');
+  return [...info.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+/** Client round trips per decision, from the server's command counters (minus the INFO itself). */
+async function roundTrips(decide: Decide, keys: string[]): Promise<number> {
+  for (const key of keys.slice(0, 10)) await decide(key); // scripts loaded
+  const before = await commandCalls();
+  for (let i = 0; i < 1_000; i++) await decide(keys[i % keys.length]!);
+  return ((await commandCalls()) - before - 1) / 1_000;
+}
+
+function bytesPerKey(make: () => Decide): Promise<number> {
+  const gc = globalThis.gc;
+  if (!gc) throw new Error('run with node --expose-gc (npm run bench does)');
+  return (async () => {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const decide = make();
+    for (let i = 0; i < 100_000; i++) await decide(`user:${i}`);
+    gc();
+    const bytes = (process.memoryUsage().heapUsed - before) / 100_000;
+    (globalThis as { keep?: unknown }).keep = decide;
+    return bytes;
+  })();
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+const keysOf = (n: number, tag: string): string[] => Array.from({ length: n }, (_, i) => `${tag}:${i}`);
+const prefix = `pb:bench:${process.pid}:`;
+const rows: string[] = [];
+
+// Memory: generous limits so the work is the decision, not the rejection path.
+for (const [label, keyCount] of [
+  ['memory, 1 key', 1],
+  ['memory, 10k keys', 10_000],
+] as const) {
+  const keys = keysOf(keyCount, 'k');
+  const result = await compare(
+    {
+      rlf: rlf(new RateLimiterMemory({ points: 1_000_000_000, duration: 60 })),
+      log: pb(slidingWindow({ limit: 1_000_000_000, windowMs: 60_000, store: memoryStore() })),
+      bucket: pb(tokenBucket({ capacity: 1_000_000_000, refillPerSecond: 1_000_000, store: memoryStore() })),
+    },
+    keys,
+    1,
+  );
+  rows.push(
+    `| ${label} | ${fmt(result.rlf!)} | ${fmt(result.log!)} (${ratio(result.log!, result.rlf!)}) | ${fmt(result.bucket!)} (${ratio(result.bucket!, result.rlf!)}) |`,
+  );
+}
+
+// Memory, over the limit: 10k keys at 100 per minute, most requests denied.
+{
+  const keys = keysOf(10_000, 'deny');
+  const result = await compare(
+    {
+      rlf: rlf(new RateLimiterMemory({ points: 100, duration: 60 })),
+      log: pb(slidingWindow({ limit: 100, windowMs: 60_000 })),
+      bucket: pb(tokenBucket({ capacity: 100, refillPerSecond: 100 / 60 })),
+    },
+    keys,
+    1,
+  );
+  rows.push(
+    `| memory, 10k keys, mostly denied | ${fmt(result.rlf!)} | ${fmt(result.log!)} (${ratio(result.log!, result.rlf!)}) | ${fmt(result.bucket!)} (${ratio(result.bucket!, result.rlf!)}) |`,
+  );
+}
+
+const redisSubjects = (tag: string) => ({
+  rlf: rlf(
+    new RateLimiterRedis({ storeClient: redis, keyPrefix: `${prefix}rlf${tag}`, points: 1_000_000_000, duration: 60 }),
+  ),
+  log: pb(
+    slidingWindow({ limit: 1_000_000_000, windowMs: 1_000, store: redisStore(redis, { prefix: `${prefix}${tag}:` }) }),
+  ),
+  bucket: pb(
+    tokenBucket({
+      capacity: 1_000_000_000,
+      refillPerSecond: 1_000_000,
+      store: redisStore(redis, { prefix: `${prefix}${tag}:` }),
+    }),
+  ),
+});
+
+const trips: Record<string, number> = {};
+for (const inFlight of [1, 64]) {
+  const keys = keysOf(10_000, `r${inFlight}`);
+  const subjects = redisSubjects(String(inFlight));
+  const result = await compare(subjects, keys, inFlight);
+  rows.push(
+    `| Redis, ${inFlight} in flight, 10k keys | ${fmt(result.rlf!)} | ${fmt(result.log!)} (${ratio(result.log!, result.rlf!)}) | ${fmt(result.bucket!)} (${ratio(result.bucket!, result.rlf!)}) |`,
+  );
+  if (inFlight === 1) {
+    for (const [name, decide] of Object.entries(subjects)) trips[name] = await roundTrips(decide, keys);
+  }
+}
+rows.push(
+  `| Redis round trips per decision | ${trips.rlf!.toFixed(2)} | ${trips.log!.toFixed(2)} | ${trips.bucket!.toFixed(2)} |`,
+);
+
+const memory = {
+  rlf: await bytesPerKey(() => rlf(new RateLimiterMemory({ points: 10, duration: 60 }))),
+  log: await bytesPerKey(() =>
+    pb(slidingWindow({ limit: 10, windowMs: 60_000, store: memoryStore({ maxKeys: 200_000 }) })),
+  ),
+  bucket: await bytesPerKey(() =>
+    pb(tokenBucket({ capacity: 10, refillPerSecond: 1, store: memoryStore({ maxKeys: 200_000 }) })),
+  ),
+};
+rows.push(`| memory per key (bytes, 100k keys) | ${fmt(memory.rlf)} | ${fmt(memory.log)} | ${fmt(memory.bucket)} |`);
+
+const [redisVersion] = (await redis.info('server')).match(/redis_version:(\S+)/)?.slice(1) ?? ['?'];
+await redis.eval(`for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end`, 0, `${prefix}*`);
+await redis.quit();
+
+console.log(`### ratelimit — ${new Date().toISOString().slice(0, 10)}
+
+${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; Node ${process.version}; Redis ${redisVersion} on 127.0.0.1;
+rate-limiter-flexible 11.4.0. Decisions per second (median of ${ROUNDS} alternating ${SLICE_MS} ms slices); ratio = patchbay / rate-limiter-flexible.
+
+| scenario | rate-limiter-flexible | patchbay sliding window (exact log) | patchbay token bucket |
+| --- | ---: | ---: | ---: |
+${rows.join('\n')}
+`);
