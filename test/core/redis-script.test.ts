@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineScript, redisKey } from '../../src/core/redis-script';
+import { roundTrips } from '../support/monitor';
 import { connectRedis, testPrefix } from '../support/redis';
 
 const prefix = testPrefix(import.meta.url);
@@ -23,27 +24,7 @@ afterAll(async () => {
   await observer?.quit();
 });
 
-/** Runs `fn` and returns the commands the server saw from `redis`, via MONITOR. */
-async function monitor(fn: () => Promise<unknown>): Promise<string[]> {
-  const watcher = await observer.monitor();
-  const seen: string[] = [];
-  watcher.on('monitor', (_time: string, args: string[], source: string) => {
-    // commands a Lua script runs are reported too, with source "lua"; only round trips count
-    if (source !== 'lua') seen.push(String(args[0]).toLowerCase());
-  });
-  // MONITOR output can lag the command; a PING from the watched client marks the end.
-  await fn();
-  await redis.ping('end-of-monitor');
-  await new Promise<void>((resolve) => {
-    const check = (): void => {
-      if (seen.includes('ping')) resolve();
-      else setTimeout(check, 5);
-    };
-    check();
-  });
-  watcher.disconnect();
-  return seen.filter((command) => command !== 'ping');
-}
+const monitor = (fn: () => Promise<unknown>): Promise<string[]> => roundTrips(redis, observer, fn);
 
 describe('defineScript', () => {
   it('computes the SHA1 that Redis itself computes', async () => {

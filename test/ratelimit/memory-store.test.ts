@@ -54,7 +54,7 @@ describe('memoryStore', () => {
     const limiter = slidingWindow({ limit: 1, windowMs: 1_000, store });
     for (let i = 0; i < 500; i++) await limiter.consume(`old:${i}`);
     clock.advance(1_000);
-    // each new key reclaims the expired ones ahead of it, so 500 new keys fit beside nothing
+    // the store is half full: each new key reclaims expired ones, so 1 000 new keys all fit
     for (let i = 0; i < 1_000; i++) await limiter.consume(`new:${i}`);
     let denied = 0;
     for (let i = 0; i < 1_000; i++) if (!(await limiter.peek(`new:${i}`)).allowed) denied++;

@@ -5,6 +5,7 @@ import { slidingWindow } from '../../src/ratelimit/sliding-window';
 import { redisStore } from '../../src/ratelimit/stores/redis';
 import { tokenBucket } from '../../src/ratelimit/token-bucket';
 import type { RateLimiter } from '../../src/ratelimit/types';
+import { roundTrips } from '../support/monitor';
 import { connectRedis, testPrefix } from '../support/redis';
 import { maxInAnyWindow } from './support';
 
@@ -23,20 +24,6 @@ afterAll(async () => {
 });
 
 const store = () => redisStore(redis, { prefix });
-
-/** The commands the server received from clients (not from inside scripts) while `fn` ran. */
-async function roundTrips(fn: () => Promise<unknown>): Promise<string[]> {
-  const watcher = await observer.monitor();
-  const seen: string[] = [];
-  watcher.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source !== 'lua') seen.push(String(args[0]).toLowerCase());
-  });
-  await fn();
-  await redis.ping();
-  while (!seen.includes('ping')) await sleep(5);
-  watcher.disconnect();
-  return seen.filter((command) => command !== 'ping');
-}
 
 async function redisNow(): Promise<number> {
   const [seconds, micros] = await redis.time();
@@ -159,7 +146,7 @@ describe('redisStore: keys, round trips, time', () => {
   it.each([0, 1, 2])('makes exactly one EVALSHA round trip per decision (%i)', async (index) => {
     const [, limiter] = limiters()[index]!;
     await limiter.consume('warm-up'); // the first call may load the script
-    const commands = await roundTrips(async () => {
+    const commands = await roundTrips(redis, observer, async () => {
       for (let i = 0; i < 10; i++) await limiter.consume(`rt:${i % 3}`);
       await limiter.peek('rt:0');
     });

@@ -32,12 +32,13 @@ export interface MemoryStoreOptions {
 
 type State = LogState | CounterState | BucketState;
 
-// Expired entries are reclaimed a few at a time when new keys arrive: no timer per key.
+// Once the store is half full, expired entries are reclaimed a few at a time as new keys
+// arrive: no timer per key.
 const RECLAIM_PER_INSERT = 2;
 
 /**
  * An in-process store: bounded (least recently used keys are evicted past `maxKeys`), no timer
- * per key, expired state reclaimed lazily as new keys arrive. State is per process: several
+ * per key, expired state reclaimed lazily as new keys arrive once the store is half full. State is per process: several
  * processes each enforce the full limit on their own; use {@link redisStore} to share a limit.
  *
  * @example
@@ -70,6 +71,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
   let oldest: Linked | undefined;
   let tick = 0;
   const freshness = Math.max(1, maxKeys >> 1);
+  const reclaimFrom = maxKeys >> 1;
 
   const unlink = (state: Linked): void => {
     if (state.newer) state.newer.older = state.older;
@@ -107,7 +109,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
   };
 
   const insert = (partition: Map<string, State>, key: string, state: State, now: number): void => {
-    for (let i = 0; i < RECLAIM_PER_INSERT && oldest !== undefined && oldest.expiresAt <= now; i++) remove(oldest);
+    // Below half full, dead state costs little and reclaiming it only churns: a bucket that
+    // refills between requests counts as expired, and would be re-created on its next request.
+    if (size >= reclaimFrom) {
+      for (let i = 0; i < RECLAIM_PER_INSERT && oldest !== undefined && oldest.expiresAt <= now; i++) remove(oldest);
+    }
     if (size >= maxKeys && oldest !== undefined) remove(oldest);
     state.key = key;
     state.partition = partition as Map<string, Linked>;
