@@ -114,7 +114,7 @@ describe('createPrewarmer: timeouts, retries and failures', () => {
       })
       .run();
     expect(statusOf(report, 'down')).toMatchObject({ status: 'failed', attempts: 3 });
-    expect((statusOf(report, 'down')?.error as Error).message).toBe('refused 3');
+    expect(statusOf(report, 'down')?.error).toMatchObject({ message: 'refused 3' });
     expect(calls).toBe(3);
   });
 
