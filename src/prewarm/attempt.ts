@@ -2,6 +2,7 @@ import type { Backoff } from '../core/backoff';
 import type { Clock } from '../core/clock';
 import { AbortError, TimeoutError } from '../core/errors';
 import { sleep, withTimeout } from '../core/timeout';
+import { untilAborted } from './abortable';
 import type { TaskSpec } from './task';
 import type { PrewarmEvent, PrewarmMode, PrewarmTaskReport } from './types';
 
@@ -68,36 +69,4 @@ function runAttempt(task: TaskSpec, signal: AbortSignal): Promise<unknown> {
     });
   }
   return untilAborted(task.run, signal);
-}
-
-/** Like `withTimeout` without a timer: settles when `work` does or as soon as `signal` aborts. */
-function untilAborted<T>(work: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new AbortError(signal.reason));
-  const controller = new AbortController();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      controller.abort(signal.reason);
-      reject(new AbortError(signal.reason));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    const settle = (): void => signal.removeEventListener('abort', onAbort);
-    let promise: Promise<T>;
-    try {
-      promise = work(controller.signal);
-    } catch (error) {
-      settle();
-      reject(error);
-      return;
-    }
-    Promise.resolve(promise).then(
-      (value) => {
-        settle();
-        resolve(value);
-      },
-      (error: unknown) => {
-        settle();
-        reject(error);
-      },
-    );
-  });
 }
