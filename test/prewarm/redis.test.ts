@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AbortError } from '../../src/core/errors';
 import { createPrewarmer, warmRedis } from '../../src/prewarm/index';
@@ -10,7 +10,7 @@ afterAll(() => {
   for (const client of clients) client.disconnect();
 });
 
-function lazyClient(url: string, options: RedisOptions = {}): Redis {
+function lazyClient(url: string, options: { enableOfflineQueue?: boolean; retryStrategy?: () => number } = {}): Redis {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, ...options });
   client.on('error', () => {}); // connection errors are asserted through the warmer, not the event
   clients.push(client);
