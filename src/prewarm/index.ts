@@ -1,4 +1,7 @@
+export type { BackoffOptions } from '../core/backoff';
+export type { Clock } from '../core/clock';
 export { AbortError, PatchbayError, type PatchbayErrorOptions, TimeoutError } from '../core/errors';
+export type { RandomSource } from '../core/random';
 export type { KeepWarmHandle, KeepWarmOptions } from './keep-warm';
 export { createPrewarmer, type Prewarmer, type PrewarmerOptions, type PrewarmRunOptions } from './orchestrator';
 export { type ReadinessSource, readinessHandler } from './readiness';

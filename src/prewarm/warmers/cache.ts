@@ -18,8 +18,11 @@ const code = 'ERR_PREWARM_OPTIONS';
  * ```
  */
 export interface CacheStore<K, V> {
+  /** Writes one loaded value; may return a promise. */
   set(key: K, value: V): unknown;
+  /** Whether `key` is cached already (truthy, or a promise of it). Preferred over `get` when both exist. */
   has?(key: K): unknown;
+  /** The cached value of `key`, or `null` / `undefined` (or a promise of it) when absent. */
   get?(key: K): unknown;
 }
 

@@ -14,7 +14,9 @@ import { never, type Warmer } from './warmer';
  * ```
  */
 export interface GrpcReadyClient {
+  /** Connects the channel, calling back once it is READY or the deadline passed. */
   waitForReady(deadline: Date | number, callback: (error?: Error) => void): void;
+  /** Makes a unary call on the client's channel; used for the health check. */
   makeUnaryRequest<Req, Res>(
     method: string,
     serialize: (value: Req) => Buffer,
@@ -22,7 +24,10 @@ export interface GrpcReadyClient {
     argument: Req,
     options: { deadline?: Date | number },
     callback: (error: (Error & { code?: number }) | null, value?: Res) => void,
-  ): { cancel(): void };
+  ): {
+    /** Cancels the call. */
+    cancel(): void;
+  };
 }
 
 /**

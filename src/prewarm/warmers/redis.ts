@@ -13,7 +13,9 @@ import { never, type Warmer } from './warmer';
  * ```
  */
 export interface RedisPingClient {
+  /** Resolves with `PONG`. */
   ping(): Promise<unknown>;
+  /** Opens the connection of a client created with `lazyConnect`. */
   connect?(): Promise<unknown>;
   /** ioredis's connection state: `wait` (lazyConnect, not connected yet), `ready`, `end`, ... */
   readonly status?: string;
