@@ -31,7 +31,11 @@ export function schedule(options: ScheduleOptions): Promise<PrewarmReport> {
   const waitingOn = new Map(tasks.map((task) => [task.name, task.dependsOn.filter((name) => names.has(name)).length]));
   const dependents = new Map<string, TaskSpec[]>();
   for (const task of tasks) {
-    for (const name of task.dependsOn) dependents.set(name, [...(dependents.get(name) ?? []), task]);
+    for (const name of task.dependsOn) {
+      const list = dependents.get(name);
+      if (list === undefined) dependents.set(name, [task]);
+      else list.push(task);
+    }
   }
   const queue = tasks.filter((task) => waitingOn.get(task.name) === 0);
   const results = new Map<string, PrewarmTaskReport>();
