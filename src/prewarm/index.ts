@@ -22,7 +22,13 @@ export {
   warmCache,
 } from './warmers/cache';
 export { type DnsLookup, type DnsWarmResult, type WarmDnsOptions, warmDns } from './warmers/dns';
-export { type GrpcReadyClient, type GrpcWarmResult, type WarmGrpcOptions, warmGrpc } from './warmers/grpc';
+export {
+  type GrpcChannelState,
+  type GrpcReadyClient,
+  type GrpcWarmResult,
+  type WarmGrpcOptions,
+  warmGrpc,
+} from './warmers/grpc';
 export { type HttpWarmResult, type WarmHttpOptions, warmHttp } from './warmers/http';
 export { type RedisPingClient, type RedisWarmResult, warmRedis } from './warmers/redis';
 export type { Warmer } from './warmers/warmer';

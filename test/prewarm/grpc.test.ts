@@ -2,6 +2,7 @@ import { type Client, credentials, makeGenericClientConstructor } from '@grpc/gr
 import { afterEach, describe, expect, it } from 'vitest';
 import { AbortError } from '../../src/core/errors';
 import { createPrewarmer, type GrpcReadyClient, warmGrpc } from '../../src/prewarm/index';
+import { runIsolated } from '../support/isolated';
 import { freePort } from '../support/redis-server';
 import { NOT_SERVING, SERVING, startGrpcServer, type TestGrpcServer } from './support/grpc-server';
 
@@ -70,7 +71,23 @@ describe('warmGrpc', () => {
     expect(report.tasks[0]).toMatchObject({ status: 'ok', result: { health: 'SERVING' } });
   });
 
-  it('returns at once on abort, and rejects bad input at the call', async () => {
+  it("lets the process exit once an aborted warm-up's client is closed, long before its deadline", async () => {
+    const port = await freePort();
+    const result = await runIsolated(`
+      import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+      import { createPrewarmer, warmGrpc } from './src/prewarm/index.ts';
+      const client = new (makeGenericClientConstructor({}, 'test.Echo'))('127.0.0.1:${port}', credentials.createInsecure());
+      const report = await createPrewarmer({ deadlineMs: 100 })
+        .add({ name: 'grpc', run: warmGrpc(client, { deadlineMs: 60_000 }) })
+        .run();
+      client.close();
+      console.log(report.tasks[0].status);
+    `);
+    expect(result).toMatchObject({ hung: false, code: 0, stderr: '' });
+    expect(result.stdout.trim()).toBe('timed-out');
+  });
+
+  it('returns at once on abort, fails for a closed client, and rejects bad input at the call', async () => {
     const upstream = await server();
     await expect(warmGrpc(client(upstream.address), { deadlineMs: 1_000 })(AbortSignal.abort())).rejects.toBeInstanceOf(
       AbortError,
@@ -78,6 +95,12 @@ describe('warmGrpc', () => {
     expect(() => warmGrpc({} as never, { deadlineMs: 100 })).toThrow(
       expect.objectContaining({ code: 'ERR_PREWARM_OPTIONS' }),
     );
+    const closed = client(upstream.address);
+    closed.close();
+    await expect(warmGrpc(closed, { deadlineMs: 1_000 })()).rejects.toMatchObject({
+      code: 'ERR_PREWARM_GRPC',
+      message: expect.stringContaining('closed'),
+    });
     const orders = client(upstream.address);
     for (const options of [{ deadlineMs: 0 }, {}, { deadlineMs: 100, healthService: 1 }]) {
       expect(() => warmGrpc(orders, options as never)).toThrow(

@@ -1,6 +1,7 @@
 import { Agent, get, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPrewarmer, warmHttp } from '../../src/prewarm/index';
+import { runIsolated } from '../support/isolated';
 import { type CountingServer, startCountingServer } from './support/http-server';
 
 const cleanup: (() => unknown)[] = [];
@@ -107,6 +108,20 @@ describe('warmHttp', () => {
     expect(hanging.connections()).toBe(2);
     for (let i = 0; i < 50 && hanging.open() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(hanging.open()).toBe(0);
+  });
+
+  it('leaves a warm pool that does not keep the process alive by itself', async () => {
+    const upstream = await server();
+    const result = await runIsolated(`
+      import { Agent } from 'node:http';
+      import { warmHttp } from './src/prewarm/index.ts';
+      const agent = new Agent({ keepAlive: true });
+      const { origins } = await warmHttp(['${upstream.url}/'], { agent, connections: 3 })();
+      console.log(origins[0].opened);
+    `);
+    expect(result).toMatchObject({ hung: false, code: 0, stderr: '' });
+    expect(result.stdout.trim()).toBe('3');
+    expect(upstream.connections()).toBe(3);
   });
 
   it('rejects bad input with ERR_PREWARM_OPTIONS at the call', () => {

@@ -14,8 +14,8 @@ import { never, type Warmer } from './warmer';
  * ```
  */
 export interface GrpcReadyClient {
-  /** Connects the channel, calling back once it is READY or the deadline passed. */
-  waitForReady(deadline: Date | number, callback: (error?: Error) => void): void;
+  /** The client's channel, whose connectivity state the warmer drives and watches. */
+  getChannel(): GrpcChannelState;
   /** Makes a unary call on the client's channel; used for the health check. */
   makeUnaryRequest<Req, Res>(
     method: string,
@@ -28,6 +28,23 @@ export interface GrpcReadyClient {
     /** Cancels the call. */
     cancel(): void;
   };
+}
+
+/**
+ * The connectivity part of a `@grpc/grpc-js` `Channel`. States are grpc-js's `ConnectivityState`
+ * numbers: 0 IDLE, 1 CONNECTING, 2 READY, 3 TRANSIENT_FAILURE, 4 SHUTDOWN.
+ *
+ * @example
+ * ```ts
+ * const channel: GrpcChannelState = client.getChannel();
+ * channel.getConnectivityState(true); // 0 (IDLE) until the first connection attempt
+ * ```
+ */
+export interface GrpcChannelState {
+  /** The current state; with `true`, an IDLE channel starts connecting. */
+  getConnectivityState(tryToConnect: boolean): number;
+  /** Calls back once the state is no longer `currentState`, or with an error at `deadline`. */
+  watchConnectivityState(currentState: number, deadline: Date | number, callback: (error?: Error) => void): void;
 }
 
 /**
@@ -67,7 +84,7 @@ const unimplemented = 12;
 const servingStatus = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
 
 /**
- * Connects a gRPC client's channel (`waitForReady`) so the first call does not pay for DNS, TCP,
+ * Connects a gRPC client's channel (what `waitForReady` does) so the first call does not pay for DNS, TCP,
  * TLS and the HTTP/2 handshake, then asks the standard health service whether the server is
  * SERVING, when the server has one. Rejects with `ERR_PREWARM_GRPC` when the channel does not
  * become ready within `deadlineMs` or the server reports it is not serving. Throws
@@ -80,10 +97,10 @@ const servingStatus = ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
  * ```
  */
 export function warmGrpc(client: GrpcReadyClient, options: WarmGrpcOptions): Warmer<GrpcWarmResult> {
-  if (typeof client?.waitForReady !== 'function' || typeof client.makeUnaryRequest !== 'function') {
+  if (typeof client?.getChannel !== 'function' || typeof client.makeUnaryRequest !== 'function') {
     throw new PatchbayError(
       'ERR_PREWARM_OPTIONS',
-      'warmGrpc needs a @grpc/grpc-js client (waitForReady, makeUnaryRequest)',
+      'warmGrpc needs a @grpc/grpc-js client (getChannel, makeUnaryRequest)',
     );
   }
   const { deadlineMs, healthService = '' } = options ?? {};
@@ -96,18 +113,39 @@ export function warmGrpc(client: GrpcReadyClient, options: WarmGrpcOptions): War
     untilAborted(async (inner) => {
       const started = performance.now();
       const deadline = Date.now() + deadlineMs;
-      await new Promise<void>((resolve, reject) =>
-        client.waitForReady(deadline, (error) =>
-          error
-            ? reject(
-                new PatchbayError('ERR_PREWARM_GRPC', `gRPC channel not ready: ${error.message}`, { cause: error }),
-              )
-            : resolve(),
-        ),
-      );
+      await waitForReady(client.getChannel(), deadline, deadlineMs, inner);
       const health = healthService === false ? 'skipped' : await checkHealth(client, healthService, deadline, inner);
       return { health, durationMs: performance.now() - started };
     }, signal);
+}
+
+const READY = 2;
+const SHUTDOWN = 4;
+const stateNames = ['IDLE', 'CONNECTING', 'READY', 'TRANSIENT_FAILURE', 'SHUTDOWN'];
+// grpc-js keeps a watcher's timer until its deadline, even after the client is closed; watching
+// in short slices bounds what an aborted warm-up leaves behind to one slice.
+const sliceMs = 100;
+
+/** What `client.waitForReady` does, but stopping within one slice once `signal` aborts. */
+async function waitForReady(
+  channel: GrpcChannelState,
+  deadline: number,
+  deadlineMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  for (;;) {
+    const state = channel.getConnectivityState(true);
+    if (state === READY) return;
+    const remaining = deadline - Date.now();
+    if (state === SHUTDOWN || remaining <= 0 || signal.aborted) {
+      const why =
+        state === SHUTDOWN ? 'the client was closed' : `still ${stateNames[state] ?? state} after ${deadlineMs} ms`;
+      throw new PatchbayError('ERR_PREWARM_GRPC', `gRPC channel not ready: ${why}`);
+    }
+    await new Promise<void>((resolve) =>
+      channel.watchConnectivityState(state, Date.now() + Math.min(remaining, sliceMs), () => resolve()),
+    );
+  }
 }
 
 function checkHealth(
