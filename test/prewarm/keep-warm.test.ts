@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/timeout';
+import { createPrewarmer, type PrewarmEvent } from '../../src/prewarm/index';
+import { runIsolated } from '../support/isolated';
+
+describe('keepWarm', () => {
+  it('re-runs only the chosen tasks, in dependency order, every interval', async () => {
+    const runs: string[] = [];
+    const events: PrewarmEvent[] = [];
+    const prewarmer = createPrewarmer({ onEvent: (event) => events.push(event) })
+      .add({ name: 'dns', run: async () => void runs.push('dns') })
+      .add({ name: 'pool', dependsOn: ['dns'], run: async () => void runs.push('pool') })
+      .add({ name: 'cache', run: async () => void runs.push('cache') });
+    const keepWarm = prewarmer.keepWarm({ intervalMs: 20, tasks: ['pool', 'dns'] });
+    await sleep(110);
+    await keepWarm.stop();
+
+    expect(runs.length).toBeGreaterThanOrEqual(4);
+    expect(runs).not.toContain('cache');
+    for (let i = 0; i + 1 < runs.length; i += 2) expect(runs.slice(i, i + 2)).toEqual(['dns', 'pool']);
+    const ends = events.filter((event) => event.type === 'run-end');
+    expect(ends.every((event) => event.mode === 'keep-warm')).toBe(true);
+  });
+
+  it('never overlaps with itself when a round takes longer than the interval', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let rounds = 0;
+    const prewarmer = createPrewarmer().add({
+      name: 'slow',
+      run: async (signal) => {
+        inFlight++;
+        rounds++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        try {
+          await sleep(40, { signal });
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+    const keepWarm = prewarmer.keepWarm({ intervalMs: 5 });
+    await sleep(200);
+    await keepWarm.stop();
+    expect(rounds).toBeGreaterThanOrEqual(2);
+    expect(maxInFlight).toBe(1);
+  });
+
+  it('stop() aborts the round in progress, resolves when it has ended, and no round follows', async () => {
+    let seen: AbortSignal | undefined;
+    let rounds = 0;
+    const prewarmer = createPrewarmer().add({
+      name: 'pool',
+      run: (signal) => {
+        rounds++;
+        seen = signal;
+        return sleep(10_000, { signal });
+      },
+    });
+    const keepWarm = prewarmer.keepWarm({ intervalMs: 10 });
+    await sleep(40);
+    expect(rounds).toBe(1);
+    await keepWarm.stop();
+    expect(seen?.aborted).toBe(true);
+    await keepWarm.stop();
+    await sleep(50);
+    expect(rounds).toBe(1);
+  });
+
+  it('does not change readiness, and skips a round while a start-up run is in progress', async () => {
+    let fail = false;
+    const events: PrewarmEvent[] = [];
+    let release: () => void = () => {};
+    const prewarmer = createPrewarmer({ onEvent: (event) => events.push(event) })
+      .add({
+        name: 'api',
+        run: async () => {
+          if (fail) throw new Error('upstream down');
+        },
+      })
+      .add({ name: 'gate', required: false, run: () => new Promise<void>((resolve) => (release = resolve)) });
+    const running = prewarmer.run();
+    const keepWarm = prewarmer.keepWarm({ intervalMs: 10, tasks: ['api'] });
+    await sleep(40);
+    expect(events.some((event) => event.type === 'keep-warm-skip')).toBe(true);
+    release();
+    await running;
+    expect(prewarmer.readiness().ready).toBe(true);
+
+    fail = true;
+    await sleep(50);
+    await keepWarm.stop();
+    const failedRound = events.find(
+      (event) => event.type === 'run-end' && event.mode === 'keep-warm' && !event.report.ready,
+    );
+    expect(failedRound).toBeDefined();
+    expect(prewarmer.readiness().ready).toBe(true);
+  });
+
+  it('stops when its signal aborts, and rejects bad options with ERR_PREWARM_OPTIONS', async () => {
+    let rounds = 0;
+    const prewarmer = createPrewarmer().add({ name: 'a', run: async () => void rounds++ });
+    const controller = new AbortController();
+    prewarmer.keepWarm({ intervalMs: 10, signal: controller.signal });
+    await sleep(35);
+    controller.abort();
+    const seen = rounds;
+    expect(seen).toBeGreaterThanOrEqual(1);
+    await sleep(40);
+    expect(rounds).toBe(seen);
+
+    for (const options of [{ intervalMs: 0 }, { intervalMs: 10, tasks: [] }, { intervalMs: 10, tasks: ['nope'] }]) {
+      expect(() => prewarmer.keepWarm(options)).toThrow(expect.objectContaining({ code: 'ERR_PREWARM_OPTIONS' }));
+    }
+  });
+
+  it('lets the process exit after stop(), even when stopped mid-round, and never holds it open alone', async () => {
+    const result = await runIsolated(`
+      import { createServer } from 'node:net';
+      import { createPrewarmer } from './src/prewarm/index.ts';
+      import { sleep } from './src/core/timeout.ts';
+      import { connect } from 'node:net';
+      // A real socket held open by the round in progress: only an abort closes it.
+      const server = createServer(() => {}).listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const { port } = server.address();
+      let rounds = 0;
+      const prewarmer = createPrewarmer().add({
+        name: 'socket',
+        run: (signal) => new Promise((resolve) => {
+          rounds++;
+          const socket = connect(port, '127.0.0.1');
+          signal.addEventListener('abort', () => { socket.destroy(); resolve(); }, { once: true });
+        }),
+      });
+      const keepWarm = prewarmer.keepWarm({ intervalMs: 10 });
+      await sleep(60);
+      await keepWarm.stop();
+      server.close();
+      // A second loop that is never stopped must not keep the process alive either.
+      prewarmer.keepWarm({ intervalMs: 60_000 });
+      console.log(rounds);
+    `);
+    expect(result.stderr).toBe('');
+    expect(result.hung).toBe(false);
+    expect(result.code).toBe(0);
+    expect(Number(result.stdout)).toBe(1);
+  });
+});
