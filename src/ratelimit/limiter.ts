@@ -49,13 +49,6 @@ export function createLimiter(
   policy: RateLimiter['policy'],
   store: RateLimitStore,
 ): RateLimiter {
-  const decide = (key: string, cost: number, commit: boolean): Promise<Decision> => {
-    try {
-      return store.decide(algorithm, key, cost, commit);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
   return {
     policy,
     consume(key: string, options?: ConsumeOptions): Promise<Decision> {
@@ -65,11 +58,19 @@ export function createLimiter(
       if (typeof cost !== 'number' || !(cost >= 0 && cost < Number.POSITIVE_INFINITY)) {
         return Promise.reject(badCost(cost));
       }
-      return decide(key, cost, true);
+      try {
+        return store.decide(algorithm, key, cost, true);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
     peek(key: string): Promise<Decision> {
       if (typeof key !== 'string' || key.length === 0) return Promise.reject(badKey(key));
-      return decide(key, 1, false);
+      try {
+        return store.decide(algorithm, key, 1, false);
+      } catch (error) {
+        return Promise.reject(error);
+      }
     },
     reset(key: string): Promise<void> {
       if (typeof key !== 'string' || key.length === 0) return Promise.reject(badKey(key));

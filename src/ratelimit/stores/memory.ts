@@ -97,7 +97,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
   };
 
   const partitionOf = (algorithm: RateLimitAlgorithm): Map<string, State> => {
-    if (algorithm === lastAlgorithm) return lastPartition!;
     let partition = partitions.get(algorithm.id);
     if (!partition) {
       partition = new Map();
@@ -125,7 +124,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
   return {
     decide(algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<Decision> {
       const now = clock.now();
-      const partition = partitionOf(algorithm);
+      const partition = algorithm === lastAlgorithm ? lastPartition! : partitionOf(algorithm);
       let state = partition.get(key);
       const known = state !== undefined;
       if (known && state!.stamp < tick - freshness) {
