@@ -1,0 +1,53 @@
+import { TimeoutError } from '../core/errors';
+import { withTimeout } from '../core/timeout';
+import { OidcError, type OidcErrorCode } from './errors';
+
+/** The `fetch` the module uses; pass your own for proxies, mTLS agents or tests. */
+export type Fetch = typeof globalThis.fetch;
+
+/** Largest JSON document accepted from a provider (discovery, JWKS, token response). */
+const MAX_BYTES = 1024 * 1024;
+
+/**
+ * Fetches `url` and parses a JSON object, all within `timeoutMs`. Any failure (network, status,
+ * size, content) becomes an {@link OidcError} with `code`.
+ */
+export async function fetchJson(
+  fetchImpl: Fetch,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  code: OidcErrorCode,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  let text: string;
+  let status: number;
+  try {
+    ({ status, text } = await withTimeout(
+      async (signal) => {
+        const response = await fetchImpl(url, { ...init, signal, redirect: 'error' });
+        const length = Number(response.headers.get('content-length') ?? 0);
+        if (length > MAX_BYTES) {
+          await response.body?.cancel();
+          throw new Error(`response of ${length} bytes is too large`);
+        }
+        return { status: response.status, text: await response.text() };
+      },
+      timeoutMs,
+      { message: `${url} did not answer within ${timeoutMs} ms` },
+    ));
+  } catch (error) {
+    const why = error instanceof TimeoutError ? error.message : `request to ${url} failed`;
+    throw new OidcError(code, why, { cause: error });
+  }
+  if (text.length > MAX_BYTES) throw new OidcError(code, `${url} sent more than ${MAX_BYTES} bytes`);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new OidcError(code, `${url} answered ${status} with a body that is not JSON`, { cause: error });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new OidcError(code, `${url} answered ${status} with JSON that is not an object`);
+  }
+  return { status, body: body as Record<string, unknown> };
+}

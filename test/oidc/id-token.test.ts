@@ -1,0 +1,264 @@
+import { base64url, SignJWT } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { OidcError } from '../../src/oidc/errors';
+import { createIdTokenVerifier } from '../../src/oidc/id-token';
+import { tokenHash } from '../../src/oidc/token-hash';
+import { runIsolated } from '../support/isolated';
+import { startIssuer, type TestIssuer } from './support/issuer';
+
+let issuer: TestIssuer | undefined;
+afterEach(async () => {
+  await issuer?.close();
+  issuer = undefined;
+});
+
+async function setup(options: { alg?: string } = {}) {
+  issuer = await startIssuer(options);
+  const verifier = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId });
+  return { issuer, verifier };
+}
+
+async function failure(promise: Promise<unknown>): Promise<OidcError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(OidcError);
+  return error as OidcError;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('createIdTokenVerifier: valid tokens', () => {
+  it.each(['RS256', 'ES256', 'PS256', 'EdDSA'])('verifies a %s token and returns its claims', async (alg) => {
+    issuer = await startIssuer({ alg, algorithms: [alg] });
+    const verifier = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId });
+    const token = await issuer.sign({ email: 'a@example.com' });
+    const claims = await verifier.verify(token);
+    expect(claims).toMatchObject({ iss: issuer.issuer, sub: 'user-1', aud: issuer.clientId, email: 'a@example.com' });
+  });
+
+  it('discovers once and fetches the JWKS once for many verifications', async () => {
+    const { issuer, verifier } = await setup();
+    const token = await issuer.sign();
+    await Promise.all(Array.from({ length: 50 }, () => verifier.verify(token)));
+    for (let i = 0; i < 50; i++) await verifier.verify(token);
+    expect(issuer.requests).toEqual({ discovery: 1, jwks: 1 });
+  });
+
+  it('accepts several audiences when azp is the client', async () => {
+    const { issuer, verifier } = await setup();
+    const token = await issuer.sign({ aud: [issuer.clientId, 'other-api'], azp: issuer.clientId });
+    await expect(verifier.verify(token)).resolves.toMatchObject({ azp: issuer.clientId });
+  });
+
+  it('allows clock skew within the tolerance', async () => {
+    const { issuer, verifier } = await setup();
+    const token = await issuer.sign({ exp: now() - 20, iat: now() + 20, nbf: now() + 20 });
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+  });
+});
+
+describe('createIdTokenVerifier: every OIDC Core 3.1.3.7 rule', () => {
+  it('refuses alg none, even though the provider advertises it', async () => {
+    const { issuer, verifier } = await setup();
+    const payload = base64url.encode(
+      JSON.stringify({ iss: issuer.issuer, aud: issuer.clientId, sub: 'x', iat: now(), exp: now() + 60 }),
+    );
+    const token = `${base64url.encode('{"alg":"none"}')}.${payload}.`;
+    expect((await failure(verifier.verify(token))).code).toBe('ERR_OIDC_ALG');
+  });
+
+  it('refuses HS256 signed with the RSA public key as the HMAC secret (key confusion)', async () => {
+    const { issuer, verifier } = await setup();
+    const publicBytes = new TextEncoder().encode(JSON.stringify(issuer.current.publicJwk));
+    const token = await new SignJWT({ iss: issuer.issuer, aud: issuer.clientId, sub: 'x', iat: now(), exp: now() + 60 })
+      .setProtectedHeader({ alg: 'HS256', kid: issuer.current.kid })
+      .sign(publicBytes);
+    expect((await failure(verifier.verify(token))).code).toBe('ERR_OIDC_ALG');
+  });
+
+  it('refuses a tampered payload and a token signed by an unknown key', async () => {
+    const { issuer, verifier } = await setup();
+    const [header, , signature] = (await issuer.sign()).split('.');
+    const forged = base64url.encode(
+      JSON.stringify({ iss: issuer.issuer, aud: issuer.clientId, sub: 'admin', iat: now(), exp: now() + 60 }),
+    );
+    expect((await failure(verifier.verify(`${header}.${forged}.${signature}`))).code).toBe('ERR_OIDC_SIGNATURE');
+    const stranger = await issuer.unpublishedKey();
+    const wrongKey = await issuer.sign({}, { key: { ...stranger, kid: issuer.current.kid } });
+    expect((await failure(verifier.verify(wrongKey))).code).toBe('ERR_OIDC_SIGNATURE');
+  });
+
+  it.each([
+    ['ERR_OIDC_ISSUER', { iss: 'https://evil.example.com' }],
+    ['ERR_OIDC_AUDIENCE', { aud: 'someone-else' }],
+    ['ERR_OIDC_AUDIENCE', { aud: ['someone-else', 'another'] }],
+    ['ERR_OIDC_AZP', { aud: ['patchbay-client', 'other-api'] }],
+    ['ERR_OIDC_AZP', { aud: ['patchbay-client', 'other-api'], azp: 'other-api' }],
+    ['ERR_OIDC_AZP', { azp: 'other-api' }],
+    ['ERR_OIDC_EXPIRED', { exp: now() - 31 }],
+    ['ERR_OIDC_NOT_YET_VALID', { nbf: now() + 120 }],
+    ['ERR_OIDC_IAT', { iat: now() + 120 }],
+    ['ERR_OIDC_NONCE', { nonce: 'unexpected' }],
+    ['ERR_OIDC_MALFORMED', { sub: 42 }],
+    ['ERR_OIDC_MALFORMED', { exp: 'tomorrow' }],
+  ])('%s for %j', async (code, claims) => {
+    const { issuer, verifier } = await setup();
+    const token = await issuer.sign(claims as Record<string, unknown>);
+    expect((await failure(verifier.verify(token))).code).toBe(code);
+  });
+
+  it('checks the nonce both ways', async () => {
+    const { issuer, verifier } = await setup();
+    const token = await issuer.sign({ nonce: 'n-123' });
+    await expect(verifier.verify(token, { nonce: 'n-123' })).resolves.toMatchObject({ nonce: 'n-123' });
+    expect((await failure(verifier.verify(token, { nonce: 'n-456' }))).code).toBe('ERR_OIDC_NONCE');
+    const without = await issuer.sign();
+    expect((await failure(verifier.verify(without, { nonce: 'n-123' }))).code).toBe('ERR_OIDC_NONCE');
+  });
+
+  it('checks auth_time against max age, per call or per verifier', async () => {
+    const { issuer, verifier } = await setup();
+    const recent = await issuer.sign({ auth_time: now() - 60 });
+    const old = await issuer.sign({ auth_time: now() - 3_600 });
+    const none = await issuer.sign();
+    await expect(verifier.verify(recent, { maxAgeSeconds: 300 })).resolves.toBeDefined();
+    expect((await failure(verifier.verify(old, { maxAgeSeconds: 300 }))).code).toBe('ERR_OIDC_AUTH_TIME');
+    expect((await failure(verifier.verify(none, { maxAgeSeconds: 300 }))).code).toBe('ERR_OIDC_AUTH_TIME');
+    const strict = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId, maxAgeSeconds: 300 });
+    expect((await failure(strict.verify(old))).code).toBe('ERR_OIDC_AUTH_TIME');
+  });
+
+  it.each(['RS256', 'ES384'])('checks at_hash and c_hash with the hash of %s', async (alg) => {
+    issuer = await startIssuer({ alg, algorithms: [alg] });
+    const verifier = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId });
+    const accessToken = 'access-token-value';
+    const code = 'authorization-code-value';
+    const token = await issuer.sign({ at_hash: await tokenHash(accessToken, alg), c_hash: await tokenHash(code, alg) });
+    await expect(verifier.verify(token, { accessToken, code })).resolves.toBeDefined();
+    expect((await failure(verifier.verify(token, { accessToken: 'other' }))).code).toBe('ERR_OIDC_AT_HASH');
+    expect((await failure(verifier.verify(token, { code: 'other' }))).code).toBe('ERR_OIDC_C_HASH');
+  });
+
+  it('computes at_hash as OIDC Core specifies (left half of SHA-256, base64url)', async () => {
+    // OIDC Core A.3's access token, whose at_hash is published
+    expect(await tokenHash('jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y', 'RS256')).toBe('77QmUPtjPfzWtF2AnpK9RQ');
+  });
+});
+
+describe('createIdTokenVerifier: keys', () => {
+  it('refetches the JWKS once when a token has an unknown kid (rotation)', async () => {
+    const { issuer, verifier } = await setup();
+    await verifier.verify(await issuer.sign());
+    await issuer.rotate();
+    await verifier.verify(await issuer.sign());
+    expect(issuer.requests.jwks).toBe(2);
+  });
+
+  it('1 000 concurrent verifications with a new kid cause one JWKS fetch', async () => {
+    const { issuer, verifier } = await setup();
+    await verifier.verify(await issuer.sign());
+    await issuer.rotate('ES256');
+    const token = await issuer.sign();
+    const results = await Promise.all(Array.from({ length: 1_000 }, () => verifier.verify(token)));
+    expect(results).toHaveLength(1_000);
+    expect(issuer.requests.jwks).toBe(2);
+  });
+
+  it('does not refetch for unknown kids within the cooldown', async () => {
+    const { issuer, verifier } = await setup();
+    await verifier.verify(await issuer.sign());
+    const stranger = await issuer.unpublishedKey();
+    await issuer.rotate(); // published, but the first refetch is what finds it
+    const unknown = await issuer.sign({}, { key: stranger });
+    expect((await failure(verifier.verify(unknown))).code).toBe('ERR_OIDC_JWKS');
+    expect(issuer.requests.jwks).toBe(2);
+    for (let i = 0; i < 10; i++) expect((await failure(verifier.verify(unknown))).code).toBe('ERR_OIDC_JWKS');
+    expect(issuer.requests.jwks).toBe(2);
+    await expect(verifier.verify(await issuer.sign())).resolves.toBeDefined();
+  });
+
+  it('keeps verifying with cached keys while the JWKS endpoint is down', async () => {
+    const { issuer, verifier } = await setup();
+    const token = await issuer.sign();
+    await verifier.verify(token);
+    issuer.jwksMode = 'down';
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    const rotatedAway = await issuer.unpublishedKey();
+    const error = await failure(verifier.verify(await issuer.sign({}, { key: rotatedAway })));
+    expect(error.code).toBe('ERR_OIDC_JWKS');
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+  });
+
+  it('times out a hanging JWKS endpoint', async () => {
+    issuer = await startIssuer();
+    issuer.jwksMode = 'hang';
+    const verifier = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId, timeoutMs: 200 });
+    const started = performance.now();
+    const error = await failure(verifier.verify(await issuer.sign()));
+    expect(error.code).toBe('ERR_OIDC_JWKS');
+    expect(error.message).toContain('did not answer within 200 ms');
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('lets the process exit after a timed-out JWKS fetch', async () => {
+    issuer = await startIssuer();
+    issuer.jwksMode = 'hang';
+    const token = await issuer.sign();
+    const result = await runIsolated(
+      `
+      import { createIdTokenVerifier } from './src/oidc/index';
+      const verifier = createIdTokenVerifier({ issuer: process.env.ISSUER, clientId: 'patchbay-client', timeoutMs: 300 });
+      const error = await verifier.verify(process.env.TOKEN).catch((e) => e);
+      console.log(error.code);
+      `,
+      { env: { ISSUER: issuer.issuer, TOKEN: token } },
+    );
+    expect(result.stdout.trim()).toBe('ERR_OIDC_JWKS');
+    expect(result.hung).toBe(false);
+  });
+});
+
+describe('createIdTokenVerifier: bad input', () => {
+  it.each([
+    ['empty', ''],
+    ['not a string', 42],
+    ['two segments', 'a.b'],
+    ['four segments', 'a.b.c.d'],
+    ['bad base64', '!!!.@@@.###'],
+    ['header not JSON', `${base64url.encode('nope')}.e30.sig`],
+    ['huge', `${'a'.repeat(20_000)}.b.c`],
+  ])('%s → ERR_OIDC_MALFORMED', async (_, token) => {
+    const { verifier } = await setup();
+    expect((await failure(verifier.verify(token as string))).code).toBe('ERR_OIDC_MALFORMED');
+  });
+
+  it('a payload that is JSON but not an object', async () => {
+    const { issuer, verifier } = await setup();
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid: issuer.current.kid })
+      .sign(issuer.current.privateKey);
+    // re-sign an array payload with the same key through the compact API
+    const { CompactSign } = await import('jose');
+    const arrayToken = await new CompactSign(new TextEncoder().encode('[1,2,3]'))
+      .setProtectedHeader({ alg: 'RS256', kid: issuer.current.kid })
+      .sign(issuer.current.privateKey);
+    expect((await failure(verifier.verify(token))).code).toBe('ERR_OIDC_MALFORMED');
+    expect((await failure(verifier.verify(arrayToken))).code).toBe('ERR_OIDC_MALFORMED');
+  });
+
+  it.each([
+    [{ issuer: 'http://accounts.example.com', clientId: 'c' }],
+    [{ issuer: 'not a url', clientId: 'c' }],
+    [{ issuer: 'https://a.example.com', clientId: '' }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', algorithms: ['HS256'] }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', algorithms: ['none'] }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', algorithms: [] }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', clockToleranceSeconds: -1 }],
+  ])('options %j → ERR_OIDC_OPTIONS', (options) => {
+    expect(() => createIdTokenVerifier(options as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_OIDC_OPTIONS' }),
+    );
+  });
+});
