@@ -5,7 +5,7 @@ import { rateLimitMiddleware } from '../../src/ratelimit/middleware';
 import { slidingWindow } from '../../src/ratelimit/sliding-window';
 import { memoryStore } from '../../src/ratelimit/stores/memory';
 import { tokenBucket } from '../../src/ratelimit/token-bucket';
-import { manualClock } from './support';
+import { manualClock } from '../support/clock';
 
 describe('rateLimitHeaders', () => {
   const now = 1_700_000_000_000;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { slidingWindow } from '../../src/ratelimit/sliding-window';
 import { memoryStore } from '../../src/ratelimit/stores/memory';
 import type { RateLimitAlgorithm } from '../../src/ratelimit/types';
-import { manualClock } from './support';
+import { manualClock } from '../support/clock';
 
 /** How many keys a store holds, read through its own decisions: a held key has used its quota. */
 async function held(

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { slidingWindow } from '../../src/ratelimit/sliding-window';
 import { memoryStore } from '../../src/ratelimit/stores/memory';
-import { arrivals, manualClock, maxInAnyWindow } from './support';
+import { manualClock } from '../support/clock';
+import { arrivals, maxInAnyWindow } from './support';
 
 describe('slidingWindow (exact log, memory store)', () => {
   it('admits exactly limit, then denies with the time until the oldest request leaves the window', async () => {

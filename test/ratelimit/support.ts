@@ -1,19 +1,4 @@
-import type { Clock } from '../../src/core/clock';
 import { seededRandom } from '../../src/core/random';
-
-/** A clock the test moves by hand. */
-export function manualClock(start = 1_700_000_000_000): Clock & { advance(ms: number): void; set(ms: number): void } {
-  let now = start;
-  return {
-    now: () => now,
-    advance: (ms) => {
-      now += ms;
-    },
-    set: (ms) => {
-      now = ms;
-    },
-  };
-}
 
 /** Bursty random arrival gaps in ms: mostly tight bursts, sometimes long pauses. */
 export function arrivals(count: number, seed: number, windowMs: number): number[] {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../src/ratelimit/stores/memory';
 import { tokenBucket } from '../../src/ratelimit/token-bucket';
-import { manualClock } from './support';
+import { manualClock } from '../support/clock';
 
 describe('tokenBucket (memory store)', () => {
   it('admits a burst of capacity, then the refill rate', async () => {
