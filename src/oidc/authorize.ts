@@ -98,6 +98,7 @@ export interface ExchangeCodeParams {
   code: string;
   redirectUri: string;
   codeVerifier: string;
+  /** The `fetch` to use. Default `globalThis.fetch`. */
   fetch?: Fetch;
   /** Bound on the request, in ms. Default 10 000. */
   timeoutMs?: number;

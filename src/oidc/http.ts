@@ -2,7 +2,14 @@ import { TimeoutError } from '../core/errors';
 import { withTimeout } from '../core/timeout';
 import { OidcError, type OidcErrorCode } from './errors';
 
-/** The `fetch` the module uses; pass your own for proxies, mTLS agents or tests. */
+/**
+ * The `fetch` the module uses; pass your own for proxies, mTLS agents or tests.
+ *
+ * @example
+ * ```ts
+ * const viaProxy: Fetch = (url, init) => fetch(url, { ...init, dispatcher: proxyAgent });
+ * ```
+ */
 export type Fetch = typeof globalThis.fetch;
 
 /** Largest JSON document accepted from a provider (discovery, JWKS, token response). */
