@@ -1,4 +1,4 @@
-import { base64url, SignJWT } from 'jose';
+import { base64url, exportSPKI, importJWK, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OidcError } from '../../src/oidc/errors';
 import { createIdTokenVerifier } from '../../src/oidc/id-token';
@@ -71,7 +71,8 @@ describe('createIdTokenVerifier: every OIDC Core 3.1.3.7 rule', () => {
 
   it('refuses HS256 signed with the RSA public key as the HMAC secret (key confusion)', async () => {
     const { issuer, verifier } = await setup();
-    const publicBytes = new TextEncoder().encode(JSON.stringify(issuer.current.publicJwk));
+    const publicKey = await importJWK(issuer.current.publicJwk, 'RS256');
+    const publicBytes = new TextEncoder().encode(await exportSPKI(publicKey as CryptoKey));
     const token = await new SignJWT({ iss: issuer.issuer, aud: issuer.clientId, sub: 'x', iat: now(), exp: now() + 60 })
       .setProtectedHeader({ alg: 'HS256', kid: issuer.current.kid })
       .sign(publicBytes);
@@ -189,6 +190,27 @@ describe('createIdTokenVerifier: keys', () => {
     const error = await failure(verifier.verify(await issuer.sign({}, { key: rotatedAway })));
     expect(error.code).toBe('ERR_OIDC_JWKS');
     await expect(verifier.verify(token)).resolves.toBeDefined();
+  });
+
+  it('refreshes old keys in the background and keeps them when the refresh fails', async () => {
+    issuer = await startIssuer();
+    const verifier = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId, jwksMaxAgeMs: 50 });
+    const token = await issuer.sign();
+    await verifier.verify(token);
+    issuer.jwksMode = 'down';
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    expect(issuer.requests.jwks).toBeGreaterThanOrEqual(2);
+    issuer.jwksMode = 'ok';
+    await issuer.rotate();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await verifier.verify(token); // starts a background refresh that picks up the new key
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const jwksBefore = issuer.requests.jwks;
+    await expect(verifier.verify(await issuer.sign())).resolves.toBeDefined();
+    expect(issuer.requests.jwks).toBe(jwksBefore);
   });
 
   it('times out a hanging JWKS endpoint', async () => {
