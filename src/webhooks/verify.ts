@@ -1,0 +1,168 @@
+import { timingSafeEqual } from 'node:crypto';
+import { assertNumber } from '../core/assert';
+import { type Clock, systemClock } from '../core/clock';
+import { PatchbayError } from '../core/errors';
+import { assertRawBody, bodyText } from './body';
+import { WebhookVerificationError } from './errors';
+import type { WebhookHeaders } from './headers';
+import { hmac, secretKeys } from './keys';
+import { schemeNamed } from './schemes/registry';
+import type { Scheme } from './schemes/scheme';
+
+/**
+ * Options for {@link createWebhookVerifier}.
+ *
+ * @example
+ * ```ts
+ * const options: WebhookVerifierOptions = { scheme: 'stripe', secret: process.env.STRIPE_WEBHOOK_SECRET ?? '' };
+ * ```
+ */
+export interface WebhookVerifierOptions {
+  /** The sender's signature scheme. */
+  scheme: Scheme;
+  /** The signing secret, or several while a secret is being rotated: any one of them may match. */
+  secret: string | readonly string[];
+  /** How far the signed timestamp may be from now, in the past or the future, in seconds. Default 300. */
+  toleranceSeconds?: number;
+  /** Source of the current time. Default the system clock. */
+  clock?: Clock;
+}
+
+/**
+ * A delivery that passed verification. `payload` is the body parsed as JSON on first read (so a
+ * verifier that only checks signatures never pays for parsing); reading it throws
+ * {@link WebhookVerificationError} `ERR_WEBHOOK_PAYLOAD` when the authentic body is not JSON.
+ *
+ * @example
+ * ```ts
+ * const event: VerifiedWebhook = verifier.verify(rawBody, req.headers);
+ * console.log(event.id, event.timestamp?.toISOString(), event.payload);
+ * ```
+ */
+export interface VerifiedWebhook {
+  /** The delivery id from the headers (`webhook-id`, `X-GitHub-Delivery`); undefined for Stripe, whose id is in the payload. */
+  readonly id: string | undefined;
+  /** The signed timestamp; undefined for GitHub, which signs none. */
+  readonly timestamp: Date | undefined;
+  /** The body parsed as JSON; undefined for an empty body. */
+  readonly payload: unknown;
+  /** The body as text, exactly as signed. */
+  readonly rawBody: string;
+}
+
+/**
+ * Verifies deliveries. `verify` throws {@link WebhookVerificationError} for anything that must not
+ * be trusted and returns the verified delivery otherwise.
+ *
+ * @example
+ * ```ts
+ * const verifier: WebhookVerifier = createWebhookVerifier({ scheme: 'github', secret });
+ * ```
+ */
+export interface WebhookVerifier {
+  /** The scheme this verifier checks. */
+  readonly scheme: Scheme;
+  /**
+   * Checks `rawBody` (the body exactly as received, as a string or bytes) against `headers`.
+   * Throws `ERR_WEBHOOK_PAYLOAD` for a body that is not raw, `ERR_WEBHOOK_HEADERS` for missing,
+   * conflicting or malformed headers, `ERR_WEBHOOK_TIMESTAMP` for a timestamp that is not a whole
+   * number of seconds or is outside the tolerance, and `ERR_WEBHOOK_SIGNATURE` when no signature
+   * matches any secret.
+   */
+  verify(rawBody: string | Uint8Array, headers: WebhookHeaders): VerifiedWebhook;
+}
+
+const TIMESTAMP = /^[0-9]{1,12}$/;
+
+/**
+ * Creates a webhook verifier for one scheme and one secret (or several, during a rotation).
+ * Signatures are compared in constant time; the timestamp must be a whole number of seconds
+ * within `toleranceSeconds` of now in either direction; headers are read defensively, so a
+ * missing, repeated, garbled or oversized header is an error, never a crash. Throws
+ * `ERR_WEBHOOK_OPTIONS` on bad options.
+ *
+ * @example
+ * ```ts
+ * import { createWebhookVerifier } from 'patchbay/webhooks';
+ *
+ * const verifier = createWebhookVerifier({ scheme: 'standard', secret: [newSecret, oldSecret] });
+ * const event = verifier.verify(rawBody, req.headers); // rawBody: the bytes as received
+ * console.log(event.id, event.payload);
+ * ```
+ */
+export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookVerifier {
+  if (typeof options !== 'object' || options === null) {
+    throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'createWebhookVerifier needs an options object');
+  }
+  const scheme = schemeNamed(options.scheme);
+  const keys = secretKeys(scheme, options.secret);
+  const { toleranceSeconds = 300, clock = systemClock } = options;
+  assertNumber(toleranceSeconds, 'toleranceSeconds', 'ERR_WEBHOOK_OPTIONS', { min: 0 });
+  if (typeof clock?.now !== 'function') {
+    throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'clock must be an object with a now() method');
+  }
+
+  const checkTimestamp = (text: string): Date => {
+    if (!TIMESTAMP.test(text)) {
+      throw new WebhookVerificationError('ERR_WEBHOOK_TIMESTAMP', 'the signed timestamp is not a whole number of seconds');
+    }
+    const seconds = Number(text);
+    const skew = clock.now() / 1000 - seconds;
+    if (skew > toleranceSeconds) {
+      throw new WebhookVerificationError('ERR_WEBHOOK_TIMESTAMP', 'the signed timestamp is older than the tolerance');
+    }
+    if (-skew > toleranceSeconds) {
+      throw new WebhookVerificationError('ERR_WEBHOOK_TIMESTAMP', 'the signed timestamp is further in the future than the tolerance');
+    }
+    return new Date(seconds * 1000);
+  };
+
+  return {
+    scheme: scheme.name,
+    verify(rawBody, headers) {
+      assertRawBody(rawBody);
+      const signed = scheme.read(headers);
+      const timestamp = signed.timestamp === undefined ? undefined : checkTimestamp(signed.timestamp);
+      const prefix = scheme.prefix(signed.id, signed.timestamp);
+      let matched = false;
+      for (const key of keys) {
+        const expected = hmac(key, prefix, rawBody);
+        for (const candidate of signed.signatures) {
+          // candidates were decoded to digest length, which is public, so timingSafeEqual never throws
+          if (timingSafeEqual(candidate, expected)) matched = true;
+        }
+        if (matched) break;
+      }
+      if (!matched) {
+        throw new WebhookVerificationError('ERR_WEBHOOK_SIGNATURE', 'no signature matches the body and the secret');
+      }
+      return verified(signed.id, timestamp, rawBody);
+    },
+  };
+}
+
+function verified(id: string | undefined, timestamp: Date | undefined, body: string | Uint8Array): VerifiedWebhook {
+  let text: string | undefined;
+  let parsed: { value: unknown } | undefined;
+  return {
+    id,
+    timestamp,
+    get rawBody() {
+      text ??= bodyText(body);
+      return text;
+    },
+    get payload() {
+      parsed ??= { value: parseJson(this.rawBody) };
+      return parsed.value;
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new WebhookVerificationError('ERR_WEBHOOK_PAYLOAD', 'the verified body is not valid JSON', { cause: error });
+  }
+}
