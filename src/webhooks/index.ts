@@ -9,3 +9,7 @@ export {
   type WebhookVerifier,
   type WebhookVerifierOptions,
 } from './verify';
+export { memoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './idempotency/memory';
+export { type RedisIdempotencyStoreOptions, redisIdempotencyStore } from './idempotency/redis';
+export type { IdempotencyClaim, IdempotencyStore, IdempotencyTtlOptions } from './idempotency/store';
+export { type ProcessOnceResult, processOnce } from './process-once';
