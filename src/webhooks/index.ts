@@ -13,3 +13,4 @@ export { memoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './id
 export { type RedisIdempotencyStoreOptions, redisIdempotencyStore } from './idempotency/redis';
 export type { IdempotencyClaim, IdempotencyStore, IdempotencyTtlOptions } from './idempotency/store';
 export { type ProcessOnceResult, processOnce } from './process-once';
+export { type WebhookHandlerOptions, webhookHandler } from './handler';
