@@ -14,3 +14,11 @@ export { type RedisIdempotencyStoreOptions, redisIdempotencyStore } from './idem
 export type { IdempotencyClaim, IdempotencyStore, IdempotencyTtlOptions } from './idempotency/store';
 export { type ProcessOnceResult, processOnce } from './process-once';
 export { type WebhookHandlerOptions, webhookHandler } from './handler';
+export {
+  createWebhookSender,
+  type DeliveryAttempt,
+  type DeliveryReport,
+  type OutgoingWebhook,
+  type WebhookSender,
+  type WebhookSenderOptions,
+} from './sender';

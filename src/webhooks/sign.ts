@@ -94,7 +94,7 @@ export function createWebhookSigner(options: WebhookSignerOptions): WebhookSigne
           `body must be the exact string or bytes to send, got ${describe(body)}; serialise it first (JSON.stringify)`,
         );
       }
-      const id = message.id ?? (scheme.name === 'github' ? randomUUID() : `msg_${randomUUID().replaceAll('-', '')}`);
+      const id = message.id ?? defaultId(scheme.name);
       if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH || /[\s\0-\x1f]/.test(id)) {
         throw new PatchbayError('ERR_WEBHOOK_INPUT', `id must be 1 to ${MAX_ID_LENGTH} characters without spaces, got ${describe(id)}`);
       }
@@ -113,4 +113,9 @@ function seconds(timestamp: Date | number | undefined, clock: Clock): number {
     throw new PatchbayError('ERR_WEBHOOK_INPUT', `timestamp must be a valid Date or whole Unix seconds >= 0, got ${describe(timestamp)}`);
   }
   return value;
+}
+
+/** A fresh delivery id in the form the scheme's providers use: a GUID for GitHub, `msg_…` otherwise. */
+export function defaultId(scheme: Scheme): string {
+  return scheme === 'github' ? randomUUID() : `msg_${randomUUID().replaceAll('-', '')}`;
 }

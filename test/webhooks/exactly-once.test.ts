@@ -54,7 +54,8 @@ describe('exactly-once across processes sharing Redis', () => {
   it('a handler that throws lets the redelivery, to another process, run it', async () => {
     const { receivers, stopAll } = await startReceivers(2, { REDIS_URL: redisUrl(), PREFIX: prefix, SECRET: secret });
     try {
-      const [a, b] = receivers as [{ url: string }, { url: string }];
+      const [a, b] = receivers;
+      if (!a || !b) throw new Error('receivers did not start');
       const send = delivery('msg_fails_once', 'fail-first');
       expect((await send(a.url)).status).toBe(500);
       expect(await count('done', 'msg_fails_once')).toBe(0);
@@ -72,8 +73,9 @@ describe('exactly-once across processes sharing Redis', () => {
     const hanging = await startReceivers(1, { ...env, HANG: '1' });
     const healthy = await startReceivers(1, env);
     try {
-      const [victim] = hanging.receivers as [(typeof hanging.receivers)[number]];
-      const [survivor] = healthy.receivers as [(typeof healthy.receivers)[number]];
+      const [victim] = hanging.receivers;
+      const [survivor] = healthy.receivers;
+      if (!victim || !survivor) throw new Error('receivers did not start');
       const send = delivery('msg_crash');
       const lost = send(victim.url).catch((error: unknown) => error);
       await victim.waitFor('processing msg_crash');
