@@ -76,7 +76,8 @@ export function webhookHandler(options: WebhookHandlerOptions): (req: IncomingMe
   if (typeof handle !== 'function') throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'handle must be a function');
   assertNumber(maxBodyBytes, 'maxBodyBytes', 'ERR_WEBHOOK_OPTIONS', { min: 1, integer: true });
   const store = options.store ?? memoryIdempotencyStore();
-  if (typeof store.claim !== 'function') throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'store must be an IdempotencyStore');
+  if (typeof store.claim !== 'function')
+    throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'store must be an IdempotencyStore');
   const keyOf = options.key ?? ((event: VerifiedWebhook) => defaultKey(verifier.scheme, event));
 
   const report = (error: unknown, event: VerifiedWebhook | undefined): void => {
@@ -121,7 +122,9 @@ export function webhookHandler(options: WebhookHandlerOptions): (req: IncomingMe
       throw error;
     }
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-      return send(res, 400, { error: { code: 'ERR_WEBHOOK_ID', message: 'the delivery carries no usable event id to deduplicate on' } });
+      return send(res, 400, {
+        error: { code: 'ERR_WEBHOOK_ID', message: 'the delivery carries no usable event id to deduplicate on' },
+      });
     }
 
     const verified = event;

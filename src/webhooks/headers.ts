@@ -31,7 +31,10 @@ export function readHeader(headers: WebhookHeaders, name: string, separator?: st
   }
   const value = normalize(raw, name, separator);
   if (value !== undefined && value.length > MAX_HEADER_LENGTH) {
-    throw new WebhookVerificationError('ERR_WEBHOOK_HEADERS', `header ${name} is longer than ${MAX_HEADER_LENGTH} characters`);
+    throw new WebhookVerificationError(
+      'ERR_WEBHOOK_HEADERS',
+      `header ${name} is longer than ${MAX_HEADER_LENGTH} characters`,
+    );
   }
   return value;
 }
@@ -59,7 +62,10 @@ function normalize(raw: unknown, name: string, separator: string | undefined): s
     const distinct = [...new Set(raw as string[])];
     if (distinct.length <= 1) return distinct[0];
     if (separator !== undefined) return distinct.join(separator);
-    throw new WebhookVerificationError('ERR_WEBHOOK_HEADERS', `header ${name} was sent more than once with different values`);
+    throw new WebhookVerificationError(
+      'ERR_WEBHOOK_HEADERS',
+      `header ${name} was sent more than once with different values`,
+    );
   }
   throw new WebhookVerificationError('ERR_WEBHOOK_HEADERS', `header ${name} must be a string`);
 }

@@ -1,19 +1,12 @@
 export { PatchbayError, type PatchbayErrorOptions } from '../core/errors';
 export { type WebhookVerificationCode, WebhookVerificationError } from './errors';
+export { type WebhookHandlerOptions, webhookHandler } from './handler';
 export type { WebhookHeaders } from './headers';
-export type { Scheme } from './schemes/scheme';
-export { createWebhookSigner, type WebhookMessage, type WebhookSigner, type WebhookSignerOptions } from './sign';
-export {
-  createWebhookVerifier,
-  type VerifiedWebhook,
-  type WebhookVerifier,
-  type WebhookVerifierOptions,
-} from './verify';
-export { memoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './idempotency/memory';
+export { type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './idempotency/memory';
 export { type RedisIdempotencyStoreOptions, redisIdempotencyStore } from './idempotency/redis';
 export type { IdempotencyClaim, IdempotencyStore, IdempotencyTtlOptions } from './idempotency/store';
 export { type ProcessOnceResult, processOnce } from './process-once';
-export { type WebhookHandlerOptions, webhookHandler } from './handler';
+export type { Scheme } from './schemes/scheme';
 export {
   createWebhookSender,
   type DeliveryAttempt,
@@ -22,3 +15,10 @@ export {
   type WebhookSender,
   type WebhookSenderOptions,
 } from './sender';
+export { createWebhookSigner, type WebhookMessage, type WebhookSigner, type WebhookSignerOptions } from './sign';
+export {
+  createWebhookVerifier,
+  type VerifiedWebhook,
+  type WebhookVerifier,
+  type WebhookVerifierOptions,
+} from './verify';

@@ -181,7 +181,10 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
       const body = serialise(webhook.payload);
       const { type } = webhook;
       if (type !== undefined && (typeof type !== 'string' || type.length === 0 || /[\r\n]/.test(type))) {
-        throw new PatchbayError('ERR_WEBHOOK_INPUT', `type must be a non-empty single-line string, got ${describe(type)}`);
+        throw new PatchbayError(
+          'ERR_WEBHOOK_INPUT',
+          `type must be a non-empty single-line string, got ${describe(type)}`,
+        );
       }
       const id = webhook.id ?? defaultId(options.scheme);
       // signing once up front rejects a bad id at this call rather than on the first attempt

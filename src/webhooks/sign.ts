@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { describe } from '../core/assert';
 import { type Clock, systemClock } from '../core/clock';
 import { PatchbayError } from '../core/errors';
-import { describe } from '../core/assert';
 import { hmac, secretKeys } from './keys';
 import { schemeNamed } from './schemes/registry';
 import type { Scheme } from './schemes/scheme';
@@ -95,8 +95,11 @@ export function createWebhookSigner(options: WebhookSignerOptions): WebhookSigne
         );
       }
       const id = message.id ?? defaultId(scheme.name);
-      if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH || /[\s\0-\x1f]/.test(id)) {
-        throw new PatchbayError('ERR_WEBHOOK_INPUT', `id must be 1 to ${MAX_ID_LENGTH} characters without spaces, got ${describe(id)}`);
+      if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH || !/^[!-~]+$/.test(id)) {
+        throw new PatchbayError(
+          'ERR_WEBHOOK_INPUT',
+          `id must be 1 to ${MAX_ID_LENGTH} printable ASCII characters without spaces, got ${describe(id)}`,
+        );
       }
       const timestamp = seconds(message.timestamp, clock);
       const prefix = scheme.prefix(id, String(timestamp));
@@ -110,7 +113,10 @@ function seconds(timestamp: Date | number | undefined, clock: Clock): number {
   if (timestamp === undefined) return Math.floor(clock.now() / 1000);
   const value = timestamp instanceof Date ? Math.floor(timestamp.getTime() / 1000) : timestamp;
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new PatchbayError('ERR_WEBHOOK_INPUT', `timestamp must be a valid Date or whole Unix seconds >= 0, got ${describe(timestamp)}`);
+    throw new PatchbayError(
+      'ERR_WEBHOOK_INPUT',
+      `timestamp must be a valid Date or whole Unix seconds >= 0, got ${describe(timestamp)}`,
+    );
   }
   return value;
 }

@@ -104,7 +104,10 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
 
   const checkTimestamp = (text: string): Date => {
     if (!TIMESTAMP.test(text)) {
-      throw new WebhookVerificationError('ERR_WEBHOOK_TIMESTAMP', 'the signed timestamp is not a whole number of seconds');
+      throw new WebhookVerificationError(
+        'ERR_WEBHOOK_TIMESTAMP',
+        'the signed timestamp is not a whole number of seconds',
+      );
     }
     const seconds = Number(text);
     const skew = clock.now() / 1000 - seconds;
@@ -112,7 +115,10 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
       throw new WebhookVerificationError('ERR_WEBHOOK_TIMESTAMP', 'the signed timestamp is older than the tolerance');
     }
     if (-skew > toleranceSeconds) {
-      throw new WebhookVerificationError('ERR_WEBHOOK_TIMESTAMP', 'the signed timestamp is further in the future than the tolerance');
+      throw new WebhookVerificationError(
+        'ERR_WEBHOOK_TIMESTAMP',
+        'the signed timestamp is further in the future than the tolerance',
+      );
     }
     return new Date(seconds * 1000);
   };

@@ -40,7 +40,9 @@ describe('exactly-once across processes sharing Redis', () => {
       expect(await count('done', 'msg_storm')).toBe(1);
       const statuses = responses.map((response) => `${response.status} ${response.json.status}`);
       expect(statuses.filter((status) => status === '200 processed')).toHaveLength(1);
-      expect(statuses.every((status) => ['200 processed', '200 duplicate', '503 in-flight'].includes(status))).toBe(true);
+      expect(statuses.every((status) => ['200 processed', '200 duplicate', '503 in-flight'].includes(status))).toBe(
+        true,
+      );
       // every process answers duplicate once the event is done
       for (const receiver of receivers) {
         expect(await send(receiver.url)).toEqual({ status: 200, json: { status: 'duplicate' } });

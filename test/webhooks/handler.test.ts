@@ -44,7 +44,11 @@ function delivery(id: string, payload: unknown = { id, type: 'order.paid' }) {
 
 async function post(url: string, init: { body: string; headers: Record<string, string> }) {
   const response = await fetch(url, { method: 'POST', ...init });
-  return { status: response.status, headers: response.headers, json: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 describe('webhookHandler', () => {
@@ -87,14 +91,22 @@ describe('webhookHandler', () => {
   it('answers 413 past maxBodyBytes, whether the length is declared or streamed', async () => {
     const url = await receiver({ handle: () => {}, maxBodyBytes: 1_024 });
     const big = delivery('msg_big', { id: 'msg_big', pad: 'x'.repeat(5_000) });
-    expect(await post(url, big)).toMatchObject({ status: 413, json: { error: { code: 'ERR_WEBHOOK_BODY_TOO_LARGE' } } });
+    expect(await post(url, big)).toMatchObject({
+      status: 413,
+      json: { error: { code: 'ERR_WEBHOOK_BODY_TOO_LARGE' } },
+    });
     const chunks = new ReadableStream({
       start(controller) {
         for (let i = 0; i < 64; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(1_024)));
         controller.close();
       },
     });
-    const response = await fetch(url, { method: 'POST', body: chunks, headers: big.headers, duplex: 'half' } as RequestInit);
+    const response = await fetch(url, {
+      method: 'POST',
+      body: chunks,
+      headers: big.headers,
+      duplex: 'half',
+    } as RequestInit);
     expect(response.status).toBe(413);
     await response.body?.cancel();
   });

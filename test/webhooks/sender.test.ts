@@ -90,7 +90,10 @@ describe('createWebhookSender', () => {
 
   it('gives each attempt a timeout against a hung receiver, and dead-letters after the last attempt', async () => {
     const server = await receiver(['hang']);
-    const { sender: s, deadLetters } = sender({ timeoutMs: 100, retry: { retries: 2, minTimeout: 10, randomize: false } });
+    const { sender: s, deadLetters } = sender({
+      timeoutMs: 100,
+      retry: { retries: 2, minTimeout: 10, randomize: false },
+    });
     const report = await s.send(server.url, { id: 'msg_hung', payload: {} });
     expect(report).toMatchObject({ delivered: false, outcome: 'exhausted' });
     expect(report.attempts).toHaveLength(3);
@@ -147,7 +150,9 @@ describe('createWebhookSender', () => {
       { scheme: 'standard', secret, fetch: 'x' },
       { scheme: 'nope', secret },
     ]) {
-      expect(() => createWebhookSender(options as never)).toThrow(expect.objectContaining({ code: 'ERR_WEBHOOK_OPTIONS' }));
+      expect(() => createWebhookSender(options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_WEBHOOK_OPTIONS' }),
+      );
     }
   });
 

@@ -26,7 +26,11 @@ describe('known vectors', () => {
   });
 
   it('verifies the Standard Webhooks vector, from a string and from bytes', () => {
-    const verifier = createWebhookVerifier({ scheme: 'standard', secret: standard.secret, clock: at(standard.timestamp) });
+    const verifier = createWebhookVerifier({
+      scheme: 'standard',
+      secret: standard.secret,
+      clock: at(standard.timestamp),
+    });
     const headers = {
       'webhook-id': standard.id,
       'webhook-timestamp': String(standard.timestamp),

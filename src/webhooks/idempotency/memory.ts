@@ -64,7 +64,8 @@ export function memoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = 
       const now = clock.now();
       sweep(now);
       const entry = live(key, now);
-      if (entry) return entry.token === undefined ? { status: 'duplicate', result: entry.result } : { status: 'in-flight' };
+      if (entry)
+        return entry.token === undefined ? { status: 'duplicate', result: entry.result } : { status: 'in-flight' };
       const token = randomUUID();
       entries.set(key, { token, expiresAt: now + lockTtlMs });
       return { status: 'claimed', token };

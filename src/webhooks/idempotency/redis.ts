@@ -71,15 +71,13 @@ export function redisIdempotencyStore(
   const { prefix = 'pb:idem:' } = options;
   if (typeof prefix !== 'string') throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'prefix must be a string');
 
-  const run = async (
-    script: typeof claimScript,
-    key: string,
-    args: (string | number)[],
-  ): Promise<unknown> => {
+  const run = async (script: typeof claimScript, key: string, args: (string | number)[]): Promise<unknown> => {
     try {
       return await script.run(redis, [redisKey(prefix, key)], args);
     } catch (error) {
-      throw new PatchbayError('ERR_WEBHOOK_STORE', `Redis ${script.name} failed for an idempotency key`, { cause: error });
+      throw new PatchbayError('ERR_WEBHOOK_STORE', `Redis ${script.name} failed for an idempotency key`, {
+        cause: error,
+      });
     }
   };
 

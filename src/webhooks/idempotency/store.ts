@@ -73,6 +73,9 @@ export function ttlOptions(options: IdempotencyTtlOptions): Required<Idempotency
 /** Throws `ERR_WEBHOOK_INPUT` unless `key` is a usable idempotency key. */
 export function assertKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw new PatchbayError('ERR_WEBHOOK_INPUT', `idempotency key must be a string of 1 to ${MAX_KEY_LENGTH} characters`);
+    throw new PatchbayError(
+      'ERR_WEBHOOK_INPUT',
+      `idempotency key must be a string of 1 to ${MAX_KEY_LENGTH} characters`,
+    );
   }
 }

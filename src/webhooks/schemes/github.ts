@@ -26,7 +26,10 @@ export const githubScheme: SchemeDefinition = {
       if (digest) signatures.push(digest);
     }
     if (versioned === 0) {
-      throw new WebhookVerificationError('ERR_WEBHOOK_HEADERS', 'header x-hub-signature-256 holds no sha256= signature');
+      throw new WebhookVerificationError(
+        'ERR_WEBHOOK_HEADERS',
+        'header x-hub-signature-256 holds no sha256= signature',
+      );
     }
     const id = readHeader(headers, 'x-github-delivery');
     return { id: id === '' ? undefined : id, timestamp: undefined, signatures };

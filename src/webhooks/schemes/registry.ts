@@ -15,7 +15,10 @@ const schemes: Record<string, SchemeDefinition> = {
 export function schemeNamed(name: unknown): SchemeDefinition {
   const scheme = typeof name === 'string' && Object.hasOwn(schemes, name) ? schemes[name] : undefined;
   if (!scheme) {
-    throw new PatchbayError('ERR_WEBHOOK_OPTIONS', `scheme must be 'standard', 'stripe' or 'github', got ${describe(name)}`);
+    throw new PatchbayError(
+      'ERR_WEBHOOK_OPTIONS',
+      `scheme must be 'standard', 'stripe' or 'github', got ${describe(name)}`,
+    );
   }
   return scheme;
 }

@@ -21,7 +21,10 @@ export const stripeScheme: SchemeDefinition = {
       if (entry.startsWith('t=')) {
         const value = entry.slice(2);
         if (timestamp !== undefined && timestamp !== value) {
-          throw new WebhookVerificationError('ERR_WEBHOOK_HEADERS', 'header stripe-signature holds more than one timestamp');
+          throw new WebhookVerificationError(
+            'ERR_WEBHOOK_HEADERS',
+            'header stripe-signature holds more than one timestamp',
+          );
         }
         timestamp = value;
       } else if (entry.startsWith('v1=')) {
