@@ -1,7 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { PatchbayError } from '../../core/errors';
-import { defineScript, type RedisScriptClient, redisKey } from '../../core/redis-script';
+import { defineScript, type RedisArg, type RedisScriptClient, redisKey } from '../../core/redis-script';
 import { assertKey, type IdempotencyStore, type IdempotencyTtlOptions, ttlOptions } from './store';
+
+/**
+ * The two commands of an ioredis client (`Redis` or `Cluster`) the store uses, declared
+ * structurally so patchbay does not load ioredis.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * const client: IdempotencyRedisClient = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+ * ```
+ */
+export interface IdempotencyRedisClient extends RedisScriptClient {
+  /** Runs a cached Lua script by its SHA1. */
+  evalsha(sha: string, numKeys: number, ...keysAndArgs: RedisArg[]): Promise<unknown>;
+  /** Runs a Lua script by its source, caching it on the server. */
+  eval(script: string, numKeys: number, ...keysAndArgs: RedisArg[]): Promise<unknown>;
+}
 
 /**
  * Options for {@link redisIdempotencyStore}.
@@ -61,7 +78,7 @@ return 0`,
  * ```
  */
 export function redisIdempotencyStore(
-  redis: RedisScriptClient,
+  redis: IdempotencyRedisClient,
   options: RedisIdempotencyStoreOptions = {},
 ): IdempotencyStore {
   if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
