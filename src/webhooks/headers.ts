@@ -21,13 +21,17 @@ export const MAX_HEADER_LENGTH = 8_192;
  */
 export function readHeader(headers: WebhookHeaders, name: string, separator?: string): string | undefined {
   let raw: unknown;
-  if (typeof Headers !== 'undefined' && headers instanceof Headers) {
-    raw = headers.get(name) ?? undefined;
-  } else if (typeof headers === 'object' && headers !== null) {
-    const record = headers as Record<string, unknown>;
-    raw = Object.hasOwn(record, name) ? record[name] : findCaseInsensitive(record, name);
-  } else {
+  if (typeof headers !== 'object' || headers === null) {
     throw new WebhookVerificationError('ERR_WEBHOOK_HEADERS', 'headers must be a Headers object or a plain record');
+  }
+  // Duck-typed: a record's values are strings, so a get() method means a fetch Headers (from any
+  // realm or polyfill), and this avoids Node's lazy global Headers getter on every request.
+  if (typeof (headers as Headers).get === 'function') {
+    raw = (headers as Headers).get(name) ?? undefined;
+  } else {
+    const record = headers as Record<string, unknown>;
+    // names are this module's fixed header names, never inherited Object properties
+    raw = record[name] ?? findCaseInsensitive(record, name);
   }
   const value = normalize(raw, name, separator);
   if (value !== undefined && value.length > MAX_HEADER_LENGTH) {
@@ -42,7 +46,8 @@ export function readHeader(headers: WebhookHeaders, name: string, separator?: st
 /** Like {@link readHeader}, but a missing or blank header is an error. */
 export function requireHeader(headers: WebhookHeaders, name: string, separator?: string): string {
   const value = readHeader(headers, name, separator);
-  if (value === undefined || value.trim() === '') {
+  // trim() only when the value starts with whitespace: it allocates, and this runs on every request
+  if (value === undefined || value === '' || (value.charCodeAt(0) <= 32 && value.trim() === '')) {
     throw new WebhookVerificationError('ERR_WEBHOOK_HEADERS', `missing or empty header ${name}`);
   }
   return value;
