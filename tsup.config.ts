@@ -13,5 +13,7 @@ export default defineConfig({
   treeshake: true,
   outDir: 'dist',
   external: [/^node:/],
+  // tsup strips `node:` by default; the bare names then look like npm packages to bundlers and check:treeshake.
+  removeNodeProtocol: false,
   loader: { '.lua': 'text' },
 });
