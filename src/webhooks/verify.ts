@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { type KeyObject, timingSafeEqual } from 'node:crypto';
 import { assertNumber } from '../core/assert';
 import { type Clock, systemClock } from '../core/clock';
 import { PatchbayError } from '../core/errors';
@@ -142,15 +142,17 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
       assertRawBody(rawBody);
       const signed = scheme.read(headers);
       const seconds = signed.timestamp === undefined ? undefined : checkTimestamp(signed.timestamp);
-      const prefix = scheme.prefix(signed.id, signed.timestamp);
+      const { signatures } = signed;
       let matched = false;
-      for (const key of keys) {
-        const expected = hmac(key, prefix, rawBody);
-        for (const candidate of signed.signatures) {
-          // candidates were decoded to digest length, which is public, so timingSafeEqual never throws
-          if (timingSafeEqual(candidate, expected)) matched = true;
+      if (signatures.length > 0) {
+        const prefix = scheme.prefix(signed.id, signed.timestamp);
+        for (let k = 0; k < keys.length && !matched; k++) {
+          const expected = hmac(keys[k] as KeyObject, prefix, rawBody);
+          for (let s = 0; s < signatures.length; s++) {
+            // candidates were decoded to digest length, which is public, so timingSafeEqual never throws
+            if (timingSafeEqual(signatures[s] as Buffer, expected)) matched = true;
+          }
         }
-        if (matched) break;
       }
       if (!matched) {
         throw new WebhookVerificationError('ERR_WEBHOOK_SIGNATURE', 'no signature matches the body and the secret');
