@@ -236,3 +236,27 @@ describe('options', () => {
     expect(signer.sign({ body })['webhook-id']).toMatch(/^msg_[0-9a-f]{32}$/);
   });
 });
+
+describe('verified events', () => {
+  it('serialise to what they hold and hand out a fresh Date each time', () => {
+    const event = verifier('standard').verify(body, signed('standard'));
+    expect(JSON.parse(JSON.stringify(event))).toEqual({
+      id: 'msg_1',
+      timestamp: new Date(NOW * 1000).toISOString(),
+      payload: JSON.parse(body),
+      rawBody: body,
+    });
+    const first = event.timestamp as Date;
+    first.setFullYear(2000);
+    expect(event.timestamp?.getTime()).toBe(NOW * 1000);
+  });
+
+  it('decode a bytes body as UTF-8 text, byte-exact with what was signed', () => {
+    const text = '{"name":"Zoë ☃ 🚀"}';
+    const bytes = new TextEncoder().encode(text);
+    const headers = createWebhookSigner({ scheme: 'github', secret: secrets.github }).sign({ body: bytes });
+    const event = verifier('github').verify(bytes.subarray(0), headers);
+    expect(event.rawBody).toBe(text);
+    expect(event.payload).toEqual({ name: 'Zoë ☃ 🚀' });
+  });
+});
