@@ -97,7 +97,8 @@ export function webhookHandler(options: WebhookHandlerOptions): (req: IncomingMe
     if (!read.ok) {
       if (read.reason === 'aborted') return;
       if (read.reason === 'parsed') {
-        const message = 'the body was parsed before the webhook handler ran; mount it before any JSON body parser';
+        const message =
+          'the body was read or parsed before the webhook handler ran; mount it before any JSON body parser';
         report(new PatchbayError('ERR_WEBHOOK_PAYLOAD', message), undefined);
         return send(res, 500, { error: { code: 'ERR_WEBHOOK_PAYLOAD', message } });
       }

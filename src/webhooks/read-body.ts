@@ -5,13 +5,14 @@ export type ReadBodyResult = { ok: true; body: Buffer } | { ok: false; reason: '
 
 /**
  * Reads a request's raw body up to `maxBytes`. A body that a framework already read is taken as
- * is when it is still raw (Express's `express.raw()`), and refused when it was parsed.
+ * is when it is still raw (Express's `express.raw()`), and refused when it was parsed or lost.
  */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<ReadBodyResult> {
   const preRead = (req as IncomingMessage & { body?: unknown }).body;
-  if (preRead !== undefined && req.readableEnded) {
+  if (req.readableEnded) {
     if (typeof preRead === 'string') return Promise.resolve(limit(Buffer.from(preRead), maxBytes));
     if (preRead instanceof Uint8Array) return Promise.resolve(limit(Buffer.from(preRead), maxBytes));
+    // consumed by someone else: waiting for 'end' would wait for ever
     return Promise.resolve({ ok: false, reason: 'parsed' });
   }
   const declared = Number(req.headers['content-length']);

@@ -38,7 +38,7 @@ export interface WebhookSenderOptions {
   fetch?: typeof fetch;
   /** Extra headers sent with every delivery (a `user-agent`, say). Signature headers win over them. */
   headers?: Record<string, string>;
-  /** Called with the report of every delivery that was not delivered: out of attempts, gone (410) or rejected (4xx). */
+  /** Called with the report of every delivery that failed: out of attempts, gone (410) or rejected (4xx); not when aborted. */
   onDeadLetter?(report: DeliveryReport): void | Promise<void>;
   /** Source of the current time for signing timestamps. Default the system clock. */
   clock?: Clock;
@@ -253,7 +253,8 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
             ? error.message
             : 'exhausted';
       }
-      await onDeadLetter?.(report);
+      // cancelled on purpose: the caller knows, and nothing was lost that it did not choose to drop
+      if (report.outcome !== 'aborted') await onDeadLetter?.(report);
       return report;
     },
   };

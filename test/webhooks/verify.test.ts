@@ -260,3 +260,43 @@ describe('verified events', () => {
     expect(event.payload).toEqual({ name: 'Zoë ☃ 🚀' });
   });
 });
+
+describe('repeated headers as node:http joins them', () => {
+  it('standard: "sig1, sig2" from two webhook-signature headers verifies with either one authentic', () => {
+    const good = signed('standard');
+    const forged = signed('standard', { body: 'forged' })['webhook-signature'];
+    for (const joined of [`${good['webhook-signature']}, ${forged}`, `${forged}, ${good['webhook-signature']}`]) {
+      expect(verifier('standard').verify(body, { ...good, 'webhook-signature': joined }).id).toBe('msg_1');
+    }
+  });
+
+  it('a joined webhook-id is a different id and fails the signature', () => {
+    const good = signed('standard');
+    expect(codeOf(() => verifier('standard').verify(body, { ...good, 'webhook-id': 'msg_1, msg_1' }))).toBe(
+      'ERR_WEBHOOK_SIGNATURE',
+    );
+  });
+});
+
+describe('hostile signature headers', () => {
+  it('standard: commas, spaces and truncated entries in any arrangement end in an error, never a hang', () => {
+    const good = signed('standard');
+    const shapes = [
+      ',',
+      ', ',
+      ' ,',
+      ',,',
+      'v1,',
+      'v1, ',
+      ' v1,,',
+      'v1,,,',
+      `${'v1, '.repeat(500)}`,
+      `${', '.repeat(2_000)}`,
+    ];
+    for (const value of shapes) {
+      expect(['ERR_WEBHOOK_HEADERS', 'ERR_WEBHOOK_SIGNATURE']).toContain(
+        codeOf(() => verifier('standard').verify(body, { ...good, 'webhook-signature': value })),
+      );
+    }
+  });
+});

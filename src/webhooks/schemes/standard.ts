@@ -29,13 +29,15 @@ export const standardScheme: SchemeDefinition = {
     // walked with indexOf rather than split(): this runs on every request and one entry is the common case
     for (let start = 0; start <= header.length; ) {
       const space = header.indexOf(' ', start);
-      const end = space === -1 ? header.length : space;
+      const next = space === -1 ? header.length : space;
+      // node:http joins a repeated header with ", ": drop the comma, which base64 never contains
+      const end = next > start && header.charCodeAt(next - 1) === 44 /* , */ ? next - 1 : next;
       if (header.startsWith('v1,', start)) {
         versioned++;
         const digest = decodeDigest(header.slice(start + 3, end), 'base64');
         if (digest) signatures.push(digest);
       }
-      start = end + 1;
+      start = next + 1;
     }
     if (versioned === 0) {
       throw new WebhookVerificationError('ERR_WEBHOOK_HEADERS', 'header webhook-signature holds no v1 signature');
