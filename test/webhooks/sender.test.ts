@@ -104,6 +104,19 @@ describe('createWebhookSender', () => {
     expect(deadLetters).toEqual([report]);
   });
 
+  it('reports an aborted delivery as aborted, without dead-lettering it', async () => {
+    const server = await receiver([503]);
+    const controller = new AbortController();
+    const { sender: s, deadLetters } = sender({
+      retry: { retries: 5, minTimeout: 5_000, signal: controller.signal },
+    });
+    setTimeout(() => controller.abort(), 100);
+    const report = await s.send(server.url, { payload: {} });
+    expect(report).toMatchObject({ delivered: false, outcome: 'aborted' });
+    expect(report.attempts).toHaveLength(1);
+    expect(deadLetters).toEqual([]);
+  });
+
   it('retries network errors (nothing listening) and reports them', async () => {
     const server = await receiver([200]);
     const url = server.url;
