@@ -76,8 +76,9 @@ export function webhookHandler(options: WebhookHandlerOptions): (req: IncomingMe
   if (typeof handle !== 'function') throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'handle must be a function');
   assertNumber(maxBodyBytes, 'maxBodyBytes', 'ERR_WEBHOOK_OPTIONS', { min: 1, integer: true });
   const store = options.store ?? memoryIdempotencyStore();
-  if (typeof store.claim !== 'function')
+  if (typeof store.claim !== 'function') {
     throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'store must be an IdempotencyStore');
+  }
   const keyOf = options.key ?? ((event: VerifiedWebhook) => defaultKey(verifier.scheme, event));
 
   const report = (error: unknown, event: VerifiedWebhook | undefined): void => {

@@ -118,6 +118,13 @@ export interface WebhookSender {
   send(url: string | URL, webhook: OutgoingWebhook): Promise<DeliveryReport>;
 }
 
+/** An answer that ends the delivery without more attempts. */
+class FinalAnswer extends Error {
+  constructor(readonly outcome: 'gone' | 'rejected') {
+    super(outcome);
+  }
+}
+
 class RetryableFailure extends Error {
   constructor(
     message: string,
@@ -225,9 +232,9 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
           ...(wait === undefined ? {} : { retryAfterMs: wait }),
         });
         if (status >= 200 && status < 300) return;
-        if (status === 410) throw new StopRetrying('gone');
+        if (status === 410) throw new StopRetrying(new FinalAnswer('gone'));
         if (status >= 500 || status === 429 || status === 408) throw new RetryableFailure(`HTTP ${status}`, wait);
-        throw new StopRetrying('rejected');
+        throw new StopRetrying(new FinalAnswer('rejected'));
       };
 
       try {
@@ -237,7 +244,8 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
             await retry.onFailedAttempt?.(context);
             const wanted = context.error instanceof RetryableFailure ? context.error.retryAfterMs : undefined;
             if (wanted !== undefined && context.retriesLeft > 0 && wanted > context.retryDelay) {
-              await sleep(Math.min(wanted, maxRetryAfterMs) - Math.min(context.retryDelay, wanted), {
+              // p-retry waits retryDelay after this returns; only the difference is added here
+              await sleep(Math.max(0, Math.min(wanted, maxRetryAfterMs) - context.retryDelay), {
                 signal: retry.signal ?? undefined,
               });
             }
@@ -247,11 +255,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         report.outcome = 'delivered';
         return report;
       } catch (error) {
-        report.outcome = retry.signal?.aborted
-          ? 'aborted'
-          : error instanceof Error && (error.message === 'gone' || error.message === 'rejected')
-            ? error.message
-            : 'exhausted';
+        report.outcome = retry.signal?.aborted ? 'aborted' : error instanceof FinalAnswer ? error.outcome : 'exhausted';
       }
       // cancelled on purpose: the caller knows, and nothing was lost that it did not choose to drop
       if (report.outcome !== 'aborted') await onDeadLetter?.(report);

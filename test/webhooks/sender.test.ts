@@ -184,3 +184,20 @@ describe('createWebhookSender', () => {
     expect(result.stdout.trim()).toBe('exhausted 2');
   });
 });
+
+describe('Retry-After caps', () => {
+  it('waits no longer than maxRetryAfterMs, even when the receiver asks for an hour', async () => {
+    const server = await scriptedReceiver([{ status: 503, headers: { 'retry-after': '3600' } }, 200]);
+    try {
+      const s = createWebhookSender({ scheme: 'standard', secret, maxRetryAfterMs: 200, retry: { minTimeout: 10 } });
+      const started = Date.now();
+      const report = await s.send(server.url, { payload: {} });
+      expect(report.outcome).toBe('delivered');
+      expect(report.attempts[0]?.retryAfterMs).toBe(3_600_000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await server.close();
+    }
+  });
+});
