@@ -9,7 +9,8 @@ import {
   type WebhookHandlerOptions,
   webhookHandler,
 } from '../../src/webhooks/index';
-import { connectRedis, testPrefix } from '../support/redis';
+import { runIsolated } from '../support/isolated';
+import { connectRedis, redisUrl, testPrefix } from '../support/redis';
 import { startRedisServer } from '../support/redis-server';
 import { listen, type TestServer } from './support/http';
 
@@ -249,6 +250,33 @@ describe('webhookHandler', () => {
       client.disconnect();
       await server.stop();
     }
+  });
+
+  it('lets the process exit once the server and Redis client are closed: no leaked timers or sockets', async () => {
+    const result = await runIsolated(
+      `import { once } from 'node:events';
+       import { createServer } from 'node:http';
+       import { Redis } from 'ioredis';
+       import { createWebhookSigner, createWebhookVerifier, redisIdempotencyStore, webhookHandler } from './src/webhooks/index.ts';
+       const secret = '${secret}';
+       const redis = new Redis('${redisUrl()}');
+       const server = createServer(webhookHandler({
+         verifier: createWebhookVerifier({ scheme: 'standard', secret }),
+         store: redisIdempotencyStore(redis, { prefix: '${prefix}isolated:' }),
+         handle: async () => {},
+       })).listen(0, '127.0.0.1');
+       await once(server, 'listening');
+       const body = '{"a":1}';
+       const headers = createWebhookSigner({ scheme: 'standard', secret }).sign({ body });
+       const response = await fetch('http://127.0.0.1:' + server.address().port, { method: 'POST', body, headers });
+       console.log(response.status, await response.text());
+       server.close();
+       await redis.quit();`,
+      { exitWithinMs: 5_000 },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.hung).toBe(false);
+    expect(result.stdout.trim()).toBe('200 {"status":"processed"}');
   });
 
   it('rejects bad options with ERR_WEBHOOK_OPTIONS', () => {
