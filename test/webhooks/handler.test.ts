@@ -153,7 +153,7 @@ describe('webhookHandler', () => {
     });
     const message = delivery('msg_slow');
     const first = post(url, message);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    while (calls === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     const second = await post(url, message);
     expect(second).toMatchObject({ status: 503, json: { status: 'in-flight' } });
     expect(second.headers.get('retry-after')).toBe('5');

@@ -50,12 +50,17 @@ describe.each(factories)('%s store with processOnce', (_name, create) => {
     const gate = new Promise<void>((resolve) => {
       finish = resolve;
     });
+    let claimed: () => void = () => {};
+    const running = new Promise<void>((resolve) => {
+      claimed = resolve;
+    });
     const first = processOnce(store, key, async () => {
       runs++;
+      claimed();
       await gate;
       return 'done';
     });
-    await wait(20);
+    await running;
     const others = await Promise.all(Array.from({ length: 50 }, () => processOnce(store, key, async () => runs++)));
     expect(others.every((outcome) => outcome.status === 'in-flight')).toBe(true);
     finish();
