@@ -71,7 +71,7 @@ describe('exactly-once across processes sharing Redis', () => {
   });
 
   it('a processor killed mid-run is taken over by another process once the lock TTL has passed', async () => {
-    const env = { REDIS_URL: redisUrl(), PREFIX: prefix, SECRET: secret, LOCK_TTL_MS: '1000' };
+    const env = { REDIS_URL: redisUrl(), PREFIX: prefix, SECRET: secret, LOCK_TTL_MS: '2000' };
     const hanging = await startReceivers(1, { ...env, HANG: '1' });
     const healthy = await startReceivers(1, env);
     try {
