@@ -238,7 +238,10 @@ describe('webhookHandler', () => {
     await client.connect();
     try {
       let runs = 0;
-      const url = await receiver({ store: redisIdempotencyStore(client, { prefix }), handle: () => void runs++ });
+      const url = await receiver({
+        store: redisIdempotencyStore(client, { prefix, resultTtlMs: 600_000 }),
+        handle: () => void runs++,
+      });
       await server.stop();
       const message = delivery('msg_store_down');
       expect(await post(url, message)).toMatchObject({ status: 503, json: { error: { code: 'ERR_WEBHOOK_STORE' } } });
@@ -262,7 +265,7 @@ describe('webhookHandler', () => {
        const redis = new Redis('${redisUrl()}');
        const server = createServer(webhookHandler({
          verifier: createWebhookVerifier({ scheme: 'standard', secret }),
-         store: redisIdempotencyStore(redis, { prefix: '${prefix}isolated:' }),
+         store: redisIdempotencyStore(redis, { prefix: '${prefix}isolated:', resultTtlMs: 600_000 }),
          handle: async () => {},
        })).listen(0, '127.0.0.1');
        await once(server, 'listening');

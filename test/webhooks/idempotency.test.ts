@@ -24,7 +24,7 @@ type Factory = (ttl: { lockTtlMs?: number; resultTtlMs?: number }) => Idempotenc
 let memoryNow = 0;
 const factories: [string, Factory][] = [
   ['memory', (ttl) => memoryIdempotencyStore({ ...ttl, clock: { now: () => Date.now() + memoryNow } })],
-  ['redis', (ttl) => redisIdempotencyStore(redis, { ...ttl, prefix })],
+  ['redis', (ttl) => redisIdempotencyStore(redis, { resultTtlMs: 600_000, ...ttl, prefix })],
 ];
 let n = 0;
 const fresh = () => `evt_${++n}_${Math.random().toString(36).slice(2)}`;
@@ -146,7 +146,7 @@ describe('redis idempotency store', () => {
   });
 
   it('a result that is not JSON-serialisable is reported as a store error, not lost silently', async () => {
-    const store = redisIdempotencyStore(redis, { prefix });
+    const store = redisIdempotencyStore(redis, { prefix, resultTtlMs: 600_000 });
     const outcome = await processOnce(store, fresh(), async () => 10n);
     expect(outcome.status).toBe('processed');
     expect(outcome.storeError).toMatchObject({ code: 'ERR_WEBHOOK_STORE' });

@@ -9,20 +9,26 @@ import { createWebhookVerifier, redisIdempotencyStore, webhookHandler } from '..
 
 const { REDIS_URL = '', PREFIX = '', SECRET = '', LOCK_TTL_MS = '60000', HANG = '' } = process.env;
 const redis = new Redis(REDIS_URL);
-const store = redisIdempotencyStore(redis, { prefix: PREFIX, lockTtlMs: Number(LOCK_TTL_MS) });
+const store = redisIdempotencyStore(redis, { prefix: PREFIX, lockTtlMs: Number(LOCK_TTL_MS), resultTtlMs: 600_000 });
+
+// counters expire like everything else this suite writes to the shared Redis
+const count = async (key: string): Promise<number> => {
+  const [[, runs]] = (await redis.multi().incr(key).pexpire(key, 600_000).exec()) as [[unknown, number]];
+  return runs;
+};
 
 const server = createServer(
   webhookHandler({
     verifier: createWebhookVerifier({ scheme: 'standard', secret: SECRET }),
     store,
     handle: async (event) => {
-      const runs = await redis.incr(`${PREFIX}runs:${event.id}`);
+      const runs = await count(`${PREFIX}runs:${event.id}`);
       process.stdout.write(`processing ${event.id}\n`);
       if (HANG === '1') await new Promise(() => {});
       const { behaviour } = event.payload as { behaviour?: string };
       if (behaviour === 'slow') await new Promise((resolve) => setTimeout(resolve, 300));
       if (behaviour === 'fail-first' && runs === 1) throw new Error('first run fails');
-      await redis.incr(`${PREFIX}done:${event.id}`);
+      await count(`${PREFIX}done:${event.id}`);
     },
   }),
 );
