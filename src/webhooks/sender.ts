@@ -1,0 +1,293 @@
+import pRetry, { type Options as RetryOptions, AbortError as StopRetrying } from 'p-retry';
+import { assertNumber, describe } from '../core/assert';
+import { type Clock, systemClock } from '../core/clock';
+import { PatchbayError } from '../core/errors';
+import { sleep, withTimeout } from '../core/timeout';
+import { retryAfterMs } from './retry-after';
+import type { Scheme } from './schemes/scheme';
+import { createWebhookSigner, defaultId } from './sign';
+
+/**
+ * Options for {@link createWebhookSender}.
+ *
+ * @example
+ * ```ts
+ * const options: WebhookSenderOptions = {
+ *   scheme: 'standard',
+ *   secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+ *   retry: { retries: 8 },
+ *   onDeadLetter: (report) => queue.push(report),
+ * };
+ * ```
+ */
+export interface WebhookSenderOptions {
+  /** The signature scheme the receivers expect. */
+  scheme: Scheme;
+  /** The signing secret; several (standard and stripe) sign with each, for a rotation. */
+  secret: string | readonly string[];
+  /**
+   * p-retry options. Default `{ retries: 5, minTimeout: 1_000, factor: 2, maxTimeout: 60_000, randomize: true }`:
+   * six attempts over about a minute. Your `onFailedAttempt` and `shouldRetry` are called too.
+   */
+  retry?: RetryOptions;
+  /** Budget of each attempt (connect, send, response headers), in ms. Default 10 000. */
+  timeoutMs?: number;
+  /** Longest `Retry-After` honoured, in ms; longer ones wait this long. Default 300 000. */
+  maxRetryAfterMs?: number;
+  /** The fetch to use. Default the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Extra headers sent with every delivery (a `user-agent`, say). Signature headers win over them. */
+  headers?: Record<string, string>;
+  /** Called with the report of every delivery that failed: out of attempts, gone (410) or rejected (4xx); not when aborted. */
+  onDeadLetter?(report: DeliveryReport): void | Promise<void>;
+  /** Source of the current time for signing timestamps. Default the system clock. */
+  clock?: Clock;
+}
+
+/**
+ * One event to deliver.
+ *
+ * @example
+ * ```ts
+ * const event: OutgoingWebhook = { type: 'invoice.paid', payload: { invoiceId: 'in_1' } };
+ * ```
+ */
+export interface OutgoingWebhook {
+  /** Delivery id, the same on every attempt so the receiver can deduplicate. Default a random id. */
+  id?: string;
+  /** Event type, sent as `x-github-event` (github) or `webhook-type` (standard, stripe). */
+  type?: string;
+  /** The body, sent as JSON. */
+  payload: unknown;
+}
+
+/**
+ * One attempt of a delivery.
+ *
+ * @example
+ * ```ts
+ * const attempt: DeliveryAttempt = { attempt: 1, status: 503, durationMs: 12, retryAfterMs: 2_000 };
+ * ```
+ */
+export interface DeliveryAttempt {
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** The HTTP status, when a response arrived. */
+  status?: number;
+  /** Why no response arrived: a network error or the attempt timeout. */
+  error?: string;
+  durationMs: number;
+  /** The receiver's `Retry-After`, in ms, when it sent one. */
+  retryAfterMs?: number;
+}
+
+/**
+ * What happened to a delivery: `delivered` (a 2xx), `gone` (410: stop sending to this endpoint),
+ * `rejected` (another non-retryable answer: a 4xx other than 408 and 429, or a redirect, which is
+ * not followed), `exhausted` (every attempt failed) or `aborted` (the retry signal fired).
+ *
+ * @example
+ * ```ts
+ * const report: DeliveryReport = await sender.send(url, { payload });
+ * if (report.outcome === 'gone') await disableEndpoint(url);
+ * ```
+ */
+export interface DeliveryReport {
+  id: string;
+  url: string;
+  type: string | undefined;
+  delivered: boolean;
+  outcome: 'delivered' | 'gone' | 'rejected' | 'exhausted' | 'aborted';
+  attempts: DeliveryAttempt[];
+}
+
+/**
+ * Sends signed webhooks.
+ *
+ * @example
+ * ```ts
+ * const sender: WebhookSender = createWebhookSender({ scheme: 'standard', secret });
+ * ```
+ */
+export interface WebhookSender {
+  /**
+   * Delivers `webhook` to `url` and resolves with the report; it does not reject because the
+   * delivery failed. Rejects with `ERR_WEBHOOK_INPUT` for a bad url or a payload that is not
+   * JSON-serialisable, and with whatever `onDeadLetter` throws.
+   */
+  send(url: string | URL, webhook: OutgoingWebhook): Promise<DeliveryReport>;
+}
+
+/** An answer that ends the delivery without more attempts. */
+class FinalAnswer extends Error {
+  constructor(readonly outcome: 'gone' | 'rejected') {
+    super(outcome);
+  }
+}
+
+class RetryableFailure extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Creates a webhook sender: each delivery is signed (afresh on every attempt, so the timestamp
+ * stays within the receiver's tolerance), POSTed as JSON with a per-attempt timeout, and retried
+ * with exponential backoff through p-retry on 5xx, 408, 429 and network errors, waiting at least
+ * the receiver's `Retry-After`. Other 4xx are not retried; 410 means the endpoint is gone. Each
+ * attempt is reported; `onDeadLetter` receives every delivery that did not succeed. Throws
+ * `ERR_WEBHOOK_OPTIONS` on bad options.
+ *
+ * @example
+ * ```ts
+ * import { createWebhookSender } from 'patchbay/webhooks';
+ *
+ * const sender = createWebhookSender({
+ *   scheme: 'standard',
+ *   secret: process.env.WEBHOOK_SECRET ?? '',
+ *   onDeadLetter: (report) => console.error('undeliverable', report.id, report.outcome),
+ * });
+ * const report = await sender.send('https://customer.example/hooks', { type: 'invoice.paid', payload: { id: 'in_1' } });
+ * console.log(report.delivered, report.attempts.length);
+ * ```
+ */
+export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
+  if (typeof options !== 'object' || options === null) {
+    throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'createWebhookSender needs an options object');
+  }
+  const clock = options.clock ?? systemClock;
+  const signer = createWebhookSigner({ scheme: options.scheme, secret: options.secret, clock });
+  const { timeoutMs = 10_000, maxRetryAfterMs = 300_000, onDeadLetter, headers: extraHeaders = {} } = options;
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  assertNumber(timeoutMs, 'timeoutMs', 'ERR_WEBHOOK_OPTIONS', { min: 0, exclusiveMin: true });
+  assertNumber(maxRetryAfterMs, 'maxRetryAfterMs', 'ERR_WEBHOOK_OPTIONS', { min: 0 });
+  if (typeof fetchImpl !== 'function') throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'fetch must be a function');
+  if (onDeadLetter !== undefined && typeof onDeadLetter !== 'function') {
+    throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'onDeadLetter must be a function');
+  }
+  const retry: RetryOptions = {
+    retries: 5,
+    minTimeout: 1_000,
+    factor: 2,
+    maxTimeout: 60_000,
+    randomize: true,
+    ...options.retry,
+  };
+  const typeHeader = options.scheme === 'github' ? 'x-github-event' : 'webhook-type';
+
+  return {
+    async send(url, webhook) {
+      const target = parseUrl(url);
+      if (typeof webhook !== 'object' || webhook === null) {
+        throw new PatchbayError('ERR_WEBHOOK_INPUT', 'send() needs a { payload, id?, type? } object');
+      }
+      const body = serialise(webhook.payload);
+      const { type } = webhook;
+      if (type !== undefined && (typeof type !== 'string' || type.length === 0 || /[\r\n]/.test(type))) {
+        throw new PatchbayError(
+          'ERR_WEBHOOK_INPUT',
+          `type must be a non-empty single-line string, got ${describe(type)}`,
+        );
+      }
+      const id = webhook.id ?? defaultId(options.scheme);
+      // signing once up front rejects a bad id at this call rather than on the first attempt
+      signer.sign({ id, body });
+      const report: DeliveryReport = { id, url: target, type, delivered: false, outcome: 'exhausted', attempts: [] };
+
+      const attempt = async (attemptNumber: number): Promise<void> => {
+        const headers: Record<string, string> = {
+          ...extraHeaders,
+          'content-type': 'application/json',
+          ...(type === undefined ? {} : { [typeHeader]: type }),
+          ...signer.sign({ id, body }),
+        };
+        const started = performance.now();
+        let response: Response;
+        try {
+          response = await withTimeout(
+            async (signal) => {
+              const answer = await fetchImpl(target, { method: 'POST', body, headers, signal, redirect: 'manual' });
+              // the receiver's body is not needed; cancelling it frees the connection
+              await answer.body?.cancel().catch(() => undefined);
+              return answer;
+            },
+            timeoutMs,
+            { message: `no response within ${timeoutMs} ms` },
+          );
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          report.attempts.push({ attempt: attemptNumber, error: message, durationMs: elapsed(started) });
+          throw new RetryableFailure(message, undefined);
+        }
+        const { status } = response;
+        const wait = retryAfterMs(response.headers.get('retry-after'), clock.now());
+        report.attempts.push({
+          attempt: attemptNumber,
+          status,
+          durationMs: elapsed(started),
+          ...(wait === undefined ? {} : { retryAfterMs: wait }),
+        });
+        if (status >= 200 && status < 300) return;
+        if (status === 410) throw new StopRetrying(new FinalAnswer('gone'));
+        if (status >= 500 || status === 429 || status === 408) throw new RetryableFailure(`HTTP ${status}`, wait);
+        throw new StopRetrying(new FinalAnswer('rejected'));
+      };
+
+      try {
+        await pRetry(attempt, {
+          ...retry,
+          onFailedAttempt: async (context) => {
+            await retry.onFailedAttempt?.(context);
+            const wanted = context.error instanceof RetryableFailure ? context.error.retryAfterMs : undefined;
+            if (wanted !== undefined && context.retriesLeft > 0 && wanted > context.retryDelay) {
+              // p-retry waits retryDelay after this returns; only the difference is added here
+              await sleep(Math.max(0, Math.min(wanted, maxRetryAfterMs) - context.retryDelay), {
+                signal: retry.signal ?? undefined,
+              });
+            }
+          },
+        });
+        report.delivered = true;
+        report.outcome = 'delivered';
+        return report;
+      } catch (error) {
+        report.outcome = retry.signal?.aborted ? 'aborted' : error instanceof FinalAnswer ? error.outcome : 'exhausted';
+      }
+      // cancelled on purpose: the caller knows, and nothing was lost that it did not choose to drop
+      if (report.outcome !== 'aborted') await onDeadLetter?.(report);
+      return report;
+    },
+  };
+}
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+function parseUrl(url: unknown): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof url === 'string' || url instanceof URL ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new PatchbayError('ERR_WEBHOOK_INPUT', `url must be an absolute http(s) URL, got ${describe(String(url))}`);
+  }
+  return parsed.href;
+}
+
+function serialise(payload: unknown): string {
+  let body: string | undefined;
+  try {
+    body = JSON.stringify(payload);
+  } catch (error) {
+    throw new PatchbayError('ERR_WEBHOOK_INPUT', 'payload is not JSON-serialisable', { cause: error });
+  }
+  if (body === undefined) throw new PatchbayError('ERR_WEBHOOK_INPUT', 'payload is not JSON-serialisable');
+  return body;
+}
