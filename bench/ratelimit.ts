@@ -81,6 +81,26 @@ async function roundTrips(decide: Decide, keys: string[]): Promise<number> {
   return commands / 1_000;
 }
 
+/**
+ * Redis CPU per decision in µs, from the server's own `INFO commandstats` (usec_per_call of the
+ * script command): independent of client load, so it travels between machines better than
+ * throughput does.
+ */
+async function redisMicros(decide: Decide, keys: string[]): Promise<number> {
+  for (const key of keys.slice(0, 100)) await decide(key);
+  await redis.config('RESETSTAT');
+  for (let i = 0; i < 5_000; i++) await decide(keys[i % keys.length]!);
+  const stats = await redis.info('commandstats');
+  const [calls, usec] = ['evalsha', 'eval'].reduce(
+    ([c, u], name) => {
+      const m = new RegExp(`cmdstat_${name}:calls=(\\d+),usec=(\\d+)`).exec(stats);
+      return [c + Number(m?.[1] ?? 0), u + Number(m?.[2] ?? 0)];
+    },
+    [0, 0],
+  );
+  return usec / calls;
+}
+
 function bytesPerKey(make: () => Decide): Promise<number> {
   const gc = globalThis.gc;
   if (!gc) throw new Error('run with node --expose-gc (npm run bench does)');
@@ -157,17 +177,25 @@ const redisSubjects = (tag: string) => {
 };
 
 const trips: Record<string, number> = {};
+const micros: Record<string, number> = {};
 for (const inFlight of [1, 64]) {
   const keys = keysOf(10_000, `r${inFlight}`);
   const subjects = redisSubjects(String(inFlight));
   const result = await compare(subjects, keys, inFlight);
   rows.push(row(`Redis, ${inFlight} in flight, 10k keys`, result));
   if (inFlight === 1) {
-    for (const [name, decide] of Object.entries(subjects)) trips[name] = await roundTrips(decide, keys);
+    for (const [name, decide] of Object.entries(subjects)) {
+      trips[name] = await roundTrips(decide, keys);
+      micros[name] = await redisMicros(decide, keys);
+    }
   }
 }
 rows.push(
   `| Redis round trips per decision | ${trips.rlf!.toFixed(2)} | ${trips.log!.toFixed(2)} | ${trips.approx!.toFixed(2)} | ${trips.bucket!.toFixed(2)} |`,
+);
+
+rows.push(
+  `| Redis CPU per decision, µs (ratio: peer / patchbay) | ${micros.rlf!.toFixed(1)} | ${['log', 'approx', 'bucket'].map((n) => `${micros[n]!.toFixed(1)} (${ratio(micros.rlf!, micros[n]!)})`).join(' | ')} |`,
 );
 
 const memory = {
