@@ -119,6 +119,38 @@ describe('redisStore: token bucket', () => {
     expect(after.remaining).toBeLessThanOrEqual(5);
   });
 
+  it('reads the refill back from the key TTL: tokens return at the refill rate', async () => {
+    const limiter = tokenBucket({ capacity: 100, refillPerSecond: 100, store: store() });
+    const before = performance.now();
+    expect(await limiter.consume('bucket-ttl', { cost: 100 })).toMatchObject({ allowed: true, remaining: 0 });
+    const drained = performance.now();
+    await sleep(500);
+    const start = performance.now();
+    const half = await limiter.peek('bucket-ttl');
+    const end = performance.now();
+    // one token per 10 ms since the bucket was drained, to within the TTL's 1 ms resolution
+    expect(half.remaining).toBeGreaterThanOrEqual(Math.floor((start - drained - 1) / 10));
+    expect(half.remaining).toBeLessThanOrEqual(Math.ceil((end - before + 1) / 10));
+    expect(half.resetAt - Date.now()).toBeLessThanOrEqual(1_000 - (start - drained) + 5);
+    expect(await redis.pttl(`${prefix}tb:100:100:{bucket-ttl}`)).toBeLessThanOrEqual(1_000 - (start - drained) + 1);
+  });
+
+  it('with sub-millisecond token intervals, never admits more than capacity plus the refill so far', async () => {
+    const capacity = 200;
+    const perMs = 10; // 10 000 tokens a second: 0.1 ms per token
+    const limiter = tokenBucket({ capacity, refillPerSecond: perMs * 1000, store: store() });
+    const started = performance.now();
+    const burst = await Promise.all(Array.from({ length: 3_000 }, () => limiter.consume('bucket-fast')));
+    const elapsed = performance.now() - started;
+    const admitted = burst.filter((d) => d.allowed).length;
+    expect(admitted).toBeGreaterThanOrEqual(capacity);
+    expect(admitted).toBeLessThanOrEqual(capacity + Math.ceil((elapsed + 1) * perMs));
+    expect(burst.filter((d) => !d.allowed).length).toBeGreaterThan(0);
+    for (const d of burst) expect(d.remaining).toBeGreaterThanOrEqual(0);
+    await sleep(30);
+    expect((await limiter.peek('bucket-fast')).remaining).toBe(capacity);
+  });
+
   it('takes cost > 1 and denies a cost above capacity with retryAfterMs Infinity', async () => {
     const limiter = tokenBucket({ capacity: 10, refillPerSecond: 1, store: store() });
     expect(await limiter.consume('bucket-cost', { cost: 7 })).toMatchObject({ allowed: true, remaining: 3 });

@@ -167,12 +167,14 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
         healthy = true;
         onEvent?.({ type: 'store-recovered' });
       }
-      const [allowed, remaining, resetAt, retry] = reply as [number, number, number, number];
+      const [allowed, remaining, reset, retry] = reply as [number, number, number, number];
+      const bucket = algorithm.kind === 'token-bucket';
       return {
         allowed: allowed === 1,
-        limit: algorithm.kind === 'token-bucket' ? algorithm.capacity : algorithm.limit,
+        limit: bucket ? algorithm.capacity : algorithm.limit,
         remaining,
-        resetAt,
+        // the bucket script keeps time with the key's TTL and answers in ms from now
+        resetAt: bucket ? Date.now() + reset : reset,
         retryAfterMs: retry === -1 ? Number.POSITIVE_INFINITY : retry,
       };
     },

@@ -1,34 +1,36 @@
--- Token bucket with continuous refill in one string, KEYS[1] = "<tokens>:<time ms>".
--- ARGV: capacity, refillPerSecond, cost, commit (1/0).
--- Returns {allowed, remaining, resetAt, retryAfterMs (-1 = never)}.
+-- Token bucket as a GCRA whose clock is the key's own TTL. The state is the deficit: how long,
+-- in ms, until the bucket is full again. The key expires exactly then, so its PTTL *is* the
+-- deficit, counted down by the Redis server's clock, and no TIME call is needed; the value holds
+-- the sub-millisecond remainder that PX cannot express (deficit = PTTL + value, value in (-1, 0]).
+-- A missing key is a full bucket. ARGV: capacity, refillPerSecond, cost, commit (1/0).
+-- Returns {allowed, remaining, ms until full, retryAfterMs (-1 = never)}.
 local capacity = tonumber(ARGV[1])
-local per_ms = tonumber(ARGV[2]) / 1000
+local interval = 1000 / tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
 local commit = ARGV[4] == '1'
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local horizon = capacity * interval
+local slack = 1e-9 * interval
 
-local tokens = capacity
-local state = redis.call('GET', KEYS[1])
-if state then
-  local k, u = string.match(state, '^([^:]+):(.+)$')
-  tokens = math.min(capacity, tonumber(k) + math.max(0, now - tonumber(u)) * per_ms)
+local deficit = 0
+local remainder = redis.call('GET', KEYS[1])
+if remainder then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then deficit = math.max(0, ttl + tonumber(remainder)) end
 end
 
 local allowed = 0
 local retry = 0
-if cost <= capacity and tokens + 1e-9 >= cost then
+if cost <= capacity and deficit + cost * interval <= horizon + slack then
   allowed = 1
   if commit and cost > 0 then
-    tokens = math.max(0, tokens - cost)
-    redis.call('SET', KEYS[1], string.format('%.17g:%.17g', tokens, now),
-      'PX', math.max(1, math.ceil((capacity - tokens) / per_ms)))
+    deficit = deficit + cost * interval
+    local px = math.ceil(deficit)
+    redis.call('SET', KEYS[1], deficit - px, 'PX', px)
   end
 elseif cost > capacity then
   retry = -1
 else
-  retry = math.max(1, math.ceil((cost - tokens) / per_ms))
+  retry = math.max(1, math.ceil(deficit + cost * interval - horizon - slack))
 end
 
-local reset_at = math.ceil(now + (capacity - tokens) / per_ms - 1e-9)
-return {allowed, math.floor(tokens + 1e-9), reset_at, retry}
+return {allowed, math.floor(capacity - deficit / interval + 1e-9), math.ceil(deficit - slack), retry}
