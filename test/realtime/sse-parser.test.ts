@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../src/core/random';
+import { createSseParser, type SseEvent } from '../../src/realtime/sse-parser';
+
+interface Parsed {
+  events: SseEvent[];
+  retries: number[];
+  comments: string[];
+  lastEventId: string;
+}
+
+/** Parses `stream` fed as given (strings or byte chunks). */
+function parse(chunks: (string | Uint8Array)[]): Parsed {
+  const result: Parsed = { events: [], retries: [], comments: [], lastEventId: '' };
+  const parser = createSseParser({
+    onEvent: (event) => result.events.push(event),
+    onRetry: (ms) => result.retries.push(ms),
+    onComment: (comment) => result.comments.push(comment),
+  });
+  for (const chunk of chunks) parser.feed(chunk);
+  result.lastEventId = parser.lastEventId;
+  return result;
+}
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+/** The same stream whole, as text one character at a time, one byte at a time, and in random byte chunks. */
+function everyWay(stream: string): Parsed {
+  const whole = parse([stream]);
+  const encoded = bytes(stream);
+  const oneByte = parse(Array.from(encoded, (b) => Uint8Array.of(b)));
+  const oneChar = parse([...stream]);
+  const random = seededRandom(stream.length);
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < encoded.length; ) {
+    const size = 1 + Math.floor(random() * 7);
+    chunks.push(encoded.subarray(i, i + size));
+    i += size;
+  }
+  const randomChunks = parse(chunks);
+  expect(oneByte).toEqual(whole);
+  expect(oneChar).toEqual(whole);
+  expect(randomChunks).toEqual(whole);
+  return whole;
+}
+
+const message = (data: string, lastEventId = '', type = 'message'): SseEvent => ({ type, data, lastEventId });
+
+describe('createSseParser: the WHATWG event-stream rules', () => {
+  it.each([
+    ['LF', 'data: a\n\ndata: b\n\n'],
+    ['CRLF', 'data: a\r\n\r\ndata: b\r\n\r\n'],
+    ['CR', 'data: a\r\rdata: b\r\r'],
+    ['mixed', 'data: a\r\n\ndata: b\r\r'],
+  ])('ends lines with %s', (_, stream) => {
+    expect(everyWay(stream).events).toEqual([message('a'), message('b')]);
+  });
+
+  it('treats a CRLF split across chunks as one line ending', () => {
+    expect(parse(['data: a\r', '\n', '\r', '\ndata: b\n\n']).events).toEqual([message('a'), message('b')]);
+    // a CR at the end of a chunk followed by a non-LF is a line end on its own
+    expect(parse(['data: a\r', '\rdata: b\n\n']).events).toEqual([message('a'), message('b')]);
+  });
+
+  it('strips one leading BOM only', () => {
+    expect(everyWay('\uFEFFdata: a\n\n').events).toEqual([message('a')]);
+    // a second BOM makes the first field "\uFEFFdata", which is unknown: nothing is dispatched
+    expect(everyWay('\uFEFF\uFEFFdata: a\n\n').events).toEqual([]);
+    expect(everyWay('data: \uFEFFa\n\n').events).toEqual([message('\uFEFFa')]);
+  });
+
+  it('strips exactly one space after the colon', () => {
+    expect(everyWay('data:a\n\ndata: b\n\ndata:  c\n\ndata:\td\n\n').events.map((e) => e.data)).toEqual([
+      'a',
+      'b',
+      ' c',
+      '\td',
+    ]);
+  });
+
+  it('keeps colons in the value', () => {
+    expect(everyWay('data: a:b: c\n\n').events).toEqual([message('a:b: c')]);
+  });
+
+  it('reads a line without a colon as a field with an empty value', () => {
+    expect(everyWay('data\n\n').events).toEqual([message('')]);
+    expect(everyWay('data\ndata\n\n').events).toEqual([message('\n')]);
+    expect(everyWay('event\ndata: x\n\n').events).toEqual([message('x')]);
+  });
+
+  it('joins data lines with LF and removes one trailing LF', () => {
+    expect(everyWay('data: a\ndata: b\n\n').events).toEqual([message('a\nb')]);
+    expect(everyWay('data: a\ndata:\n\n').events).toEqual([message('a\n')]);
+  });
+
+  it('passes comments to onComment and otherwise ignores them', () => {
+    const parsed = everyWay(':keep-alive\n: hello\ndata: a\n:\n\n');
+    expect(parsed.events).toEqual([message('a')]);
+    expect(parsed.comments).toEqual(['keep-alive', 'hello', '']);
+  });
+
+  it('names events with the event field, reset after each event', () => {
+    expect(everyWay('event: update\ndata: 1\n\ndata: 2\n\n').events).toEqual([
+      message('1', '', 'update'),
+      message('2'),
+    ]);
+  });
+
+  it('dispatches nothing for an empty data buffer, and resets the event type', () => {
+    expect(everyWay('event: ping\n\ndata: x\n\n').events).toEqual([message('x')]);
+    expect(everyWay('\n\n\n').events).toEqual([]);
+  });
+
+  it('keeps the last event id across events, and sets it even when nothing is dispatched', () => {
+    const parsed = everyWay('id: 1\ndata: a\n\ndata: b\n\nid: 7\n\n');
+    expect(parsed.events).toEqual([message('a', '1'), message('b', '1')]);
+    expect(parsed.lastEventId).toBe('7');
+    expect(everyWay('id: 1\ndata: a\n\nid\ndata: b\n\n').events).toEqual([message('a', '1'), message('b', '')]);
+  });
+
+  it('ignores an id that contains NULL', () => {
+    expect(everyWay('id: 1\ndata: a\n\nid: 2\u00003\ndata: b\n\n').events).toEqual([
+      message('a', '1'),
+      message('b', '1'),
+    ]);
+  });
+
+  it('accepts retry only when it is all ASCII digits', () => {
+    expect(everyWay('retry: 1500\nretry: 10a0\nretry: -5\nretry: 1.5\nretry: \nretry: ٣\nretry:0\n').retries).toEqual([
+      1500, 0,
+    ]);
+  });
+
+  it('ignores unknown fields', () => {
+    expect(everyWay('foo: bar\ndata: a\nDATA: b\n\n').events).toEqual([message('a')]);
+  });
+
+  it('never dispatches an unterminated final event', () => {
+    expect(everyWay('data: a\n\ndata: b\n').events).toEqual([message('a')]);
+    expect(everyWay('data: a\n\ndata: b').events).toEqual([message('a')]);
+  });
+
+  it('decodes UTF-8 split anywhere across chunks', () => {
+    expect(everyWay('data: héllo 日本 😀\n\n').events).toEqual([message('héllo 日本 😀')]);
+  });
+
+  it('does not move Last-Event-ID for an event cut off by a reconnection', () => {
+    const events: SseEvent[] = [];
+    const parser = createSseParser({ onEvent: (event) => events.push(event) });
+    parser.feed('id: 1\ndata: a\n\nid: 2\ndata: b');
+    expect(parser.lastEventId).toBe('1');
+    parser.reset();
+    parser.feed('\uFEFFdata: c\n\n');
+    expect(events).toEqual([message('a', '1'), message('c', '1')]);
+  });
+
+  it('refuses a parser without onEvent', () => {
+    expect(() => createSseParser({} as never)).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }));
+  });
+});
