@@ -1,2 +1,6 @@
+export type { Backoff, BackoffOptions } from '../core/backoff';
 export { PatchbayError, type PatchbayErrorOptions } from '../core/errors';
+export type { RandomSource } from '../core/random';
+export { type ReconnectingDetail, ReconnectingEventSource, type ReconnectingEventSourceOptions } from './event-source';
 export { createSseParser, type SseEvent, type SseParser, type SseParserHandlers } from './sse-parser';
+export { createSseStream, type SseMessage, type SseStream, type SseStreamOptions } from './sse-server';

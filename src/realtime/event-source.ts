@@ -1,0 +1,253 @@
+import { assertNumber } from '../core/assert';
+import { type BackoffOptions, backoff } from '../core/backoff';
+import { PatchbayError } from '../core/errors';
+import { createSseParser, type SseEvent, type SseParser } from './sse-parser';
+
+type HeadersInput = Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+
+/**
+ * Options of {@link ReconnectingEventSource}.
+ *
+ * @example
+ * ```ts
+ * const options: ReconnectingEventSourceOptions = {
+ *   headers: async () => ({ authorization: `Bearer ${await tokens.current()}` }),
+ *   idleTimeoutMs: 45_000,
+ * };
+ * ```
+ */
+export interface ReconnectingEventSourceOptions {
+  /** The `fetch` to use. Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+  /** Request headers, or a function called before every attempt (for rotating tokens). */
+  headers?: HeadersInput;
+  /** HTTP method. Default `GET`. */
+  method?: string;
+  /** Request body, for `POST` streams. */
+  body?: string;
+  /** Send cookies cross-origin (`credentials: 'include'`). Default false. */
+  withCredentials?: boolean;
+  /** Reconnect delays: exponential with full jitter, never below the server's `retry:`. Default 1 s to 30 s. */
+  backoff?: BackoffOptions;
+  /** Give up after this many failed attempts in a row. Default: never. */
+  maxRetries?: number;
+  /** Reconnect when nothing (not even a comment) arrives for this long, in ms. Default: off. */
+  idleTimeoutMs?: number;
+}
+
+/**
+ * Detail of a `reconnecting` event.
+ *
+ * @example
+ * ```ts
+ * source.addEventListener('reconnecting', (e) => {
+ *   const { attempt, delayMs }: ReconnectingDetail = (e as CustomEvent<ReconnectingDetail>).detail;
+ * });
+ * ```
+ */
+export interface ReconnectingDetail {
+  /** 1 for the first retry after a drop, growing while attempts keep failing. */
+  attempt: number;
+  /** How long until the next attempt, in ms. */
+  delayMs: number;
+  /** Why the connection was lost. */
+  reason: unknown;
+}
+
+// Statuses worth retrying; the EventSource spec fails for good on any other non-200 answer.
+const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/**
+ * An `EventSource` that does not give up: the standard API (`onopen`, `onmessage`, `onerror`,
+ * named events through `addEventListener`, `readyState`, `close()`, plus `lastEventId`), built on
+ * `fetch` so it runs in browsers and in Node 22+, with custom headers, method and body. After a
+ * drop it reconnects with exponential backoff and full jitter (never sooner than the server's
+ * `retry:`), sends `Last-Event-ID` so the server can resume, and fires `reconnecting`. It stops for
+ * good, as the spec says, on 204, on a response that is not `text/event-stream`, or on a 4xx
+ * other than 408/425/429; it retries network errors and 5xx.
+ *
+ * @example
+ * ```ts
+ * import { ReconnectingEventSource } from 'patchbay/realtime';
+ *
+ * const source = new ReconnectingEventSource('https://api.example.com/orders/stream', {
+ *   headers: async () => ({ authorization: `Bearer ${await getToken()}` }),
+ *   idleTimeoutMs: 45_000,
+ * });
+ * source.addEventListener('order', (event) => render(JSON.parse((event as MessageEvent).data)));
+ * source.onerror = () => showBanner('reconnecting…');
+ * ```
+ */
+export class ReconnectingEventSource extends EventTarget {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSED = 2;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSED = 2;
+  /** The stream's URL. */
+  readonly url: string;
+  /** Whether cookies are sent cross-origin. */
+  readonly withCredentials: boolean;
+  /** Called when a connection opens. */
+  onopen: ((event: Event) => void) | null = null;
+  /** Called for each event named `message` (events with no `event:` field). */
+  onmessage: ((event: MessageEvent) => void) | null = null;
+  /** Called when a connection drops (before reconnecting) or fails for good. */
+  onerror: ((event: Event) => void) | null = null;
+
+  #state: 0 | 1 | 2 = 0;
+  #closed = false;
+  #attempt = 0;
+  #serverRetryMs = 0;
+  #controller: AbortController | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #parser: SseParser;
+  readonly #options: Required<Pick<ReconnectingEventSourceOptions, 'method'>> & ReconnectingEventSourceOptions;
+  readonly #backoff: ReturnType<typeof backoff>;
+  readonly #fetch: typeof globalThis.fetch;
+
+  constructor(url: string | URL, options: ReconnectingEventSourceOptions = {}) {
+    super();
+    this.url = new URL(String(url), globalThis.location?.href).href;
+    this.withCredentials = options.withCredentials ?? false;
+    if (options.maxRetries !== undefined)
+      assertNumber(options.maxRetries, 'maxRetries', 'ERR_REALTIME_OPTIONS', { min: 0, integer: true });
+    if (options.idleTimeoutMs !== undefined)
+      assertNumber(options.idleTimeoutMs, 'idleTimeoutMs', 'ERR_REALTIME_OPTIONS', { min: 1 });
+    if (options.headers !== undefined && typeof options.headers !== 'function' && typeof options.headers !== 'object') {
+      throw new PatchbayError('ERR_REALTIME_OPTIONS', 'headers must be an object or a function returning one');
+    }
+    this.#options = { method: 'GET', ...options };
+    this.#backoff = backoff({ initialMs: 1_000, maxMs: 30_000, ...options.backoff });
+    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#parser = createSseParser({
+      onEvent: (event) => this.#message(event),
+      onRetry: (ms) => {
+        this.#serverRetryMs = ms;
+      },
+    });
+    // like EventSource, connect after the current task so listeners can be attached first
+    queueMicrotask(() => void this.#connect());
+  }
+
+  /** `CONNECTING` (0), `OPEN` (1) or `CLOSED` (2). */
+  get readyState(): 0 | 1 | 2 {
+    return this.#state;
+  }
+
+  /** The last event id received: sent as `Last-Event-ID` when reconnecting. */
+  get lastEventId(): string {
+    return this.#parser.lastEventId;
+  }
+
+  /** Closes the stream for good: no more events, no reconnection. */
+  close(): void {
+    this.#closed = true;
+    this.#state = 2;
+    clearTimeout(this.#retryTimer);
+    this.#controller?.abort();
+  }
+
+  #emit(event: Event, handler: ((event: never) => void) | null): void {
+    this.dispatchEvent(event);
+    (handler as ((event: Event) => void) | null)?.call(this, event);
+  }
+
+  #message({ type, data, lastEventId }: SseEvent): void {
+    if (this.#closed) return;
+    this.#attempt = 0; // a delivered event proves the stream healthy
+    const origin = new URL(this.url).origin;
+    this.#emit(new MessageEvent(type, { data, lastEventId, origin }), type === 'message' ? this.onmessage : null);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return;
+    this.#state = 0;
+    const controller = new AbortController();
+    this.#controller = controller;
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const touch = (): void => {
+      const { idleTimeoutMs } = this.#options;
+      if (idleTimeoutMs === undefined) return;
+      clearTimeout(idle);
+      idle = setTimeout(
+        () => controller.abort(new PatchbayError('ERR_REALTIME_IDLE', `no data for ${idleTimeoutMs} ms`)),
+        idleTimeoutMs,
+      );
+    };
+    try {
+      const { headers, method, body } = this.#options;
+      const extra = typeof headers === 'function' ? await headers() : headers;
+      const request: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache', ...extra };
+      if (this.lastEventId !== '') request['last-event-id'] = this.lastEventId;
+      touch();
+      const response = await this.#fetch(this.url, {
+        method,
+        headers: request,
+        ...(body === undefined ? {} : { body }),
+        signal: controller.signal,
+        credentials: this.withCredentials ? 'include' : 'same-origin',
+        cache: 'no-store',
+      });
+      if (this.#closed) {
+        await response.body?.cancel();
+        return;
+      }
+      const type = response.headers.get('content-type') ?? '';
+      if (response.status !== 200 || !/^text\/event-stream\s*(;|$)/i.test(type) || !response.body) {
+        await response.body?.cancel().catch(() => {});
+        const reason = new PatchbayError(
+          'ERR_REALTIME_RESPONSE',
+          `stream answered ${response.status} ${type || '(no content type)'}`,
+        );
+        if (RETRYABLE.has(response.status)) this.#reconnect(reason);
+        else this.#fail(reason);
+        return;
+      }
+      this.#parser.reset();
+      this.#state = 1;
+      this.#emit(new Event('open'), this.onopen);
+      const reader = response.body.getReader();
+      for (;;) {
+        touch();
+        const { done, value } = await reader.read();
+        if (done || this.#closed) break;
+        this.#parser.feed(value);
+      }
+      this.#reconnect(new PatchbayError('ERR_REALTIME_CLOSED', 'the server ended the stream'));
+    } catch (error) {
+      this.#reconnect(controller.signal.reason ?? error);
+    } finally {
+      clearTimeout(idle);
+    }
+  }
+
+  #reconnect(reason: unknown): void {
+    if (this.#closed) return;
+    this.#controller?.abort();
+    this.#attempt++;
+    const { maxRetries } = this.#options;
+    if (maxRetries !== undefined && this.#attempt > maxRetries) {
+      this.#fail(reason);
+      return;
+    }
+    this.#state = 0;
+    const delayMs = Math.max(this.#serverRetryMs, this.#backoff.delay(this.#attempt - 1));
+    this.#emit(new Event('error'), this.onerror);
+    this.dispatchEvent(
+      new CustomEvent<ReconnectingDetail>('reconnecting', { detail: { attempt: this.#attempt, delayMs, reason } }),
+    );
+    if (this.#closed) return; // a listener may have closed it
+    this.#retryTimer = setTimeout(() => void this.#connect(), delayMs);
+  }
+
+  #fail(reason: unknown): void {
+    this.#closed = true;
+    this.#state = 2;
+    this.#controller?.abort();
+    const event = new Event('error');
+    Object.defineProperty(event, 'reason', { value: reason });
+    this.#emit(event, this.onerror);
+  }
+}

@@ -1,0 +1,133 @@
+import type { ServerResponse } from 'node:http';
+import { assertNumber } from '../core/assert';
+import { PatchbayError } from '../core/errors';
+
+/**
+ * Options of {@link createSseStream}.
+ *
+ * @example
+ * ```ts
+ * const options: SseStreamOptions = { heartbeatMs: 15_000, retryMs: 2_000 };
+ * ```
+ */
+export interface SseStreamOptions {
+  /** Sends a comment line this often, so proxies and clients see the stream is alive. Default 15 000; 0 turns it off. */
+  heartbeatMs?: number;
+  /** Sent once as `retry:`: how long clients wait before reconnecting, in ms. */
+  retryMs?: number;
+}
+
+/**
+ * One event to send.
+ *
+ * @example
+ * ```ts
+ * const message: SseMessage = { id: '42', event: 'order', data: { status: 'shipped' } };
+ * ```
+ */
+export interface SseMessage {
+  /** Becomes the client's `lastEventId`, sent back as `Last-Event-ID` on reconnect. */
+  id?: string;
+  /** The event name; clients listen with `addEventListener(event, ...)`. Default `message`. */
+  event?: string;
+  /** A string is sent as is (split into `data:` lines); anything else as JSON. */
+  data: unknown;
+}
+
+/**
+ * A server-sent event stream on a node:http response.
+ *
+ * @example
+ * ```ts
+ * const stream: SseStream = createSseStream(res);
+ * stream.send({ data: 'hello' });
+ * ```
+ */
+export interface SseStream {
+  /** Writes one event. Returns false once the stream is closed (nothing is written then). */
+  send(message: SseMessage): boolean;
+  /** Writes a comment line (ignored by clients; useful for keep-alives). */
+  comment(text: string): boolean;
+  /** Ends the response and stops the heartbeat. Safe to call twice. */
+  close(): void;
+  /** True once closed by either side. */
+  readonly closed: boolean;
+}
+
+const LINE_BREAK = /\r\n|\r|\n/;
+
+function checkField(value: string | undefined, name: string): void {
+  if (value !== undefined && (typeof value !== 'string' || /[\r\n\0]/.test(value))) {
+    throw new PatchbayError('ERR_REALTIME_INPUT', `${name} must be a string without CR, LF or NULL`);
+  }
+}
+
+/**
+ * Turns a node:http response into a `text/event-stream`: the right headers (no caching, no proxy
+ * buffering), `id` / `event` / `data` encoded so multi-line data survives, heartbeat comments,
+ * an initial `retry`, and a clean end. The heartbeat timer stops when either side closes.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createSseStream } from 'patchbay/realtime';
+ *
+ * createServer((req, res) => {
+ *   const stream = createSseStream(res, { retryMs: 2_000 });
+ *   const from = Number(req.headers['last-event-id'] ?? 0);
+ *   for (const order of ordersAfter(from)) stream.send({ id: String(order.seq), event: 'order', data: order });
+ * }).listen(8080);
+ * ```
+ */
+export function createSseStream(res: ServerResponse, options: SseStreamOptions = {}): SseStream {
+  const { heartbeatMs = 15_000, retryMs } = options;
+  assertNumber(heartbeatMs, 'heartbeatMs', 'ERR_REALTIME_OPTIONS', { min: 0 });
+  if (retryMs !== undefined) assertNumber(retryMs, 'retryMs', 'ERR_REALTIME_OPTIONS', { min: 0, integer: true });
+  if (typeof res?.write !== 'function')
+    throw new PatchbayError('ERR_REALTIME_OPTIONS', 'createSseStream needs a node:http ServerResponse');
+
+  let closed = false;
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.flushHeaders();
+  if (retryMs !== undefined) res.write(`retry: ${retryMs}\n\n`);
+
+  const heartbeat = heartbeatMs > 0 ? setInterval(() => res.write(':\n\n'), heartbeatMs) : undefined;
+  const stop = (): void => {
+    closed = true;
+    clearInterval(heartbeat);
+  };
+  res.once('close', stop);
+
+  return {
+    send({ id, event, data }) {
+      checkField(id, 'id');
+      checkField(event, 'event');
+      if (closed) return false;
+      const text = typeof data === 'string' ? data : JSON.stringify(data);
+      let frame = id === undefined ? '' : `id: ${id}\n`;
+      if (event !== undefined) frame += `event: ${event}\n`;
+      for (const line of (text ?? '').split(LINE_BREAK)) frame += `data: ${line}\n`;
+      res.write(`${frame}\n`);
+      return true;
+    },
+    comment(text) {
+      if (closed) return false;
+      for (const line of String(text).split(LINE_BREAK)) res.write(`: ${line}\n`);
+      res.write('\n');
+      return true;
+    },
+    close() {
+      if (closed) return;
+      stop();
+      res.end();
+    },
+    get closed() {
+      return closed;
+    },
+  };
+}

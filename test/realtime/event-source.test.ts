@@ -1,0 +1,198 @@
+import type { ServerResponse } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/timeout';
+import { ReconnectingEventSource } from '../../src/realtime/event-source';
+import { createSseStream } from '../../src/realtime/sse-server';
+import { runIsolated } from '../support/isolated';
+import { type KillableServer, killableServer } from './support/servers';
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0)) await fn();
+});
+
+async function serve(handler: Parameters<typeof killableServer>[0]): Promise<KillableServer> {
+  const server = await killableServer(handler);
+  cleanup.push(() => server.kill());
+  return server;
+}
+
+function open(url: string, options: ConstructorParameters<typeof ReconnectingEventSource>[1] = {}) {
+  const source = new ReconnectingEventSource(url, { backoff: { initialMs: 10, maxMs: 50 }, ...options });
+  cleanup.push(() => source.close());
+  return source;
+}
+
+function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return (async () => {
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await sleep(5);
+    }
+  })();
+}
+
+describe('ReconnectingEventSource', () => {
+  it('speaks the EventSource API: open, message, named events, lastEventId, readyState', async () => {
+    const server = await serve((_req, res) => {
+      const stream = createSseStream(res);
+      stream.send({ id: '1', data: 'hello' });
+      stream.send({ id: '2', event: 'order', data: { id: 7 } });
+      stream.send({ data: 'line one\nline two' });
+    });
+    const source = open(server.url);
+    expect(source.readyState).toBe(ReconnectingEventSource.CONNECTING);
+    const seen: string[] = [];
+    let opened = 0;
+    source.onopen = () => opened++;
+    source.onmessage = (event) => seen.push(`message:${event.data}:${event.lastEventId}`);
+    source.addEventListener('order', (event) => seen.push(`order:${(event as MessageEvent).data}`));
+    await until(() => seen.length === 3);
+    expect(opened).toBe(1);
+    expect(source.readyState).toBe(ReconnectingEventSource.OPEN);
+    expect(seen).toEqual(['message:hello:1', 'order:{"id":7}', 'message:line one\nline two:2']);
+    expect(source.lastEventId).toBe('2');
+    source.close();
+    expect(source.readyState).toBe(ReconnectingEventSource.CLOSED);
+  });
+
+  it('reconnects with Last-Event-ID after the server ends the stream, honouring retry:', async () => {
+    let connections = 0;
+    const server = await serve((req, res) => {
+      connections++;
+      const stream = createSseStream(res, { retryMs: 150 });
+      const from = Number(req.headers['last-event-id'] ?? 0);
+      for (let id = from + 1; id <= from + 3; id++) stream.send({ id: String(id), data: `event ${id}` });
+      stream.close();
+    });
+    const source = open(server.url);
+    const ids: string[] = [];
+    const reconnects: number[] = [];
+    source.onmessage = (event) => ids.push(event.lastEventId);
+    source.addEventListener('reconnecting', (event) => reconnects.push((event as CustomEvent).detail.delayMs));
+    await until(() => ids.length >= 9);
+    source.close();
+    expect(ids.slice(0, 9)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(server.requests[0]!['last-event-id']).toBeUndefined();
+    expect(server.requests[1]!['last-event-id']).toBe('3');
+    expect(server.requests[2]!['last-event-id']).toBe('6');
+    expect(Math.min(...reconnects)).toBeGreaterThanOrEqual(150);
+    expect(connections).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each([
+    ['204 No Content', (res: ServerResponse) => res.writeHead(204).end()],
+    [
+      'a wrong content type',
+      (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'),
+    ],
+    ['401', (res: ServerResponse) => res.writeHead(401).end()],
+  ])('stops for good on %s', async (_, answer) => {
+    const server = await serve((_req, res) => answer(res));
+    const source = open(server.url);
+    let errors = 0;
+    source.onerror = () => errors++;
+    await until(() => source.readyState === ReconnectingEventSource.CLOSED);
+    await sleep(100);
+    expect(server.requests).toHaveLength(1);
+    expect(errors).toBe(1);
+  });
+
+  it('retries 5xx and network errors, with fresh headers each attempt', async () => {
+    let calls = 0;
+    const server = await serve((req, res) => {
+      calls++;
+      if (calls < 3) {
+        res.writeHead(503).end();
+        return;
+      }
+      createSseStream(res).send({ data: String(req.headers.authorization) });
+    });
+    let token = 0;
+    const source = open(server.url, { headers: async () => ({ authorization: `Bearer t${++token}` }) });
+    const data: string[] = [];
+    source.onmessage = (event) => data.push(event.data);
+    await until(() => data.length === 1);
+    expect(data).toEqual(['Bearer t3']);
+    expect(server.requests.map((h) => h.authorization)).toEqual(['Bearer t1', 'Bearer t2', 'Bearer t3']);
+  });
+
+  it('sends method and body, for POST streams', async () => {
+    const server = await serve(async (req, res) => {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      createSseStream(res).send({ data: `${req.method} ${body}` });
+    });
+    const source = open(server.url, { method: 'POST', body: '{"topic":"orders"}' });
+    const data: string[] = [];
+    source.onmessage = (event) => data.push(event.data);
+    await until(() => data.length === 1);
+    expect(data).toEqual(['POST {"topic":"orders"}']);
+  });
+
+  it('reconnects a stream that went silent (idleTimeoutMs), and heartbeats keep it alive', async () => {
+    const server = await serve((req, res) => {
+      const silent = req.headers['last-event-id'] === undefined;
+      const stream = createSseStream(res, { heartbeatMs: silent ? 0 : 20 });
+      stream.send({ id: silent ? '1' : '2', data: silent ? 'then silence' : 'heartbeats follow' });
+    });
+    const source = open(server.url, { idleTimeoutMs: 150 });
+    const data: string[] = [];
+    source.onmessage = (event) => data.push(event.data);
+    await until(() => data.length === 2);
+    await sleep(400); // heartbeats every 20 ms: no further reconnect
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('gives up after maxRetries failed attempts in a row', async () => {
+    const server = await serve((_req, res) => res.writeHead(503).end());
+    const source = open(server.url, { maxRetries: 3 });
+    await until(() => source.readyState === ReconnectingEventSource.CLOSED);
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it('delivers 10 000 events exactly once, in order, while the server is killed and restarted 20 times', async () => {
+    const total = 10_000;
+    const server = await serve((req, res) => {
+      const stream = createSseStream(res, { heartbeatMs: 0 });
+      let next = Number(req.headers['last-event-id'] ?? 0) + 1;
+      const pump = (): void => {
+        if (stream.closed) return;
+        for (let i = 0; i < 25 && next <= total; i++, next++) stream.send({ id: String(next), data: String(next) });
+        if (next <= total) setTimeout(pump, 1);
+      };
+      pump();
+    });
+    const source = open(server.url, { backoff: { initialMs: 5, maxMs: 40 } });
+    const received: number[] = [];
+    source.onmessage = (event) => received.push(Number(event.data));
+    for (let kill = 0; kill < 20; kill++) {
+      const before = received.length;
+      await until(() => received.length > before + 100 || received.length === total);
+      await server.kill();
+      await sleep(10);
+      await server.start();
+    }
+    await until(() => received.length >= total, 30_000);
+    await sleep(50);
+    expect(received).toHaveLength(total);
+    expect(received.every((n, i) => n === i + 1)).toBe(true);
+    expect(server.requests.length).toBeGreaterThanOrEqual(21);
+  });
+
+  it('lets the process exit after close(), even mid-reconnect', async () => {
+    const server = await serve((_req, res) => res.writeHead(503).end());
+    const result = await runIsolated(
+      `
+      import { ReconnectingEventSource } from './src/realtime/index';
+      const source = new ReconnectingEventSource(process.env.URL, { backoff: { initialMs: 60_000, maxMs: 60_000 }, idleTimeoutMs: 60_000 });
+      source.addEventListener('reconnecting', () => { source.close(); console.log('closed'); });
+      `,
+      { env: { URL: server.url } },
+    );
+    expect(result.stdout.trim()).toBe('closed');
+    expect(result.stderr).toBe('');
+    expect(result.hung).toBe(false);
+  });
+});
