@@ -4,3 +4,4 @@ export type { RandomSource } from '../core/random';
 export { type ReconnectingDetail, ReconnectingEventSource, type ReconnectingEventSourceOptions } from './event-source';
 export { createSseParser, type SseEvent, type SseParser, type SseParserHandlers } from './sse-parser';
 export { createSseStream, type SseMessage, type SseStream, type SseStreamOptions } from './sse-server';
+export { ReconnectingWebSocket, type ReconnectingWebSocketOptions, type WebSocketConstructor } from './websocket';

@@ -1,0 +1,378 @@
+import { assertNumber } from '../core/assert';
+import { type BackoffOptions, backoff } from '../core/backoff';
+import { PatchbayError } from '../core/errors';
+import type { ReconnectingDetail } from './event-source';
+
+type Data = string | ArrayBufferLike | Blob | ArrayBufferView;
+type Resolvable<T> = T | (() => T | Promise<T>);
+
+/** The part of a WebSocket (browser, Node's global, or `ws`) this wrapper uses. */
+interface Socket {
+  readonly readyState: number;
+  binaryType: string;
+  readonly bufferedAmount: number;
+  readonly protocol: string;
+  readonly extensions: string;
+  onopen: ((event: Event) => void) | null;
+  onmessage: ((event: MessageEvent) => void) | null;
+  onerror: ((event: Event) => void) | null;
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  send(data: Data): void;
+  close(code?: number, reason?: string): void;
+  /** `ws` only: protocol-level ping and hard close. */
+  ping?(): void;
+  terminate?(): void;
+  on?(event: 'pong', listener: () => void): void;
+}
+
+/**
+ * A WebSocket constructor: the global `WebSocket`, or `ws`'s in Node.
+ *
+ * @example
+ * ```ts
+ * import WebSocket from 'ws';
+ * const ctor: WebSocketConstructor = WebSocket;
+ * ```
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => unknown;
+
+/**
+ * Options of {@link ReconnectingWebSocket}.
+ *
+ * @example
+ * ```ts
+ * const options: ReconnectingWebSocketOptions = { heartbeat: { intervalMs: 15_000, timeoutMs: 30_000 } };
+ * ```
+ */
+export interface ReconnectingWebSocketOptions {
+  /** The WebSocket class. Default `globalThis.WebSocket`; pass `ws` in Node for protocol pings. */
+  WebSocket?: WebSocketConstructor;
+  /** Reconnect delays: exponential with full jitter. Default 500 ms to 30 s, factor 2. */
+  backoff?: BackoffOptions;
+  /** Give up after this many failed attempts in a row. Default: never. */
+  maxRetries?: number;
+  /** Abandon an attempt that has not opened after this long, in ms. Default 10 000. */
+  connectTimeoutMs?: number;
+  /** A connection must stay up this long before the backoff starts over, in ms. Default 5 000. */
+  minUptimeMs?: number;
+  /** Most messages held while offline. Default 1 000. */
+  maxQueuedMessages?: number;
+  /** What `send` does when the queue is full: throw `ERR_REALTIME_QUEUE_FULL` (default), or drop a message and fire `drop`. */
+  queueOverflow?: 'throw' | 'drop-oldest' | 'drop-newest';
+  /**
+   * Detects dead connections: every `intervalMs` a ping (protocol ping with `ws`, else `message`),
+   * and a reconnect when nothing has arrived for `timeoutMs`.
+   */
+  heartbeat?: { intervalMs: number; timeoutMs: number; message?: string };
+}
+
+/**
+ * A `WebSocket` that comes back: the standard API (`send`, `close`, `readyState`, `binaryType`,
+ * `onopen` / `onmessage` / `onerror` / `onclose`, `addEventListener`) plus `reconnecting` and
+ * `drop` events. After an unexpected close it reconnects with exponential backoff and full
+ * jitter, resetting the backoff only once a connection stayed up `minUptimeMs`; messages sent
+ * meanwhile wait in a bounded queue and go out in order on reconnect. The URL and protocols may
+ * come from a (possibly async) function, called for every attempt, for fresh credentials. A socket
+ * closed with `close()` never reconnects, and no `'error'` is ever left unhandled.
+ *
+ * @example
+ * ```ts
+ * import WebSocket from 'ws'; // in browsers, leave out the WebSocket option
+ * import { ReconnectingWebSocket } from 'patchbay/realtime';
+ *
+ * const socket = new ReconnectingWebSocket(async () => `wss://chat.example.com/?token=${await getToken()}`, undefined, {
+ *   WebSocket,
+ *   heartbeat: { intervalMs: 15_000, timeoutMs: 30_000 },
+ * });
+ * socket.onmessage = (event) => render(event.data);
+ * socket.send('hello'); // queued until the first connection opens
+ * ```
+ */
+export class ReconnectingWebSocket extends EventTarget {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+  /** Called when a connection opens (the first and every reconnection). */
+  onopen: ((event: Event) => void) | null = null;
+  /** Called for every message. */
+  onmessage: ((event: MessageEvent) => void) | null = null;
+  /** Called on socket errors; the wrapper handles them, this is for logging. */
+  onerror: ((event: Event) => void) | null = null;
+  /** Called whenever a connection closes (before a reconnection, and the final time). */
+  onclose: ((event: Event) => void) | null = null;
+
+  #socket: Socket | undefined;
+  #state: 0 | 1 | 2 | 3 = 0;
+  #closedByUser = false;
+  #attempt = 0;
+  #openedAt = 0;
+  #lastTraffic = 0;
+  #binaryType = 'blob';
+  #url = '';
+  readonly #queue: Data[] = [];
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  readonly #target: Resolvable<string | URL>;
+  readonly #protocols: Resolvable<string | string[] | undefined>;
+  readonly #options: ReconnectingWebSocketOptions;
+  readonly #backoff: ReturnType<typeof backoff>;
+
+  constructor(
+    url: Resolvable<string | URL>,
+    protocols?: Resolvable<string | string[] | undefined>,
+    options: ReconnectingWebSocketOptions = {},
+  ) {
+    super();
+    const {
+      maxRetries,
+      connectTimeoutMs = 10_000,
+      minUptimeMs = 5_000,
+      maxQueuedMessages = 1_000,
+      heartbeat,
+    } = options;
+    const code = 'ERR_REALTIME_OPTIONS';
+    if (maxRetries !== undefined) assertNumber(maxRetries, 'maxRetries', code, { min: 0, integer: true });
+    assertNumber(connectTimeoutMs, 'connectTimeoutMs', code, { min: 1 });
+    assertNumber(minUptimeMs, 'minUptimeMs', code, { min: 0 });
+    assertNumber(maxQueuedMessages, 'maxQueuedMessages', code, { min: 0, integer: true });
+    if (heartbeat !== undefined) {
+      assertNumber(heartbeat.intervalMs, 'heartbeat.intervalMs', code, { min: 1 });
+      assertNumber(heartbeat.timeoutMs, 'heartbeat.timeoutMs', code, { min: heartbeat.intervalMs });
+    }
+    if (!(options.WebSocket ?? globalThis.WebSocket)) {
+      throw new PatchbayError(code, 'no WebSocket class: pass one (for example `ws`) as options.WebSocket');
+    }
+    this.#target = url;
+    this.#protocols = protocols;
+    this.#options = { ...options, connectTimeoutMs, minUptimeMs, maxQueuedMessages };
+    this.#backoff = backoff({ initialMs: 500, maxMs: 30_000, ...options.backoff });
+    void this.#connect();
+  }
+
+  /** `CONNECTING` while (re)connecting, `OPEN`, then `CLOSING` / `CLOSED` after `close()` or giving up. */
+  get readyState(): 0 | 1 | 2 | 3 {
+    return this.#state;
+  }
+
+  /** The URL of the current (or last) connection. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** `blob` or `arraybuffer`, applied to every connection. */
+  get binaryType(): string {
+    return this.#binaryType;
+  }
+
+  set binaryType(value: string) {
+    this.#binaryType = value;
+    if (this.#socket) this.#socket.binaryType = value;
+  }
+
+  /** Bytes the current connection has not sent yet. */
+  get bufferedAmount(): number {
+    return this.#socket?.bufferedAmount ?? 0;
+  }
+
+  /** Messages waiting for a connection. */
+  get queuedMessages(): number {
+    return this.#queue.length;
+  }
+
+  /** The subprotocol the server chose. */
+  get protocol(): string {
+    return this.#socket?.protocol ?? '';
+  }
+
+  /** The extensions the server chose. */
+  get extensions(): string {
+    return this.#socket?.extensions ?? '';
+  }
+
+  /** Sends now when open; otherwise queues the message for the next connection. */
+  send(data: Data): void {
+    if (this.#closedByUser || this.#state === 3) {
+      throw new PatchbayError('ERR_REALTIME_CLOSED', 'send() after close()');
+    }
+    if (this.#state === 1 && this.#socket?.readyState === 1) {
+      this.#socket.send(data);
+      return;
+    }
+    const { maxQueuedMessages, queueOverflow = 'throw' } = this.#options;
+    if (this.#queue.length >= (maxQueuedMessages ?? 1_000)) {
+      if (queueOverflow === 'throw') {
+        throw new PatchbayError(
+          'ERR_REALTIME_QUEUE_FULL',
+          `${this.#queue.length} messages already wait for a connection`,
+        );
+      }
+      const dropped = queueOverflow === 'drop-oldest' ? this.#queue.shift() : data;
+      this.dispatchEvent(new CustomEvent('drop', { detail: { data: dropped } }));
+      if (queueOverflow === 'drop-newest') return;
+    }
+    this.#queue.push(data);
+  }
+
+  /** Closes for good: no reconnection, queued messages discarded. */
+  close(code?: number, reason?: string): void {
+    if (this.#closedByUser) return;
+    this.#closedByUser = true;
+    this.#queue.length = 0;
+    this.#stopTimers();
+    const socket = this.#socket;
+    if (socket && socket.readyState <= 1) {
+      this.#state = 2;
+      socket.close(code, reason);
+    } else {
+      this.#state = 3;
+    }
+  }
+
+  #emit(event: Event, handler: ((event: never) => void) | null): void {
+    this.dispatchEvent(event);
+    (handler as ((event: Event) => void) | null)?.call(this, event);
+  }
+
+  #stopTimers(): void {
+    clearTimeout(this.#connectTimer);
+    clearTimeout(this.#retryTimer);
+    clearInterval(this.#heartbeatTimer);
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closedByUser) return;
+    this.#state = 0;
+    let socket: Socket;
+    try {
+      const target = typeof this.#target === 'function' ? await this.#target() : this.#target;
+      const protocols = typeof this.#protocols === 'function' ? await this.#protocols() : this.#protocols;
+      if (this.#closedByUser) return;
+      this.#url = String(target);
+      const Ctor = (this.#options.WebSocket ?? globalThis.WebSocket) as unknown as new (
+        url: string,
+        protocols?: string | string[],
+      ) => Socket;
+      socket = new Ctor(this.#url, protocols);
+    } catch (error) {
+      this.#reconnect(error);
+      return;
+    }
+    this.#socket = socket;
+    socket.binaryType = this.#binaryType;
+    this.#connectTimer = setTimeout(
+      () =>
+        this.#abandon(
+          socket,
+          new PatchbayError('ERR_REALTIME_TIMEOUT', `not open after ${this.#options.connectTimeoutMs} ms`),
+        ),
+      this.#options.connectTimeoutMs,
+    );
+    socket.onopen = (event) => {
+      clearTimeout(this.#connectTimer);
+      if (this.#closedByUser) {
+        socket.close();
+        return;
+      }
+      this.#state = 1;
+      this.#openedAt = Date.now();
+      this.#lastTraffic = this.#openedAt;
+      while (this.#queue.length > 0 && socket.readyState === 1) socket.send(this.#queue.shift()!);
+      this.#startHeartbeat(socket);
+      this.#emit(new Event(event.type), this.onopen);
+    };
+    socket.onmessage = (event) => {
+      this.#lastTraffic = Date.now();
+      this.#emit(new MessageEvent('message', { data: event.data, origin: event.origin }), this.onmessage);
+    };
+    socket.onerror = () => {
+      this.#emit(new Event('error'), this.onerror);
+    };
+    socket.onclose = ({ code, reason, wasClean }) => {
+      if (this.#socket !== socket) return;
+      this.#closed({ code, reason, wasClean });
+    };
+  }
+
+  #startHeartbeat(socket: Socket): void {
+    const { heartbeat } = this.#options;
+    if (!heartbeat) return;
+    // ws answers protocol pings with pongs; browsers cannot ping, so an application message goes out
+    const protocolPing = typeof socket.ping === 'function' && typeof socket.on === 'function';
+    if (protocolPing) {
+      socket.on?.('pong', () => {
+        this.#lastTraffic = Date.now();
+      });
+    }
+    this.#heartbeatTimer = setInterval(() => {
+      if (Date.now() - this.#lastTraffic > heartbeat.timeoutMs) {
+        this.#abandon(
+          socket,
+          new PatchbayError('ERR_REALTIME_HEARTBEAT', `nothing received for ${heartbeat.timeoutMs} ms`),
+        );
+        return;
+      }
+      if (socket.readyState !== 1) return;
+      if (protocolPing) socket.ping?.();
+      else socket.send(heartbeat.message ?? 'ping');
+    }, heartbeat.intervalMs);
+  }
+
+  /** Drops a socket that will not finish on its own (never opened, or dead) and reconnects. */
+  #abandon(socket: Socket, reason: PatchbayError): void {
+    if (this.#socket !== socket) return;
+    socket.onopen = null;
+    socket.onmessage = null;
+    socket.onclose = null;
+    socket.onerror = () => {};
+    try {
+      if (socket.terminate) socket.terminate();
+      else socket.close();
+    } catch {
+      // closing a socket that is still connecting may throw in some implementations; it is gone either way
+    }
+    this.#closed({ code: 1006, reason: reason.message, wasClean: false }, reason);
+  }
+
+  #closed(details: { code: number; reason: string; wasClean: boolean }, cause?: unknown): void {
+    this.#stopTimers();
+    this.#socket = undefined;
+    const event = new Event('close');
+    Object.assign(event, details);
+    if (this.#closedByUser) {
+      this.#state = 3;
+      this.#emit(event, this.onclose);
+      return;
+    }
+    if (this.#state === 1 && Date.now() - this.#openedAt >= (this.#options.minUptimeMs ?? 0)) this.#attempt = 0;
+    this.#emit(event, this.onclose);
+    this.#reconnect(cause ?? new PatchbayError('ERR_REALTIME_CLOSED', `closed with ${details.code}`));
+  }
+
+  #reconnect(reason: unknown): void {
+    if (this.#closedByUser) return;
+    this.#attempt++;
+    const { maxRetries } = this.#options;
+    if (maxRetries !== undefined && this.#attempt > maxRetries) {
+      this.#closedByUser = true;
+      this.#state = 3;
+      this.#queue.length = 0;
+      const event = new Event('close');
+      Object.assign(event, { code: 1006, reason: 'gave up reconnecting', wasClean: false });
+      this.#emit(event, this.onclose);
+      return;
+    }
+    this.#state = 0;
+    const delayMs = this.#backoff.delay(this.#attempt - 1);
+    this.dispatchEvent(
+      new CustomEvent<ReconnectingDetail>('reconnecting', { detail: { attempt: this.#attempt, delayMs, reason } }),
+    );
+    if (this.#closedByUser) return;
+    this.#retryTimer = setTimeout(() => void this.#connect(), delayMs);
+  }
+}

@@ -1,0 +1,200 @@
+import { once } from 'node:events';
+import { createServer, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { sleep } from '../../src/core/timeout';
+import { ReconnectingWebSocket, type ReconnectingWebSocketOptions } from '../../src/realtime/websocket';
+import { runIsolated } from '../support/isolated';
+import { type KillableWsServer, killableWsServer } from './support/ws-server';
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function serve(...args: Parameters<typeof killableWsServer>): Promise<KillableWsServer> {
+  const server = await killableWsServer(...args);
+  cleanup.push(() => server.kill());
+  return server;
+}
+
+function connect(
+  url: ConstructorParameters<typeof ReconnectingWebSocket>[0],
+  options: ReconnectingWebSocketOptions = {},
+): ReconnectingWebSocket {
+  const socket = new ReconnectingWebSocket(url, undefined, {
+    WebSocket,
+    backoff: { initialMs: 10, maxMs: 50 },
+    ...options,
+  });
+  cleanup.push(() => socket.close());
+  return socket;
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+const echo = (socket: import('ws').WebSocket) => socket.on('message', (data, binary) => socket.send(data, { binary }));
+
+describe('ReconnectingWebSocket', () => {
+  it('speaks the WebSocket API: open, send, message, binaryType, close', async () => {
+    const server = await serve(echo);
+    const socket = connect(server.url);
+    const received: unknown[] = [];
+    let opened = 0;
+    let closes = 0;
+    socket.onopen = () => opened++;
+    socket.onclose = () => closes++;
+    socket.onmessage = (event) => received.push(event.data);
+    socket.binaryType = 'arraybuffer';
+    expect(socket.readyState).toBe(ReconnectingWebSocket.CONNECTING);
+    socket.send('queued before open');
+    await until(() => socket.readyState === ReconnectingWebSocket.OPEN);
+    socket.send('text');
+    socket.send(new Uint8Array([1, 2, 3]));
+    await until(() => received.length === 3);
+    expect(received[0]).toBe('queued before open');
+    expect(received[1]).toBe('text');
+    expect(new Uint8Array(received[2] as ArrayBuffer)).toEqual(new Uint8Array([1, 2, 3]));
+    socket.close(1000, 'bye');
+    expect(socket.readyState).toBe(ReconnectingWebSocket.CLOSING);
+    await until(() => socket.readyState === ReconnectingWebSocket.CLOSED);
+    await sleep(100);
+    expect(opened).toBe(1);
+    expect(closes).toBe(1);
+    expect(server.connections).toHaveLength(1); // closed by the user: never reconnects
+    expect(() => socket.send('late')).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_CLOSED' }));
+  });
+
+  it('delivers messages sent while offline after reconnecting, in order', async () => {
+    const seen: string[] = [];
+    const server = await serve((ws) => ws.on('message', (data) => seen.push(String(data))));
+    const socket = connect(server.url);
+    await until(() => socket.readyState === ReconnectingWebSocket.OPEN);
+    socket.send('1');
+    await until(() => seen.length === 1);
+    await server.kill();
+    await until(() => socket.readyState === ReconnectingWebSocket.CONNECTING);
+    for (let i = 2; i <= 50; i++) socket.send(String(i));
+    expect(socket.queuedMessages).toBe(49);
+    await server.start();
+    await until(() => seen.length === 50);
+    expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => String(i + 1)));
+    expect(socket.queuedMessages).toBe(0);
+  });
+
+  it('keeps the offline queue within its bound, with the chosen overflow policy', async () => {
+    const server = await serve(() => {});
+    await server.kill();
+    const strict = connect(server.url, { maxQueuedMessages: 3 });
+    for (let i = 0; i < 3; i++) strict.send(`m${i}`);
+    expect(() => strict.send('m3')).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_QUEUE_FULL' }));
+    const lossy = connect(server.url, { maxQueuedMessages: 3, queueOverflow: 'drop-oldest' });
+    const dropped: unknown[] = [];
+    lossy.addEventListener('drop', (event) => dropped.push((event as CustomEvent).detail.data));
+    for (let i = 0; i < 10; i++) lossy.send(`m${i}`);
+    expect(lossy.queuedMessages).toBe(3);
+    expect(dropped).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+    const newest = connect(server.url, { maxQueuedMessages: 0, queueOverflow: 'drop-newest' });
+    newest.send('gone');
+    expect(newest.queuedMessages).toBe(0);
+  });
+
+  it('asks the URL function again for every attempt (fresh credentials)', async () => {
+    const server = await serve(() => {});
+    let token = 0;
+    const socket = connect(async () => `${server.url}?token=${++token}`);
+    await until(() => socket.readyState === ReconnectingWebSocket.OPEN);
+    await server.kill();
+    await server.start();
+    await until(() => server.connections.length === 2 && socket.readyState === ReconnectingWebSocket.OPEN);
+    expect(server.connections.map((c) => c.url)).toEqual(['/?token=1', `/?token=${token}`]);
+    expect(token).toBeGreaterThanOrEqual(2);
+  });
+
+  it('detects a connection that went silent (no pong) and reconnects', async () => {
+    const server = await serve(() => {}, { autoPong: false });
+    const socket = connect(server.url, { heartbeat: { intervalMs: 50, timeoutMs: 200 } });
+    const reasons: string[] = [];
+    socket.addEventListener('reconnecting', (event) => reasons.push((event as CustomEvent).detail.reason?.code));
+    await until(() => server.connections.length >= 2, 5_000);
+    expect(reasons[0]).toBe('ERR_REALTIME_HEARTBEAT');
+  });
+
+  it('keeps a healthy connection that answers pings', async () => {
+    const server = await serve(() => {});
+    const socket = connect(server.url, { heartbeat: { intervalMs: 30, timeoutMs: 100 } });
+    await until(() => socket.readyState === ReconnectingWebSocket.OPEN);
+    await sleep(400);
+    expect(server.connections).toHaveLength(1);
+  });
+
+  it('abandons an attempt that never opens (connect timeout)', async () => {
+    const sockets = new Set<Socket>();
+    const tcp = createServer((s) => sockets.add(s)); // accepts, never answers the handshake
+    tcp.listen(0, '127.0.0.1');
+    await once(tcp, 'listening');
+    cleanup.push(() => {
+      for (const s of sockets) s.destroy();
+      tcp.close();
+    });
+    const { port } = tcp.address() as { port: number };
+    const socket = connect(`ws://127.0.0.1:${port}/`, { connectTimeoutMs: 100 });
+    const reasons: string[] = [];
+    socket.addEventListener('reconnecting', (event) => reasons.push((event as CustomEvent).detail.reason?.code));
+    await until(() => reasons.length >= 2, 5_000);
+    expect(reasons.slice(0, 2)).toEqual(['ERR_REALTIME_TIMEOUT', 'ERR_REALTIME_TIMEOUT']);
+  });
+
+  it('gives up after maxRetries failed attempts', async () => {
+    const server = await serve(() => {});
+    await server.kill();
+    const socket = connect(server.url, { maxRetries: 3 });
+    let attempts = 0;
+    socket.addEventListener('reconnecting', () => attempts++);
+    await until(() => socket.readyState === ReconnectingWebSocket.CLOSED);
+    expect(attempts).toBe(3);
+  });
+
+  it('spreads 50 clients reconnecting after a server restart (full jitter, measured)', async () => {
+    const server = await serve(() => {});
+    const clients = Array.from({ length: 50 }, () =>
+      connect(server.url, { backoff: { initialMs: 400, maxMs: 400 }, minUptimeMs: 0 }),
+    );
+    await until(() => clients.every((c) => c.readyState === ReconnectingWebSocket.OPEN));
+    await server.kill();
+    await server.start();
+    const restarted = performance.now();
+    await until(() => server.connections.length >= 100, 10_000);
+    const times = server.connections
+      .slice(50)
+      .map((c) => c.at - restarted)
+      .sort((a, b) => a - b);
+    // delays are uniform in [0, 400): the reconnections spread over most of that range, and no
+    // 40 ms slice (a tenth of it) holds more than a third of the clients
+    expect(times.at(-1)! - times[0]!).toBeGreaterThan(250);
+    for (let start = 0; start < 400; start += 10) {
+      expect(times.filter((t) => t >= start && t < start + 40).length).toBeLessThan(17);
+    }
+  });
+
+  it('never crashes the process on connection errors, and lets it exit after close()', async () => {
+    const result = await runIsolated(`
+      import WebSocket from 'ws';
+      import { ReconnectingWebSocket } from './src/realtime/index';
+      const socket = new ReconnectingWebSocket('ws://127.0.0.1:1/', undefined, {
+        WebSocket, backoff: { initialMs: 5, maxMs: 5 }, heartbeat: { intervalMs: 1000, timeoutMs: 5000 },
+      });
+      let errors = 0;
+      socket.addEventListener('reconnecting', () => { if (++errors === 5) { socket.close(); console.log('closed after', errors); } });
+    `);
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim()).toBe('closed after 5');
+    expect(result.hung).toBe(false);
+  });
+});
