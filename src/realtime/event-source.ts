@@ -120,7 +120,8 @@ export class ReconnectingEventSource extends EventTarget {
     }
     this.#options = { method: 'GET', ...options };
     this.#backoff = backoff({ initialMs: 1_000, maxMs: 30_000, ...options.backoff });
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    // browsers refuse a fetch called with another `this` ("Illegal invocation"): call the global as a function
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#parser = createSseParser({
       onEvent: (event) => this.#message(event),
       onRetry: (ms) => {
