@@ -58,6 +58,7 @@ export interface SseParser {
 const LF = 10;
 const CR = 13;
 const SPACE = 32;
+const COLON = 58;
 
 /**
  * Creates a parser that follows the WHATWG HTML "event stream interpretation" exactly: lines end
@@ -89,55 +90,64 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
   let partial = '';
   let afterCr = false;
   let data = '';
+  let dataLines = 0;
   let type = '';
   let idBuffer = '';
   let lastEventId = '';
 
   const dispatch = (): void => {
     lastEventId = idBuffer;
-    if (data === '') {
+    if (dataLines === 0) {
       type = '';
       return;
     }
-    const event = {
-      type: type || 'message',
-      data: data.charCodeAt(data.length - 1) === LF ? data.slice(0, -1) : data,
-      lastEventId,
-    };
+    const event = { type: type || 'message', data, lastEventId };
     data = '';
+    dataLines = 0;
     type = '';
     onEvent(event);
   };
 
-  const line = (text: string): void => {
-    if (text.length === 0) {
+  /** The value of field `name` on the line text[start, end), or undefined when the line is another field. */
+  const valueOf = (text: string, start: number, end: number, name: string): string | undefined => {
+    const after = start + name.length;
+    if (after > end || !text.startsWith(name, start)) return undefined;
+    if (after === end) return '';
+    if (text.charCodeAt(after) !== COLON) return undefined;
+    return text.slice(text.charCodeAt(after + 1) === SPACE && after + 1 < end ? after + 2 : after + 1, end);
+  };
+
+  // Fields are matched in place by name; any other field is ignored, so no line is ever copied
+  // or searched for its colon.
+  const line = (text: string, start: number, end: number): void => {
+    if (start === end) {
       dispatch();
       return;
     }
-    const colon = text.indexOf(':');
-    if (colon === 0) {
-      onComment?.(text.charCodeAt(1) === SPACE ? text.slice(2) : text.slice(1));
-      return;
-    }
-    let field = text;
-    let value = '';
-    if (colon > 0) {
-      field = text.slice(0, colon);
-      value = text.slice(text.charCodeAt(colon + 1) === SPACE ? colon + 2 : colon + 1);
-    }
-    switch (field) {
-      case 'data':
-        data += `${value}\n`;
-        break;
-      case 'event':
-        type = value;
-        break;
-      case 'id':
-        if (!value.includes('\0')) idBuffer = value;
-        break;
-      case 'retry':
-        if (/^[0-9]+$/.test(value)) onRetry?.(Number.parseInt(value, 10));
-        break;
+    let value: string | undefined;
+    switch (text.charCodeAt(start)) {
+      case COLON:
+        onComment?.(text.slice(text.charCodeAt(start + 1) === SPACE && start + 1 < end ? start + 2 : start + 1, end));
+        return;
+      case 100: // d
+        value = valueOf(text, start, end, 'data');
+        if (value !== undefined) {
+          data = dataLines === 0 ? value : `${data}\n${value}`;
+          dataLines++;
+        }
+        return;
+      case 101: // e
+        value = valueOf(text, start, end, 'event');
+        if (value !== undefined) type = value;
+        return;
+      case 105: // i
+        value = valueOf(text, start, end, 'id');
+        if (value !== undefined && !value.includes('\0')) idBuffer = value;
+        return;
+      case 114: // r
+        value = valueOf(text, start, end, 'retry');
+        if (value !== undefined && /^[0-9]+$/.test(value)) onRetry?.(Number.parseInt(value, 10));
+        return;
     }
   };
 
@@ -162,15 +172,16 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
       if (nextCr !== -1 && nextCr < start) nextCr = text.indexOf('\r', start);
       const end = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
       if (end === -1) break;
-      const piece = text.slice(start, end);
-      const content = partial === '' ? piece : partial + piece;
-      partial = '';
-      start = end + 1;
-      if (text.charCodeAt(end) === CR) {
-        if (start === length) afterCr = true;
-        else if (text.charCodeAt(start) === LF) start++;
+      const next = text.charCodeAt(end) === CR && text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
+      if (text.charCodeAt(end) === CR && end + 1 === length) afterCr = true;
+      if (partial === '') {
+        line(text, start, end);
+      } else {
+        const whole = partial + text.slice(start, end);
+        partial = '';
+        line(whole, 0, whole.length);
       }
-      line(content);
+      start = next;
     }
     if (start < length) partial += text.slice(start);
   };
@@ -185,6 +196,7 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
       partial = '';
       afterCr = false;
       data = '';
+      dataLines = 0;
       type = '';
       idBuffer = lastEventId;
     },

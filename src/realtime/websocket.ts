@@ -19,10 +19,10 @@ interface Socket {
   onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
   send(data: Data): void;
   close(code?: number, reason?: string): void;
-  /** `ws` only: protocol-level ping and hard close. */
+  /** `ws` only: protocol-level ping, hard close, and its EventEmitter. */
   ping?(): void;
   terminate?(): void;
-  on?(event: 'pong', listener: () => void): void;
+  on?(event: 'pong' | 'message', listener: (data: unknown, isBinary: boolean) => void): void;
 }
 
 /**
@@ -112,7 +112,7 @@ export class ReconnectingWebSocket extends EventTarget {
   #attempt = 0;
   #openedAt = 0;
   #lastTraffic = 0;
-  #binaryType = 'blob';
+  #binaryType: string | undefined;
   #url = '';
   readonly #queue: Data[] = [];
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -165,9 +165,12 @@ export class ReconnectingWebSocket extends EventTarget {
     return this.#url;
   }
 
-  /** `blob` or `arraybuffer`, applied to every connection. */
+  /**
+   * How binary messages arrive, applied to every connection once set. Until then the underlying
+   * socket's own default holds: `blob` in browsers, `nodebuffer` with `ws`.
+   */
   get binaryType(): string {
-    return this.#binaryType;
+    return this.#binaryType ?? this.#socket?.binaryType ?? 'blob';
   }
 
   set binaryType(value: string) {
@@ -264,7 +267,7 @@ export class ReconnectingWebSocket extends EventTarget {
       return;
     }
     this.#socket = socket;
-    socket.binaryType = this.#binaryType;
+    if (this.#binaryType !== undefined) socket.binaryType = this.#binaryType;
     this.#connectTimer = setTimeout(
       () =>
         this.#abandon(
@@ -286,10 +289,17 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#startHeartbeat(socket);
       this.#emit(new Event(event.type), this.onopen);
     };
-    socket.onmessage = (event) => {
-      this.#lastTraffic = Date.now();
-      this.#emit(new MessageEvent('message', { data: event.data, origin: event.origin }), this.onmessage);
+    const origin = new URL(this.#url).origin;
+    const tracking = this.#options.heartbeat !== undefined;
+    const receive = (data: unknown): void => {
+      if (tracking) this.#lastTraffic = Date.now();
+      this.#emit(new MessageEvent('message', { data, origin }), this.onmessage);
     };
+    // ws: its EventEmitter spares the event object ws would build for onmessage; text frames
+    // become strings, as the WebSocket API delivers them
+    if (typeof socket.on === 'function')
+      socket.on('message', (data, isBinary) => receive(isBinary ? data : String(data)));
+    else socket.onmessage = (event) => receive(event.data);
     socket.onerror = () => {
       this.#emit(new Event('error'), this.onerror);
     };
