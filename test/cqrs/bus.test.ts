@@ -1,14 +1,14 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { PatchbayError } from '../../src/core/errors';
 import type { MessageContext, Middleware } from '../../src/cqrs/bus';
 import { createCommandBus } from '../../src/cqrs/command-bus';
 import { ConcurrencyError } from '../../src/cqrs/errors';
 import { createQueryBus } from '../../src/cqrs/query-bus';
 import { retryOnConcurrency } from '../../src/cqrs/retry-on-concurrency';
-import { PatchbayError } from '../../src/core/errors';
 
 type Commands = {
   PlaceOrder: { input: { orderId: string; total: number }; result: { version: number } };
-  CancelOrder: { input: { orderId: string }; result: void };
+  CancelOrder: { input: { orderId: string }; result: undefined };
 };
 
 describe('command bus', () => {
@@ -49,7 +49,9 @@ describe('command bus', () => {
     expect(() => bus.register('' as 'PlaceOrder', async () => ({ version: 1 }))).toThrow(
       expect.objectContaining({ code: 'ERR_CQRS_INPUT' }),
     );
-    expect(() => bus.register('PlaceOrder', 'nope' as never)).toThrow(expect.objectContaining({ code: 'ERR_CQRS_INPUT' }));
+    expect(() => bus.register('PlaceOrder', 'nope' as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_CQRS_INPUT' }),
+    );
     await expect(bus.execute(42 as never, {} as never)).rejects.toMatchObject({ code: 'ERR_CQRS_INPUT' });
     expect(() => bus.use('nope' as never)).toThrow(expect.objectContaining({ code: 'ERR_CQRS_INPUT' }));
     expect(() => createCommandBus({ middleware: ['x' as never] })).toThrow(
@@ -115,7 +117,15 @@ describe('command bus', () => {
     });
     await bus.execute('PlaceOrder', { orderId: '1', total: 1 }, { correlationId: 'req-7' });
     await bus.execute('CancelOrder', { orderId: '2' });
-    expect(seen.map(({ name, messageId, correlationId, causationId, kind }) => ({ name, messageId, correlationId, causationId, kind }))).toEqual([
+    expect(
+      seen.map(({ name, messageId, correlationId, causationId, kind }) => ({
+        name,
+        messageId,
+        correlationId,
+        causationId,
+        kind,
+      })),
+    ).toEqual([
       { name: 'PlaceOrder', messageId: 'm1', correlationId: 'req-7', causationId: undefined, kind: 'command' },
       { name: 'CancelOrder', messageId: 'm2', correlationId: 'req-7', causationId: 'm1', kind: 'command' },
       { name: 'CancelOrder', messageId: 'm3', correlationId: 'm3', causationId: undefined, kind: 'command' },
@@ -135,7 +145,9 @@ describe('command bus', () => {
   });
 
   it('retryOnConcurrency re-runs the pipeline on ConcurrencyError only, up to attempts', async () => {
-    const bus = createCommandBus<Commands>({ middleware: [retryOnConcurrency({ attempts: 3, backoff: { initialMs: 1 } })] });
+    const bus = createCommandBus<Commands>({
+      middleware: [retryOnConcurrency({ attempts: 3, backoff: { initialMs: 1 } })],
+    });
     let tries = 0;
     bus.register('PlaceOrder', async () => {
       tries++;
@@ -145,7 +157,9 @@ describe('command bus', () => {
     await expect(bus.execute('PlaceOrder', { orderId: '1', total: 1 })).resolves.toEqual({ version: 3 });
 
     tries = 0;
-    const always = createCommandBus<Commands>({ middleware: [retryOnConcurrency({ attempts: 2, backoff: { initialMs: 1 } })] });
+    const always = createCommandBus<Commands>({
+      middleware: [retryOnConcurrency({ attempts: 2, backoff: { initialMs: 1 } })],
+    });
     always.register('PlaceOrder', async () => {
       tries++;
       throw new ConcurrencyError('order-1', 0, 1);
@@ -179,6 +193,8 @@ describe('query bus', () => {
     expectTypeOf(result).toEqualTypeOf<string[]>();
     expect(result).toEqual(['c1:1']);
     expect(kind).toBe('query');
-    expect(() => bus.register('OrdersByCustomer', () => [])).toThrow(expect.objectContaining({ code: 'ERR_CQRS_HANDLER' }));
+    expect(() => bus.register('OrdersByCustomer', () => [])).toThrow(
+      expect.objectContaining({ code: 'ERR_CQRS_HANDLER' }),
+    );
   });
 });

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PatchbayError } from '../../src/core/errors';
 import { ConcurrencyError } from '../../src/cqrs/errors';
 import { memoryEventStore } from '../../src/cqrs/event-store/memory';
 import { redisEventStore } from '../../src/cqrs/event-store/redis-streams';
-import { PatchbayError } from '../../src/core/errors';
 import { roundTrips } from '../support/monitor';
 import { connectRedis, testPrefix } from '../support/redis';
 import { backends, collect } from './support/stores';
@@ -69,7 +69,9 @@ describe.each(backends(() => redis, prefix))('$name event store', (backend) => {
     const store = backend.eventStore({ pageSize: 3 });
     for (let i = 0; i < 10; i++) await store.append(i % 2 ? 'odd' : 'even', [{ type: 'N', data: i }]);
     expect((await collect(store.readStream('odd', { fromVersion: 3 }))).map((e) => e.data)).toEqual([5, 7, 9]);
-    expect((await collect(store.readAll({ fromPosition: 4, limit: 5 }))).map((e) => e.position)).toEqual([4, 5, 6, 7, 8]);
+    expect((await collect(store.readAll({ fromPosition: 4, limit: 5 }))).map((e) => e.position)).toEqual([
+      4, 5, 6, 7, 8,
+    ]);
     expect((await collect(store.readAll({ fromPosition: 8 }))).map((e) => e.position)).toEqual([8, 9, 10]);
     expect(await collect(store.readAll({ fromPosition: 11 }))).toEqual([]);
     expect(await collect(store.readStream('nobody'))).toEqual([]);
@@ -77,10 +79,19 @@ describe.each(backends(() => redis, prefix))('$name event store', (backend) => {
 
   it('checks expectedVersion: a number, no-stream and any', async () => {
     const store = backend.eventStore();
-    await expect(store.append('s', [{ type: 'A' }], { expectedVersion: 'no-stream' })).resolves.toMatchObject({ version: 1 });
-    const conflict = await store.append('s', [{ type: 'B' }], { expectedVersion: 'no-stream' }).catch((e: unknown) => e);
+    await expect(store.append('s', [{ type: 'A' }], { expectedVersion: 'no-stream' })).resolves.toMatchObject({
+      version: 1,
+    });
+    const conflict = await store
+      .append('s', [{ type: 'B' }], { expectedVersion: 'no-stream' })
+      .catch((e: unknown) => e);
     expect(conflict).toBeInstanceOf(ConcurrencyError);
-    expect(conflict).toMatchObject({ code: 'ERR_CQRS_CONCURRENCY', streamId: 's', expectedVersion: 0, actualVersion: 1 });
+    expect(conflict).toMatchObject({
+      code: 'ERR_CQRS_CONCURRENCY',
+      streamId: 's',
+      expectedVersion: 0,
+      actualVersion: 1,
+    });
     await expect(store.append('s', [{ type: 'B' }], { expectedVersion: 2 })).rejects.toBeInstanceOf(ConcurrencyError);
     await expect(store.append('s', [{ type: 'B' }, { type: 'C' }], { expectedVersion: 1 })).resolves.toMatchObject({
       version: 3,
@@ -115,12 +126,24 @@ describe.each(backends(() => redis, prefix))('$name event store', (backend) => {
     ]);
     await store.append('other', [{ type: 'X' }]);
     // a retried command: same ids, and a stale expected version that would otherwise conflict
-    const again = await store.append('pay', [{ id: 'p1', type: 'Paid' }, { id: 'p2', type: 'Receipted' }], {
-      expectedVersion: 'no-stream',
-    });
+    const again = await store.append(
+      'pay',
+      [
+        { id: 'p1', type: 'Paid' },
+        { id: 'p2', type: 'Receipted' },
+      ],
+      {
+        expectedVersion: 'no-stream',
+      },
+    );
     expect(again).toEqual(first);
     expect(await collect(store.readAll())).toHaveLength(3);
-    await expect(store.append('pay', [{ id: 'p2', type: 'Receipted' }, { id: 'p3', type: 'New' }])).rejects.toMatchObject({
+    await expect(
+      store.append('pay', [
+        { id: 'p2', type: 'Receipted' },
+        { id: 'p3', type: 'New' },
+      ]),
+    ).rejects.toMatchObject({
       code: 'ERR_CQRS_DUPLICATE',
     });
     await expect(store.append('elsewhere', [{ id: 'p1', type: 'Paid' }])).rejects.toMatchObject({
@@ -139,7 +162,14 @@ describe.each(backends(() => redis, prefix))('$name event store', (backend) => {
       ['event without type', () => store.append('s', [{ data: 1 } as never])],
       ['event with empty type', () => store.append('s', [{ type: '' }])],
       ['null event', () => store.append('s', [null as never])],
-      ['id twice', () => store.append('s', [{ id: 'x', type: 'A' }, { id: 'x', type: 'B' }])],
+      [
+        'id twice',
+        () =>
+          store.append('s', [
+            { id: 'x', type: 'A' },
+            { id: 'x', type: 'B' },
+          ]),
+      ],
       ['bad expectedVersion', () => store.append('s', [{ type: 'A' }], { expectedVersion: -1 })],
       ['unserializable data', () => store.append('s', [{ type: 'A', data: 1n }])],
       ['array metadata', () => store.append('s', [{ type: 'A', metadata: [] as never }])],
@@ -167,7 +197,11 @@ describe('redisEventStore specifics', () => {
     await store.append('warm', [{ type: 'A' }]); // scripts loaded
     const appends = await roundTrips(redis, observer, () => store.append('s', [{ type: 'A' }, { type: 'B' }]));
     expect(appends).toEqual(['evalsha']);
-    for (let i = 0; i < 3; i++) await store.append('bulk', Array.from({ length: 100 }, () => ({ type: 'E' })));
+    for (let i = 0; i < 3; i++)
+      await store.append(
+        'bulk',
+        Array.from({ length: 100 }, () => ({ type: 'E' })),
+      );
     // 300 events: three full pages, then one that comes back empty and ends the read
     const reads = await roundTrips(redis, observer, () => collect(store.readAll({ fromPosition: 4 })));
     expect(reads).toEqual(['evalsha', 'evalsha', 'evalsha', 'evalsha']);
@@ -184,21 +218,45 @@ describe('redisEventStore specifics', () => {
     expect(await redis.hget(`${p}{shop}:ids`, 'e1')).toBe('1:1:order-1');
     const [[id, fields]] = (await redis.xrange(`${p}{shop}:all`, '-', '+')) as [[string, string[]]];
     expect(id).toBe('0-1');
-    expect(fields).toEqual(['i', 'e1', 's', 'order-1', 't', 'OrderPlaced', 'v', '1', 'ts', expect.any(String), 'd', '{"a":1}', 'm', '{}']);
+    expect(fields).toEqual([
+      'i',
+      'e1',
+      's',
+      'order-1',
+      't',
+      'OrderPlaced',
+      'v',
+      '1',
+      'ts',
+      expect.any(String),
+      'd',
+      '{"a":1}',
+      'm',
+      '{}',
+    ]);
   });
 
   it('recovers when the server lost its script cache', async () => {
     const store = redisEventStore(redis, { prefix: `${prefix}flush:` });
     await store.append('s', [{ type: 'A' }]);
     await redis.script('FLUSH');
-    await expect(store.append('s', [{ type: 'B' }], { expectedVersion: 1 })).resolves.toEqual({ version: 2, position: 2 });
+    await expect(store.append('s', [{ type: 'B' }], { expectedVersion: 1 })).resolves.toEqual({
+      version: 2,
+      position: 2,
+    });
   });
 
   it('rejects bad options with ERR_CQRS_OPTIONS', () => {
     expect(() => redisEventStore({} as never)).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
-    expect(() => redisEventStore(redis, { prefix: 'a{b}' })).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
+    expect(() => redisEventStore(redis, { prefix: 'a{b}' })).toThrow(
+      expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }),
+    );
     expect(() => redisEventStore(redis, { name: '' })).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
-    expect(() => redisEventStore(redis, { pageSize: 0 })).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
-    expect(() => memoryEventStore({ clock: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
+    expect(() => redisEventStore(redis, { pageSize: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }),
+    );
+    expect(() => memoryEventStore({ clock: {} as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }),
+    );
   });
 });

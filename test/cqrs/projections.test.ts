@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TimeoutError } from '../../src/core/errors';
 import type { EventStore } from '../../src/cqrs/event-store/types';
 import { defineProjection } from '../../src/cqrs/projections/define-projection';
 import { memoryCheckpointStore } from '../../src/cqrs/projections/memory-checkpoints';
 import { redisCheckpointStore } from '../../src/cqrs/projections/redis-checkpoints';
 import { createProjectionRunner, type ProjectionRunnerEvent } from '../../src/cqrs/projections/runner';
-import { TimeoutError } from '../../src/core/errors';
 import { connectRedis, testPrefix } from '../support/redis';
 import { countingReadModel, expectedCounts, orders, placed } from './support/read-model';
 import { backends } from './support/stores';
@@ -65,7 +65,11 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
 
   it('waitFor times out cleanly with TimeoutError when the projection is behind', async () => {
     const store = backend.eventStore();
-    const runner = createProjectionRunner({ store, projections: [model().projection], checkpoints: backend.checkpoints() });
+    const runner = createProjectionRunner({
+      store,
+      projections: [model().projection],
+      checkpoints: backend.checkpoints(),
+    });
     const { position } = await store.append('o', [{ type: 'OrderPlaced', data: { customerId: 'c1' } }]);
     // never started: the projection stays at 0
     const started = Date.now();
@@ -98,7 +102,9 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     await runner.waitFor(position, { timeoutMs: 5_000 });
     await runner.stop();
     const name = readModel.projection.name;
-    expect(events.filter((e) => e.type === 'retry').map((e) => e.type === 'retry' && [e.event.position, e.attempt])).toEqual([
+    expect(
+      events.filter((e) => e.type === 'retry').map((e) => e.type === 'retry' && [e.event.position, e.attempt]),
+    ).toEqual([
       [3, 1],
       [3, 2],
       [5, 1],
@@ -200,7 +206,8 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
         batchSize: 25,
         pollMs: 10,
         onEvent: (event) => {
-          if (event.type === 'batch') owners.set(event.projection, (owners.get(event.projection) ?? new Set()).add(owner));
+          if (event.type === 'batch')
+            owners.set(event.projection, (owners.get(event.projection) ?? new Set()).add(owner));
         },
       }),
     );
@@ -223,24 +230,27 @@ describe('checkpoint stores', () => {
     ['redis', () => redisCheckpointStore(redis, { prefix: `${prefix}cps${modelId++}:` })],
   ] as const;
 
-  it.each(stores)('%s: commits only from the checkpoint it is at (fencing), and leases exclude others', async (_name, make) => {
-    const checkpoints = make();
-    expect(await checkpoints.load('p')).toBe(0);
-    expect(await checkpoints.commit('p', { from: 0, to: 10, writes: [], parked: [] })).toBe(true);
-    expect(await checkpoints.commit('p', { from: 0, to: 20, writes: [], parked: [] })).toBe(false);
-    expect(await checkpoints.load('p')).toBe(10);
-    expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
-    expect(await checkpoints.acquire('p', 'b', 60_000)).toBe(false);
-    expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
-    await checkpoints.release('p', 'b');
-    expect(await checkpoints.acquire('p', 'b', 60_000)).toBe(false);
-    await checkpoints.release('p', 'a');
-    expect(await checkpoints.acquire('p', 'b', 30)).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
-    await checkpoints.reset('p');
-    expect(await checkpoints.load('p')).toBe(0);
-  });
+  it.each(stores)(
+    '%s: commits only from the checkpoint it is at (fencing), and leases exclude others',
+    async (_name, make) => {
+      const checkpoints = make();
+      expect(await checkpoints.load('p')).toBe(0);
+      expect(await checkpoints.commit('p', { from: 0, to: 10, writes: [], parked: [] })).toBe(true);
+      expect(await checkpoints.commit('p', { from: 0, to: 20, writes: [], parked: [] })).toBe(false);
+      expect(await checkpoints.load('p')).toBe(10);
+      expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
+      expect(await checkpoints.acquire('p', 'b', 60_000)).toBe(false);
+      expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
+      await checkpoints.release('p', 'b');
+      expect(await checkpoints.acquire('p', 'b', 60_000)).toBe(false);
+      await checkpoints.release('p', 'a');
+      expect(await checkpoints.acquire('p', 'b', 30)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
+      await checkpoints.reset('p');
+      expect(await checkpoints.load('p')).toBe(0);
+    },
+  );
 
   it('redis: a refused commit runs none of its writes', async () => {
     const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}fence:` });
@@ -259,7 +269,10 @@ describe('checkpoint stores', () => {
   it('memory: ctx.write is refused, and the event parked with that reason', async () => {
     const { memoryEventStore } = await import('../../src/cqrs/event-store/memory');
     const store = memoryEventStore();
-    const projection = defineProjection<{ A: null }>({ name: 'w', handlers: { A: (_e, ctx) => ctx.write('incr', 'k') } });
+    const projection = defineProjection<{ A: null }>({
+      name: 'w',
+      handlers: { A: (_e, ctx) => ctx.write('incr', 'k') },
+    });
     const runner = createProjectionRunner({ store, projections: [projection], retry: { attempts: 1 } });
     runner.start();
     const { position } = await store.append('s', [{ type: 'A' }]);

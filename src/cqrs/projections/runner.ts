@@ -303,6 +303,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const work = async (worker: Worker, signal: AbortSignal): Promise<void> => {
     while (!signal.aborted) {
       let moved = 0;
+      const woken = idle.generation();
       try {
         if (!(await holdLease(worker))) {
           await idle.wait(Math.min(leaseMs / 3, 1_000), signal);
@@ -312,7 +313,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       } catch (error) {
         emit({ type: 'error', projection: worker.projection.name, error });
       }
-      if (moved === 0) await idle.wait(pollMs, signal);
+      if (moved === 0) await idle.wait(pollMs, signal, woken);
     }
     if (worker.leased) {
       worker.leased = false;
@@ -374,9 +375,10 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       await withTimeout(
         async (signal) => {
           while (!signal.aborted) {
+            const committed = progress.generation();
             const reached = await Promise.all(names.map((name) => checkpoints.load(name)));
             if (reached.every((at) => at >= position)) return;
-            await progress.wait(pollMs, signal);
+            await progress.wait(pollMs, signal, committed);
           }
         },
         waitOptions.timeoutMs,

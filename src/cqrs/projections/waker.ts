@@ -1,7 +1,12 @@
 /** Lets waiters sleep until a timeout or until someone calls `wake`, with no timer left behind. */
 export interface Waker {
-  /** Resolves after `ms`, on `wake()`, or when `signal` aborts, whichever is first. */
-  wait(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Counts `wake` calls; pass it to `wait` to not miss a wake that came before the wait. */
+  generation(): number;
+  /**
+   * Resolves after `ms`, on `wake()`, or when `signal` aborts, whichever is first; at once when
+   * `since` is given and a wake happened after that generation.
+   */
+  wait(ms: number, signal?: AbortSignal, since?: number): Promise<void>;
   /** Resolves every pending `wait` now. */
   wake(): void;
 }
@@ -9,8 +14,11 @@ export interface Waker {
 /** Creates a {@link Waker}. */
 export function createWaker(): Waker {
   const waiters = new Set<() => void>();
+  let generation = 0;
   return {
-    wait(ms, signal) {
+    generation: () => generation,
+    wait(ms, signal, since) {
+      if ((since !== undefined && since !== generation) || signal?.aborted) return Promise.resolve();
       return new Promise((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
@@ -24,6 +32,7 @@ export function createWaker(): Waker {
       });
     },
     wake() {
+      generation++;
       for (const done of [...waiters]) done();
     },
   };
