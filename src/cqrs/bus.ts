@@ -67,7 +67,11 @@ export type Middleware = (ctx: MessageContext, next: () => Promise<unknown>) => 
  *   store.append(`order-${input.orderId}`, [{ type: 'OrderPlaced', data: input, metadata: { correlationId: ctx.correlationId } }]);
  * ```
  */
-export type Handler<Input, Result> = (input: Input, ctx: MessageContext<string, Input>) => Promise<Result> | Result;
+export type Handler<Input, Result> = (
+  input: Input,
+  ctx: MessageContext<string, Input>,
+  // a command with `result: undefined` may have a handler that just returns nothing
+) => Promise<Result> | Result | (undefined extends Result ? Promise<void> | void : never);
 
 /**
  * Options of one `execute` call.
