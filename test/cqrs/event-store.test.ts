@@ -56,13 +56,29 @@ describe.each(backends(() => redis, prefix))('$name event store', (backend) => {
     expect(events[0]!.timestamp).toBeGreaterThanOrEqual(before - 1_000);
     expect(events[0]!.timestamp).toBeLessThanOrEqual(Date.now() + 1_000);
     expect(events[1]).toMatchObject({ data: null, metadata: {}, id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
-    expect(Object.isFrozen(events[0]) && Object.isFrozen(events[0]!.data)).toBe(true);
+    expect(Object.isFrozen(events[0])).toBe(true);
+    // the memory store hands every reader the same objects, so their data is frozen too
+    if (backend.name === 'memory') expect(Object.isFrozen(events[0]!.data)).toBe(true);
     expect((await collect(store.readAll())).map((e) => `${e.streamId}@${e.version}`)).toEqual([
       'order-1@1',
       'order-1@2',
       'order-2@1',
       'order-1@3',
     ]);
+  });
+
+  it('keeps ids, types, stream ids and data with quotes, slashes, newlines and non-ASCII intact', async () => {
+    const store = backend.eventStore();
+    const streamId = 'ordér "1"/\\x{tag}';
+    const event = {
+      id: 'ïd "q" / \n 🎉',
+      type: 'Type\t"quoted"',
+      data: { text: 'a"b\\c\u2028 ü', n: 1.5, list: [null, true] },
+    };
+    await store.append(streamId, [event], { expectedVersion: 'no-stream' });
+    const [stored] = await collect(store.readStream(streamId));
+    expect(stored).toMatchObject({ ...event, streamId, metadata: {} });
+    await expect(store.append(streamId, [event])).resolves.toEqual({ version: 1, position: 1 });
   });
 
   it('reads from a version, from a position, with a limit, and nothing for an unknown stream', async () => {
@@ -218,22 +234,9 @@ describe('redisEventStore specifics', () => {
     expect(await redis.hget(`${p}{shop}:ids`, 'e1')).toBe('1:1:order-1');
     const [[id, fields]] = (await redis.xrange(`${p}{shop}:all`, '-', '+')) as [[string, string[]]];
     expect(id).toBe('0-1');
-    expect(fields).toEqual([
-      'i',
-      'e1',
-      's',
-      'order-1',
-      't',
-      'OrderPlaced',
-      'v',
-      '1',
-      'ts',
-      expect.any(String),
-      'd',
-      '{"a":1}',
-      'm',
-      '{}',
-    ]);
+    expect(fields).toEqual(['e', expect.any(String)]);
+    expect(JSON.parse(fields[1]!)).toEqual(['e1', 'order-1', 'OrderPlaced', 1, expect.any(Number), { a: 1 }, {}]);
+    expect(await redis.xrange(`${p}{shop}:stream:order-1`, '-', '+')).toEqual([['0-1', ['p', '1']]]);
   });
 
   it('recovers when the server lost its script cache', async () => {

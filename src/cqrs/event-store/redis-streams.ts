@@ -6,7 +6,7 @@ import appendLua from './scripts/append.lua';
 import readAllLua from './scripts/read-all.lua';
 import readStreamLua from './scripts/read-stream.lua';
 import type { EventStore, StoredEvent } from './types';
-import { parseFrozen, prepareAppend, prepareReadAll, prepareReadStream } from './validate';
+import { prepareAppend, prepareReadAll, prepareReadStream } from './validate';
 
 const appendScript = defineScript({ name: 'cqrs:append', lua: appendLua, keys: 3 });
 const readAllScript = defineScript({ name: 'cqrs:read-all', lua: readAllLua, keys: 1 });
@@ -38,7 +38,8 @@ type Entry = [id: string, fields: string[]];
  * server's clock. Reads page through `XRANGE`, one round trip per `pageSize` events.
  *
  * Layout (`P` = prefix, `N` = name): `P{N}:all` is a Redis Stream holding every event, entry id
- * `0-<position>`; `P{N}:stream:<streamId>` is a Redis Stream per stream, entry id `0-<version>`,
+ * `0-<position>`, one field `e` with the JSON array `[id, streamId, type, version, timestamp, data,
+ * metadata]`; `P{N}:stream:<streamId>` is a Redis Stream per stream, entry id `0-<version>`,
  * pointing at the position; `P{N}:ids` is a hash of event id to where it is stored. All keys share
  * the hash tag `{N}`, so the store works on Redis Cluster, in one slot: to spread load, use several
  * stores (one per bounded context). Keys have no TTL: an event store forgets nothing.
@@ -145,16 +146,19 @@ async function* pages(
   }
 }
 
-// fields are written in one fixed order by append.lua: i, s, t, v, ts, d, m
-function toEvent([id, f]: Entry): StoredEvent {
-  return Object.freeze({
-    id: f[1]!,
-    streamId: f[3]!,
-    type: f[5]!,
-    version: Number(f[7]),
-    position: Number(id.slice(2)),
-    timestamp: Number(f[9]),
-    data: parseFrozen(f[11]!),
-    metadata: parseFrozen(f[13]!) as Record<string, unknown>,
-  });
+type Envelope = [
+  id: string,
+  streamId: string,
+  type: string,
+  version: number,
+  timestamp: number,
+  data: unknown,
+  metadata: Record<string, unknown>,
+];
+
+// append.lua stores each event as one JSON array in the field `e`; the position is the entry id
+function toEvent([entryId, fields]: Entry): StoredEvent {
+  const [id, streamId, type, version, timestamp, data, metadata] = JSON.parse(fields[1]!) as Envelope;
+  // every read parses its own copy, so only the envelope is frozen (the memory store shares objects and freezes all)
+  return Object.freeze({ id, streamId, type, data, metadata, version, position: Number(entryId.slice(2)), timestamp });
 }
