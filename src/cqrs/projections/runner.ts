@@ -1,5 +1,6 @@
 import { assertNumber, describe } from '../../core/assert';
 import { type BackoffOptions, backoff } from '../../core/backoff';
+import { type Clock, systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
 import type { RedisArg } from '../../core/redis-script';
 import { withTimeout } from '../../core/timeout';
@@ -53,6 +54,8 @@ export interface ProjectionRunnerOptions {
   retry?: { attempts?: number; backoff?: BackoffOptions };
   /** This runner's lease owner id. Default a random UUID. */
   owner?: string;
+  /** Times lease renewals. Default the system clock. */
+  clock?: Clock;
   /** Progress, retries, parked events, lease changes and errors. */
   onEvent?: (event: ProjectionRunnerEvent) => void;
 }
@@ -143,6 +146,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     leaseMs = 10_000,
     retry = {},
     owner = globalThis.crypto.randomUUID(),
+    clock = systemClock,
     onEvent,
   } = options ?? ({} as ProjectionRunnerOptions);
   if (typeof store?.readAll !== 'function') throw new PatchbayError(OPTIONS, 'store must be an EventStore');
@@ -207,7 +211,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   /** Takes or renews the lease when due; false when another runner holds it. */
   const holdLease = async (worker: Worker): Promise<boolean> => {
     const name = worker.projection.name;
-    if (worker.leased && Date.now() < worker.leaseRenewAt) return true;
+    if (worker.leased && clock.now() < worker.leaseRenewAt) return true;
     const held = await checkpoints.acquire(name, owner, leaseMs);
     if (!held) {
       if (worker.leased) emit({ type: 'lease-lost', projection: name });
@@ -215,7 +219,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       return false;
     }
     // renew at a third of the TTL, so two missed renewals still leave time before it expires
-    worker.leaseRenewAt = Date.now() + leaseMs / 3;
+    worker.leaseRenewAt = clock.now() + leaseMs / 3;
     if (!worker.leased) {
       worker.leased = true;
       worker.checkpoint = await checkpoints.load(name);
