@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { TimeoutError } from '../../src/core/errors';
 import type { EventStore } from '../../src/cqrs/event-store/types';
 import { defineProjection } from '../../src/cqrs/projections/define-projection';
@@ -281,6 +281,30 @@ describe('checkpoint stores', () => {
     expect(await runner.parked('w')).toEqual([
       expect.objectContaining({ error: expect.stringContaining('transactional checkpoint store') }),
     ]);
+  });
+});
+
+describe('projection typing', () => {
+  it('types each handler by its event type, and refuses handlers for unknown types', () => {
+    type Events = { OrderPlaced: { customerId: string }; OrderPaid: { amount: number } };
+    const projection = defineProjection<Events>({
+      name: 'typed',
+      handlers: {
+        OrderPlaced: (event) => {
+          expectTypeOf(event.data).toEqualTypeOf<{ customerId: string }>();
+          expectTypeOf(event.type).toEqualTypeOf<'OrderPlaced'>();
+        },
+        OrderPaid: (event) => {
+          expectTypeOf(event.data.amount).toEqualTypeOf<number>();
+        },
+      },
+    });
+    expect(projection.eventTypes).toEqual(['OrderPlaced', 'OrderPaid']);
+    defineProjection<Events>({
+      name: 'typo',
+      // @ts-expect-error: no such event type
+      handlers: { OrderShipped: () => undefined },
+    });
   });
 });
 

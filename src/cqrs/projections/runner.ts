@@ -221,8 +221,9 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     // renew at a third of the TTL, so two missed renewals still leave time before it expires
     worker.leaseRenewAt = clock.now() + leaseMs / 3;
     if (!worker.leased) {
-      worker.leased = true;
+      // load before claiming, so a failed load cannot leave a stale checkpoint behind a held lease
       worker.checkpoint = await checkpoints.load(name);
+      worker.leased = true;
       emit({ type: 'lease-acquired', projection: name, checkpoint: worker.checkpoint });
     }
     return true;
