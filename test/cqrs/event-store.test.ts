@@ -239,16 +239,6 @@ describe('redisEventStore specifics', () => {
     expect(await redis.xrange(`${p}{shop}:stream:order-1`, '-', '+')).toEqual([['0-1', ['p', '1']]]);
   });
 
-  it('recovers when the server lost its script cache', async () => {
-    const store = redisEventStore(redis, { prefix: `${prefix}flush:` });
-    await store.append('s', [{ type: 'A' }]);
-    await redis.script('FLUSH');
-    await expect(store.append('s', [{ type: 'B' }], { expectedVersion: 1 })).resolves.toEqual({
-      version: 2,
-      position: 2,
-    });
-  });
-
   it('rejects bad options with ERR_CQRS_OPTIONS', () => {
     expect(() => redisEventStore({} as never)).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
     expect(() => redisEventStore(redis, { prefix: 'a{b}' })).toThrow(

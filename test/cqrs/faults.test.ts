@@ -68,3 +68,27 @@ describe('Redis frozen under a running runner', () => {
     expect(unhandled).toEqual([]);
   });
 });
+
+// SCRIPT FLUSH runs on this file's own server: on the shared Redis it would make other files'
+// round-trip counts see an extra EVAL
+describe('Redis lost its script cache', () => {
+  it('appends, reads and commits reload their scripts transparently', async () => {
+    const store = redisEventStore(redis, { prefix: 'flush:es:' });
+    const checkpoints = redisCheckpointStore(redis, { prefix: 'flush:cp:' });
+    await store.append('s', [{ type: 'A' }]);
+    await checkpoints.commit('p', { from: 0, to: 1, writes: [], parked: [] });
+    await admin.script('FLUSH');
+    await expect(store.append('s', [{ type: 'B' }], { expectedVersion: 1 })).resolves.toEqual({
+      version: 2,
+      position: 2,
+    });
+    await admin.script('FLUSH');
+    const write = { command: 'incr', key: 'flush:{p}:model', args: [] };
+    await expect(checkpoints.commit('p', { from: 1, to: 2, writes: [write], parked: [] })).resolves.toBe(true);
+    expect(await admin.get('flush:{p}:model')).toBe('1');
+    await admin.script('FLUSH');
+    const read: string[] = [];
+    for await (const event of store.readAll()) read.push(event.type);
+    expect(read).toEqual(['A', 'B']);
+  });
+});
