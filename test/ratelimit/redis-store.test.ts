@@ -213,8 +213,9 @@ describe('redisStore: keys, round trips, time', () => {
   it('keeps working when Redis has lost its script cache', async () => {
     // on a server this test owns: SCRIPT FLUSH on the shared Redis would disturb other files
     const server = await startRedisServer();
-    const own = new Redis(server.url);
+    const own = new Redis(server.url, { lazyConnect: true });
     try {
+      await own.connect();
       const limiter = slidingWindow({ limit: 5, windowMs: 60_000, store: redisStore(own) });
       await limiter.consume('flush');
       await own.script('FLUSH');
