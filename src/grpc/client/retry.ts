@@ -165,7 +165,9 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
   let listener: InterceptingListener | undefined;
   let current: Attempt | undefined;
   let attempts = 0;
+  const streamsResponses = options.method_definition.responseStream;
   let heldHeaders: Metadata | undefined;
+  let held: { message: unknown } | undefined;
   let committed = false;
   let halfClosed = false;
   let readWanted = false;
@@ -238,10 +240,13 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
     current = undefined;
     const delayMs = retryDelay(failed);
     if (delayMs === undefined) {
+      commit();
+      if (held) listener?.onReceiveMessage(held.message);
       finish(failed);
       return;
     }
     heldHeaders = undefined;
+    held = undefined;
     if (Date.now() + delayMs >= deadline) {
       const why = `${codeName(failed.code)}: ${failed.details}`;
       finish(
@@ -272,6 +277,12 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
       },
       onReceiveMessage(message) {
         if (attempt !== current) return;
+        // grpc-js hands a unary response over (or null, when there is none) just before the
+        // status: it is held with the status, which decides whether it counts.
+        if (!streamsResponses) {
+          held = { message };
+          return;
+        }
         commit();
         readWanted = false;
         listener?.onReceiveMessage(message);
