@@ -46,6 +46,11 @@ export function loggingInterceptor(options: LoggingInterceptorOptions): Intercep
       start(metadata, _listener, next) {
         next(metadata, {
           onReceiveMessage(message, nextMessage) {
+            // grpc-js reports a unary call without a response as a null message.
+            if (message === null) {
+              nextMessage(message);
+              return;
+            }
             responseMessages++;
             nextMessage(message);
           },

@@ -90,6 +90,11 @@ export function metricsInterceptor(options: MetricsInterceptorOptions): Intercep
       start(metadata, _listener, next) {
         next(metadata, {
           onReceiveMessage(message, nextMessage) {
+            // grpc-js reports a unary call without a response as a null message.
+            if (message === null) {
+              nextMessage(message);
+              return;
+            }
             responseMessages++;
             if (responseBytes !== undefined) {
               const size = responseSize ? responseSize(message) : byteLength(message);
