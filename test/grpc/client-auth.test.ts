@@ -161,7 +161,13 @@ describe('authInterceptor', () => {
   });
 
   it('rejects bad options with ERR_GRPC_OPTIONS', () => {
-    for (const bad of [undefined, {}, { token: 'static' }, { token: () => 't', refreshBeforeMs: -1 }, { token: () => 't', clock: {} }]) {
+    for (const bad of [
+      undefined,
+      {},
+      { token: 'static' },
+      { token: () => 't', refreshBeforeMs: -1 },
+      { token: () => 't', clock: {} },
+    ]) {
       expect(() => authInterceptor(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
     }
   });

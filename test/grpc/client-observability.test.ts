@@ -1,13 +1,13 @@
 import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CallMetrics, loggingInterceptor, metricsInterceptor, retryInterceptor } from '../../src/grpc/index';
+import { cleanups, echoHandlers, grpcError, type LabHandlers, labClient, startLab } from './support/lab';
 import { memoryLogger } from './support/logger';
-import { cleanups, echoHandlers, grpcError, labClient, startLab } from './support/lab';
 
 const after = cleanups();
 afterEach(() => after.run());
 
-async function lab(handlers: Parameters<typeof startLab>[0]['handlers'] = {}) {
+async function lab(handlers: Partial<LabHandlers> = {}) {
   return after.add(await startLab({ handlers }), (s) => s.stop());
 }
 
@@ -30,7 +30,15 @@ describe('loggingInterceptor', () => {
     await client.unary({ text: 'boom' }).catch(() => {});
     await client.unary({ text: 'missing' }).catch(() => {});
 
-    expect(logger.lines.map(({ type, status: name, level, requestMessages, responseMessages }) => ({ type, name, level, requestMessages, responseMessages }))).toEqual([
+    expect(
+      logger.lines.map(({ type, status: name, level, requestMessages, responseMessages }) => ({
+        type,
+        name,
+        level,
+        requestMessages,
+        responseMessages,
+      })),
+    ).toEqual([
       { type: 'unary', name: 'OK', level: 'info', requestMessages: 1, responseMessages: 1 },
       { type: 'client_stream', name: 'OK', level: 'info', requestMessages: 3, responseMessages: 1 },
       { type: 'server_stream', name: 'OK', level: 'info', requestMessages: 1, responseMessages: 4 },
@@ -54,7 +62,9 @@ describe('loggingInterceptor', () => {
     let calls = 0;
     const server = await lab({
       Unary: (call, callback) =>
-        ++calls % 2 === 1 ? callback(grpcError(status.UNAVAILABLE, 'flap') as never) : echoHandlers.Unary(call, callback),
+        ++calls % 2 === 1
+          ? callback(grpcError(status.UNAVAILABLE, 'flap') as never)
+          : echoHandlers.Unary(call, callback),
     });
     const outer = memoryLogger();
     const inner = memoryLogger();
@@ -75,7 +85,13 @@ describe('loggingInterceptor', () => {
   });
 
   it('rejects a logger without info, warn and error with ERR_GRPC_OPTIONS', () => {
-    for (const bad of [undefined, {}, { logger: {} }, { logger: { info() {}, warn() {} } }, { logger: memoryLogger(), level: 'info' }]) {
+    for (const bad of [
+      undefined,
+      {},
+      { logger: {} },
+      { logger: { info() {}, warn() {} } },
+      { logger: memoryLogger(), level: 'info' },
+    ]) {
       expect(() => loggingInterceptor(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
     }
   });
@@ -114,8 +130,18 @@ describe('metricsInterceptor', () => {
       requestBytes: 9,
       responseBytes: JSON.stringify({ text: 'hello', index: 0 }).length,
     });
-    expect(calls[1]).toMatchObject({ type: 'client_stream', requestMessages: 2, requestBytes: 12, responseMessages: 1 });
-    expect(calls[2]).toMatchObject({ type: 'server_stream', code: status.ABORTED, status: 'ABORTED', responseMessages: 1 });
+    expect(calls[1]).toMatchObject({
+      type: 'client_stream',
+      requestMessages: 2,
+      requestBytes: 12,
+      responseMessages: 1,
+    });
+    expect(calls[2]).toMatchObject({
+      type: 'server_stream',
+      code: status.ABORTED,
+      status: 'ABORTED',
+      responseMessages: 1,
+    });
     expect(calls[3]).toMatchObject({ type: 'bidi', code: 0, requestMessages: 1, responseMessages: 1 });
     expect(calls.every((m) => m.durationMs >= 0)).toBe(true);
   });
@@ -123,9 +149,8 @@ describe('metricsInterceptor', () => {
   it('leaves sizes undefined when told not to measure them, or when responses are not bytes', async () => {
     const server = await lab();
     const calls: CallMetrics[] = [];
-    const client = after.add(
-      labClient(server.address, [metricsInterceptor({ onCall: (m) => calls.push(m) })]),
-      (c) => c.close(),
+    const client = after.add(labClient(server.address, [metricsInterceptor({ onCall: (m) => calls.push(m) })]), (c) =>
+      c.close(),
     );
     await client.unary({ text: 'a' });
     const noSizes = after.add(

@@ -2,14 +2,22 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deadlineInterceptor, type RetryEvent, retryInterceptor } from '../../src/grpc/index';
 import { runIsolated } from '../support/isolated';
-import { cleanups, echoHandlers, grpcError, type LabRequest, labClient, startLab } from './support/lab';
+import {
+  cleanups,
+  echoHandlers,
+  grpcError,
+  type LabHandlers,
+  type LabRequest,
+  labClient,
+  startLab,
+} from './support/lab';
 
 const after = cleanups();
 afterEach(() => after.run());
 
 const fast = { initialMs: 5, maxMs: 20 };
 
-async function lab(handlers: Parameters<typeof startLab>[0]['handlers']) {
+async function lab(handlers: Partial<LabHandlers>) {
   return after.add(await startLab({ handlers }), (s) => s.stop());
 }
 function client(address: string, interceptors: Parameters<typeof labClient>[1]) {
@@ -46,7 +54,10 @@ describe('retryInterceptor', () => {
       },
     });
     const lab1 = client(server.address, [retryInterceptor({ backoff: fast })]);
-    await expect(lab1.unary({ text: 'x' })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: 'bad text' });
+    await expect(lab1.unary({ text: 'x' })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'bad text',
+    });
     expect(calls).toBe(1);
   });
 
@@ -142,17 +153,24 @@ describe('retryInterceptor', () => {
       Unary: (call, callback) => {
         calls++;
         const pushback = call.request.text;
-        if (calls === 1) callback(grpcError(status.UNAVAILABLE, 'pushed back', { 'grpc-retry-pushback-ms': pushback }) as never);
+        if (calls === 1)
+          callback(grpcError(status.UNAVAILABLE, 'pushed back', { 'grpc-retry-pushback-ms': pushback }) as never);
         else callback(null, { text: 'ok', index: calls });
       },
     });
     // The backoff alone (a minute) would miss the 5 s deadline; a pushback of 0 retries at once.
     const slow = { initialMs: 60_000, maxMs: 60_000 };
     const lab1 = client(server.address, [retryInterceptor({ backoff: slow })]);
-    await expect(lab1.unary({ text: '0' }, { deadline: Date.now() + 5_000 })).resolves.toEqual({ text: 'ok', index: 2 });
+    await expect(lab1.unary({ text: '0' }, { deadline: Date.now() + 5_000 })).resolves.toEqual({
+      text: 'ok',
+      index: 2,
+    });
 
     calls = 0;
-    await expect(lab1.unary({ text: '-1' })).rejects.toMatchObject({ code: status.UNAVAILABLE, details: 'pushed back' });
+    await expect(lab1.unary({ text: '-1' })).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'pushed back',
+    });
     expect(calls).toBe(1);
   });
 
@@ -249,6 +267,8 @@ describe('retryInterceptor', () => {
     expect(() => retryInterceptor({ backoff: { initialMs: -1 } })).toThrow(
       expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
     );
-    expect(() => retryInterceptor({ onRetry: 'no' as never })).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+    expect(() => retryInterceptor({ onRetry: 'no' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
   });
 });

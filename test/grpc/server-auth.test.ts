@@ -108,7 +108,10 @@ describe('serverAuthInterceptor', () => {
     await expect(lab.unary({}, {}, withToken(expired))).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
     await expect(lab.unary({}, {}, withToken('not-a-jwt'))).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
     await expect(lab.clientStream([{}], {}, withToken(forged))).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
-    await expect(lab.serverStream({})).resolves.toMatchObject({ messages: [], error: { code: status.UNAUTHENTICATED } });
+    await expect(lab.serverStream({})).resolves.toMatchObject({
+      messages: [],
+      error: { code: status.UNAUTHENTICATED },
+    });
     await expect(lab.bidi([{}], {}, withToken(expired))).resolves.toMatchObject({
       messages: [],
       error: { code: status.UNAUTHENTICATED },

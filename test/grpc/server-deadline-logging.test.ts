@@ -1,17 +1,13 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  serverAuthInterceptor,
-  serverDeadlineInterceptor,
-  serverLoggingInterceptor,
-} from '../../src/grpc/index';
-import { memoryLogger } from './support/logger';
+import { serverAuthInterceptor, serverDeadlineInterceptor, serverLoggingInterceptor } from '../../src/grpc/index';
 import { cleanups, echoHandlers, grpcError, labClient, startLab } from './support/lab';
+import { memoryLogger } from './support/logger';
 
 const after = cleanups();
 afterEach(() => after.run());
 
-async function lab(options: Parameters<typeof startLab>[0]) {
+async function lab(options: Parameters<typeof startLab>[0] = {}) {
   return after.add(await startLab(options), (s) => s.stop());
 }
 function client(address: string) {
@@ -52,13 +48,17 @@ describe('serverDeadlineInterceptor', () => {
       code: status.INVALID_ARGUMENT,
       details: 'The deadline must be at most 1000 ms away',
     });
-    await expect(lab1.unary({ text: 'in time' }, { deadline: Date.now() + 900 })).resolves.toMatchObject({ text: 'in time' });
+    await expect(lab1.unary({ text: 'in time' }, { deadline: Date.now() + 900 })).resolves.toMatchObject({
+      text: 'in time',
+    });
     await expect(lab1.serverStream({ count: 1 })).resolves.toMatchObject({ error: undefined });
   });
 
   it('rejects bad options with ERR_GRPC_OPTIONS', () => {
     for (const bad of [null, { maxMs: 0 }, { maxMs: '5' }, { skip: true }]) {
-      expect(() => serverDeadlineInterceptor(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+      expect(() => serverDeadlineInterceptor(bad as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+      );
     }
   });
 });
@@ -119,7 +119,9 @@ describe('serverLoggingInterceptor', () => {
 
   it('rejects a bad logger with ERR_GRPC_OPTIONS', () => {
     for (const bad of [undefined, {}, { logger: console, level: 3 }, { logger: { info() {} } }]) {
-      expect(() => serverLoggingInterceptor(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+      expect(() => serverLoggingInterceptor(bad as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+      );
     }
   });
 });

@@ -1,4 +1,4 @@
-import { Metadata, status } from '@grpc/grpc-js';
+import { Metadata, type ServerInterceptor, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   authInterceptor,
@@ -15,7 +15,7 @@ import { cleanups, labClient, startLab } from './support/lab';
 const after = cleanups();
 afterEach(() => after.run());
 
-async function lab(interceptors: Parameters<typeof startLab>[0]['interceptors']) {
+async function lab(interceptors: ServerInterceptor[]) {
   return after.add(await startLab({ interceptors }), (s) => s.stop());
 }
 function client(address: string, interceptors: Parameters<typeof labClient>[1] = []) {
@@ -25,11 +25,17 @@ function client(address: string, interceptors: Parameters<typeof labClient>[1] =
 describe('serverRateLimitInterceptor', () => {
   it('answers RESOURCE_EXHAUSTED with retry-after trailers once the limit is used up', async () => {
     const server = await lab([
-      serverRateLimitInterceptor({ limiter: slidingWindow({ limit: 3, windowMs: 60_000 }), key: (call) => call.getPeer().split(':')[0] ?? '' }),
+      serverRateLimitInterceptor({
+        limiter: slidingWindow({ limit: 3, windowMs: 60_000 }),
+        key: (call) => call.getPeer().split(':')[0] ?? '',
+      }),
     ]);
     const lab1 = client(server.address);
-    for (let i = 0; i < 3; i++) await expect(lab1.unary({ text: String(i) })).resolves.toMatchObject({ text: String(i) });
-    const denied = await lab1.unary({ text: 'one too many' }).catch((error: { code: number; details: string; metadata: Metadata }) => error);
+    for (let i = 0; i < 3; i++)
+      await expect(lab1.unary({ text: String(i) })).resolves.toMatchObject({ text: String(i) });
+    const denied = await lab1
+      .unary({ text: 'one too many' })
+      .catch((error: { code: number; details: string; metadata: Metadata }) => error);
     expect(denied).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: 'Rate limit exceeded' });
     const trailers = (denied as { metadata: Metadata }).metadata;
     const retryAfter = Number(trailers.get('retry-after')[0]);
@@ -42,7 +48,10 @@ describe('serverRateLimitInterceptor', () => {
 
   it('counts each stream once, whatever it sends, for every call type', async () => {
     const server = await lab([
-      serverRateLimitInterceptor({ limiter: tokenBucket({ capacity: 4, refillPerSecond: 0.001 }), key: () => 'everyone' }),
+      serverRateLimitInterceptor({
+        limiter: tokenBucket({ capacity: 4, refillPerSecond: 0.001 }),
+        key: () => 'everyone',
+      }),
     ]);
     const lab1 = client(server.address);
     await expect(lab1.unary({})).resolves.toBeDefined();
@@ -50,7 +59,9 @@ describe('serverRateLimitInterceptor', () => {
     await expect(lab1.serverStream({ count: 5 })).resolves.toMatchObject({ error: undefined });
     await expect(lab1.bidi([{}, {}, {}])).resolves.toMatchObject({ error: undefined });
     await expect(lab1.bidi([{}])).resolves.toMatchObject({ messages: [], error: { code: status.RESOURCE_EXHAUSTED } });
-    await expect(lab1.serverStream({ count: 1 })).resolves.toMatchObject({ error: { code: status.RESOURCE_EXHAUSTED } });
+    await expect(lab1.serverStream({ count: 1 })).resolves.toMatchObject({
+      error: { code: status.RESOURCE_EXHAUSTED },
+    });
     await expect(lab1.clientStream([{}])).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
   });
 
@@ -85,9 +96,15 @@ describe('serverRateLimitInterceptor', () => {
 
   it('tells clients not to retry a cost the limiter can never admit', async () => {
     const server = await lab([
-      serverRateLimitInterceptor({ limiter: tokenBucket({ capacity: 2, refillPerSecond: 1 }), key: () => 'k', cost: 5 }),
+      serverRateLimitInterceptor({
+        limiter: tokenBucket({ capacity: 2, refillPerSecond: 1 }),
+        key: () => 'k',
+        cost: 5,
+      }),
     ]);
-    const error = await client(server.address).unary({}).catch((e: { code: number; metadata: Metadata }) => e);
+    const error = await client(server.address)
+      .unary({})
+      .catch((e: { code: number; metadata: Metadata }) => e);
     expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED });
     const trailers = (error as { metadata: Metadata }).metadata;
     expect(trailers.get('grpc-retry-pushback-ms')).toEqual(['-1']);
@@ -114,15 +131,26 @@ describe('serverRateLimitInterceptor', () => {
     const lab1 = client(server.address);
     const keyed = new Metadata();
     keyed.set('x-key', 'k');
-    await expect(lab1.unary({}, {}, keyed)).rejects.toMatchObject({ code: status.UNAVAILABLE, details: 'Rate limiter unavailable' });
+    await expect(lab1.unary({}, {}, keyed)).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'Rate limiter unavailable',
+    });
     await expect(lab1.unary({})).rejects.toMatchObject({ code: status.INTERNAL, details: 'Internal server error' });
     await expect(lab1.serverStream({ count: 2 })).resolves.toMatchObject({ error: undefined });
   });
 
   it('rejects bad options with ERR_GRPC_OPTIONS', () => {
     const limiter = slidingWindow({ limit: 1, windowMs: 1_000 });
-    for (const bad of [undefined, {}, { limiter: {}, key: () => 'k' }, { limiter }, { limiter, key: () => 'k', cost: -1 }]) {
-      expect(() => serverRateLimitInterceptor(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+    for (const bad of [
+      undefined,
+      {},
+      { limiter: {}, key: () => 'k' },
+      { limiter },
+      { limiter, key: () => 'k', cost: -1 },
+    ]) {
+      expect(() => serverRateLimitInterceptor(bad as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+      );
     }
   });
 });

@@ -2,7 +2,15 @@ import { ServerInterceptingCall, status, type UntypedServiceImplementation } fro
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RecoveryEvent, recoverHandlers, serverRecoveryInterceptor } from '../../src/grpc/index';
 import { runIsolated } from '../support/isolated';
-import { cleanups, echoHandlers, grpcError, type LabHandlers, type LabRequest, labClient, startLab } from './support/lab';
+import {
+  cleanups,
+  echoHandlers,
+  grpcError,
+  type LabHandlers,
+  type LabRequest,
+  labClient,
+  startLab,
+} from './support/lab';
 
 const after = cleanups();
 afterEach(() => after.run());
@@ -24,7 +32,7 @@ const failing: LabHandlers = {
     });
     call.on('end', () => callback(null, { text: 'done', index: 0 }));
   },
-  ServerStream: async (call) => {
+  ServerStream: async () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     throw new Error(secret);
   },
@@ -57,10 +65,15 @@ describe('serverRecoveryInterceptor', () => {
     await expect(lab.serverStream({ count: 1 })).resolves.toMatchObject({
       error: { code: status.INTERNAL, details: 'Internal server error' },
     });
-    await expect(lab.bidi([{}])).resolves.toMatchObject({ error: { code: status.INTERNAL, details: 'Internal server error' } });
+    await expect(lab.bidi([{}])).resolves.toMatchObject({
+      error: { code: status.INTERNAL, details: 'Internal server error' },
+    });
 
     // Deliberate answers pass; the server is still serving.
-    await expect(lab.unary({ text: 'coded' })).rejects.toMatchObject({ code: status.NOT_FOUND, details: 'no such order' });
+    await expect(lab.unary({ text: 'coded' })).rejects.toMatchObject({
+      code: status.NOT_FOUND,
+      details: 'no such order',
+    });
     await expect(lab.unary({ text: 'fine' })).resolves.toEqual({ text: 'fine', index: 0 });
 
     expect(events).toHaveLength(6);
@@ -104,7 +117,10 @@ describe('serverRecoveryInterceptor', () => {
       (s) => s.stop(),
     );
     const lab = after.add(labClient(server.address), (c) => c.close());
-    await expect(lab.unary({ text: 'x' })).rejects.toMatchObject({ code: status.INTERNAL, details: 'Internal server error' });
+    await expect(lab.unary({ text: 'x' })).rejects.toMatchObject({
+      code: status.INTERNAL,
+      details: 'Internal server error',
+    });
   });
 
   it('keeps a server with async handlers alive through rejections (without recoverHandlers, Node would exit)', async () => {
@@ -132,9 +148,15 @@ describe('serverRecoveryInterceptor', () => {
   });
 
   it('rejects bad input with ERR_GRPC_OPTIONS', () => {
-    expect(() => serverRecoveryInterceptor({ onError: 1 } as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
-    expect(() => serverRecoveryInterceptor(null as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
-    expect(() => recoverHandlers({ Unary: 'no' } as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+    expect(() => serverRecoveryInterceptor({ onError: 1 } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
+    expect(() => serverRecoveryInterceptor(null as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
+    expect(() => recoverHandlers({ Unary: 'no' } as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
     expect(() => recoverHandlers(undefined as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
   });
 });

@@ -43,8 +43,8 @@ const packageDefinition = loadSync(new URL('../fixtures/lab.proto', import.meta.
   keepCase: true,
   defaults: true,
 });
-const LabClient = (loadPackageDefinition(packageDefinition).patchbay as Record<string, Record<string, unknown>>)
-  .test?.Lab as ServiceClientConstructor;
+const LabClient = (loadPackageDefinition(packageDefinition).patchbay as Record<string, Record<string, unknown>>).test
+  ?.Lab as ServiceClientConstructor;
 export const labService: ServiceDefinition = LabClient.service;
 
 /** The default behaviour: echo. Unary and server streams echo the text; client streams join the texts. */
@@ -159,7 +159,9 @@ export function labClient(address: string, interceptors: Interceptor[] = []): La
     raw,
     unary: (request, options = {}, metadata = new Metadata()) =>
       new Promise((resolve, reject) =>
-        raw.Unary(full(request), metadata, options, (error, reply) => (error ? reject(error) : resolve(reply as LabReply))),
+        raw.Unary(full(request), metadata, options, (error, reply) =>
+          error ? reject(error) : resolve(reply as LabReply),
+        ),
       ),
     clientStream: (requests, options = {}, metadata = new Metadata()) =>
       new Promise((resolve, reject) => {
