@@ -24,8 +24,11 @@ export type GrpcLogLevel = 'info' | 'warn' | 'error';
  * ```
  */
 export interface GrpcLogger {
+  /** Calls that ended OK, or with the caller's own mistake. */
   info(entry: GrpcLogEntry, message: string): void;
+  /** Calls that ended with a status that may need attention. */
   warn(entry: GrpcLogEntry, message: string): void;
+  /** Calls that ended with a status that means a server bug. */
   error(entry: GrpcLogEntry, message: string): void;
 }
 
