@@ -1,4 +1,4 @@
-import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
+import type { InterceptingCall, Interceptor } from '@grpc/grpc-js';
 import { assertNumber } from '../../core/assert';
 import { assertOptions, OPTIONS_CODE } from '../options';
 
@@ -38,10 +38,11 @@ export function deadlineInterceptor(options: DeadlineInterceptorOptions): Interc
   const { defaultMs } = options;
   assertNumber(defaultMs, 'deadlineInterceptor defaultMs', OPTIONS_CODE, { min: 0, exclusiveMin: true });
   return (callOptions, nextCall) =>
-    new InterceptingCall(
-      nextCall(
-        // grpc-js compares deadlines with Date.now(), so an injected clock would only disagree with it.
-        callOptions.deadline === undefined ? { ...callOptions, deadline: Date.now() + defaultMs } : callOptions,
-      ),
-    );
+    // Only the options change, so the next call is returned as it is rather than wrapped in
+    // another InterceptingCall layer: grpc-js uses what an interceptor returns only through the
+    // InterceptingCallInterface that every call implements.
+    nextCall(
+      // grpc-js compares deadlines with Date.now(), so an injected clock would only disagree with it.
+      callOptions.deadline === undefined ? { ...callOptions, deadline: Date.now() + defaultMs } : callOptions,
+    ) as InterceptingCall;
 }

@@ -1,5 +1,5 @@
 import {
-  InterceptingCall,
+  type InterceptingCall,
   type InterceptingListener,
   type Interceptor,
   type InterceptorOptions,
@@ -139,7 +139,9 @@ export function retryInterceptor(options: RetryInterceptorOptions = {}): Interce
     maxBuffered: maxBufferedMessages,
     onRetry,
   };
-  return (callOptions, nextCall) => new InterceptingCall(retryingCall(callOptions, nextCall, policy));
+  // The retrying call implements InterceptingCallInterface itself, which is all grpc-js uses of
+  // what an interceptor returns: no extra InterceptingCall layer for every call.
+  return (callOptions, nextCall) => retryingCall(callOptions, nextCall, policy) as InterceptingCall;
 }
 
 /** A request message kept for replay, and the caller's write callback, which runs once. */
@@ -162,7 +164,7 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
   const deadline = deadlineMs(options.deadline);
   const outgoing: Outgoing[] = [];
   let metadata: Metadata | undefined;
-  let listener: InterceptingListener | undefined;
+  let listener: Partial<InterceptingListener> | undefined;
   let current: Attempt | undefined;
   let attempts = 0;
   const streamsResponses = options.method_definition.responseStream;
@@ -183,7 +185,7 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
       outgoing.splice(0, current.sent);
       current.sent = 0;
     }
-    if (heldHeaders) listener?.onReceiveMetadata(heldHeaders);
+    if (heldHeaders) listener?.onReceiveMetadata?.(heldHeaders);
     heldHeaders = undefined;
   };
 
@@ -192,7 +194,7 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
     finished = true;
     commit();
     outgoing.length = 0;
-    listener?.onReceiveStatus(final);
+    listener?.onReceiveStatus?.(final);
   };
 
   // Sends buffered messages to the attempt one at a time: grpc-js holds one message in flight.
@@ -241,7 +243,7 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
     const delayMs = retryDelay(failed);
     if (delayMs === undefined) {
       commit();
-      if (held) listener?.onReceiveMessage(held.message);
+      if (held) listener?.onReceiveMessage?.(held.message);
       finish(failed);
       return;
     }
@@ -272,7 +274,7 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
     attempt.call.start((metadata as Metadata).clone(), {
       onReceiveMetadata(headers) {
         if (attempt !== current) return;
-        if (committed) listener?.onReceiveMetadata(headers);
+        if (committed) listener?.onReceiveMetadata?.(headers);
         else heldHeaders = headers;
       },
       onReceiveMessage(message) {
@@ -285,7 +287,7 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
         }
         commit();
         readWanted = false;
-        listener?.onReceiveMessage(message);
+        listener?.onReceiveMessage?.(message);
       },
       onReceiveStatus(final) {
         onAttemptStatus(attempt, final);
@@ -298,7 +300,7 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
   return {
     start(startMetadata, startListener) {
       metadata = startMetadata;
-      listener = startListener as InterceptingListener;
+      listener = startListener;
       startAttempt();
     },
     sendMessageWithContext(context, message) {

@@ -1,8 +1,8 @@
-import { type ServerInterceptor, status } from '@grpc/grpc-js';
+import { type ServerInterceptingCall, type ServerInterceptor, status } from '@grpc/grpc-js';
 import { assertNumber } from '../../core/assert';
 import { assertFunction, assertOptions, OPTIONS_CODE } from '../options';
 import { deadlineMs } from '../status';
-import { gate } from './gate';
+import { reject } from './gate';
 
 /**
  * Options of {@link serverDeadlineInterceptor}.
@@ -41,12 +41,16 @@ export function serverDeadlineInterceptor(options: ServerDeadlineInterceptorOpti
     assertNumber(maxMs, 'serverDeadlineInterceptor maxMs', OPTIONS_CODE, { min: 0, exclusiveMin: true });
   }
   assertFunction(skip, 'serverDeadlineInterceptor skip', { optional: true });
-  return gate((_metadata, call) => {
+  return (descriptor, call) => {
+    // grpc-js reads the deadline from the request headers before interceptors run, so the
+    // decision is made here, and a call that passes gets no extra layer.
     const deadline = deadlineMs(call.getDeadline());
-    if (!Number.isFinite(deadline)) return { code: status.INVALID_ARGUMENT, details: 'A deadline is required' };
-    if (maxMs !== undefined && deadline - Date.now() > maxMs) {
-      return { code: status.INVALID_ARGUMENT, details: `The deadline must be at most ${maxMs} ms away` };
+    let details: string | undefined;
+    if (!Number.isFinite(deadline)) details = 'A deadline is required';
+    else if (maxMs !== undefined && deadline - Date.now() > maxMs) {
+      details = `The deadline must be at most ${maxMs} ms away`;
     }
-    return undefined;
-  }, skip);
+    if (details === undefined || skip?.(descriptor.path)) return call as ServerInterceptingCall;
+    return reject(call, { code: status.INVALID_ARGUMENT, details });
+  };
 }

@@ -30,7 +30,8 @@ export function gate(
   skip?: (method: string) => boolean,
 ): ServerInterceptor {
   return (descriptor, call) => {
-    if (skip?.(descriptor.path)) return new ServerInterceptingCall(call);
+    // grpc-js uses what an interceptor returns only through ServerInterceptingCallInterface.
+    if (skip?.(descriptor.path)) return call as ServerInterceptingCall;
     const gated: ServerInterceptingCall = new ServerInterceptingCall(call, {
       start(next) {
         next({
@@ -57,3 +58,13 @@ export function gate(
 }
 
 const internalError: PartialStatusObject = { code: status.INTERNAL, details: 'Internal server error' };
+
+/** A call that ends with `final` as soon as its metadata arrives, before any handler runs. */
+export function reject(call: ServerInterceptingCallInterface, final: PartialStatusObject): ServerInterceptingCall {
+  const rejected: ServerInterceptingCall = new ServerInterceptingCall(call, {
+    start(next) {
+      next({ onReceiveMetadata: () => rejected.sendStatus(final) });
+    },
+  });
+  return rejected;
+}

@@ -83,8 +83,13 @@ export function serverRateLimitInterceptor(options: ServerRateLimitInterceptorOp
   if (typeof cost !== 'function' && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
     throw new PatchbayError(OPTIONS_CODE, 'serverRateLimitInterceptor cost must be a finite number >= 0 or a function');
   }
-  return gate(async (metadata, call, method) => {
-    const callKey = await key(
+  const decide = (callKey: string, method: string): Promise<GateDecision> =>
+    limiter.consume(callKey, { cost: typeof cost === 'function' ? cost(method) : cost }).then(
+      (decision) => (decision.allowed ? undefined : exhausted(decision)),
+      () => unavailable,
+    );
+  return gate((metadata, call, method) => {
+    const callKey = key(
       {
         metadata,
         getPeer: () => call.getPeer(),
@@ -93,15 +98,11 @@ export function serverRateLimitInterceptor(options: ServerRateLimitInterceptorOp
       },
       method,
     );
-    let decision: Decision;
-    try {
-      decision = await limiter.consume(callKey, { cost: typeof cost === 'function' ? cost(method) : cost });
-    } catch {
-      return { code: status.UNAVAILABLE, details: 'Rate limiter unavailable' };
-    }
-    return decision.allowed ? undefined : exhausted(decision);
+    return typeof callKey === 'string' ? decide(callKey, method) : callKey.then((k) => decide(k, method));
   }, skip);
 }
+
+const unavailable: GateDecision = { code: status.UNAVAILABLE, details: 'Rate limiter unavailable' };
 
 function exhausted({ retryAfterMs }: Decision): GateDecision {
   const trailers = new Metadata();
