@@ -4,6 +4,7 @@
 // Run: npm run bench -- grpc
 import { cpus } from 'node:os';
 import {
+  type CallOptions,
   type Client,
   credentials,
   type Interceptor,
@@ -33,8 +34,8 @@ import {
 } from 'patchbay/grpc';
 import { tokenBucket } from 'patchbay/ratelimit';
 
-const ROUNDS = 7;
-const SLICE_MS = 1_000;
+const ROUNDS = 15;
+const SLICE_MS = 600;
 const IN_FLIGHT = 32;
 
 // The test suite's service: LabRequest { string text; int32 count }, LabReply { string text; int32 index }.
@@ -47,6 +48,7 @@ interface LabClient extends Client {
   Unary(
     request: { text: string },
     metadata: Metadata,
+    options: CallOptions,
     callback: (error: ServiceError | null, reply?: Reply) => void,
   ): unknown;
 }
@@ -87,9 +89,12 @@ async function serve(interceptors: ServerInterceptor[]): Promise<{ address: stri
   return { address: `127.0.0.1:${port}`, server };
 }
 
-function call(client: LabClient): Promise<void> {
+const noOptions: CallOptions = {};
+
+function call(client: LabClient, deadlineMs: number | undefined): Promise<void> {
+  const options = deadlineMs === undefined ? noOptions : { deadline: Date.now() + deadlineMs };
   return new Promise((resolve, reject) =>
-    client.Unary({ text: 'hello, patchbay' }, new Metadata(), (error) => (error ? reject(error) : resolve())),
+    client.Unary({ text: 'hello, patchbay' }, new Metadata(), options, (error) => (error ? reject(error) : resolve())),
   );
 }
 
@@ -101,7 +106,7 @@ interface Sample {
 }
 
 /** Unary calls per second with IN_FLIGHT concurrent loops, for SLICE_MS. */
-async function throughput(client: LabClient): Promise<Sample> {
+async function throughput(client: LabClient, deadlineMs?: number): Promise<Sample> {
   let count = 0;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
@@ -109,7 +114,7 @@ async function throughput(client: LabClient): Promise<Sample> {
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (performance.now() < deadline) {
-        await call(client);
+        await call(client, deadlineMs);
         count++;
       }
     }),
@@ -125,32 +130,39 @@ const full = new Lab(fullServer.address, credentials.createInsecure(), {
   interceptors: clientChain,
 }) as unknown as LabClient;
 
-const samples = { bare: [] as Sample[], full: [] as Sample[] };
-await throughput(bare); // warm-up: connections, JIT
-await throughput(full);
+type Setup = 'bare' | 'deadline' | 'full';
+const run = (setup: Setup): Promise<Sample> =>
+  setup === 'full' ? throughput(full) : throughput(bare, setup === 'deadline' ? 5_000 : undefined);
+const samples: Record<Setup, Sample[]> = { bare: [], deadline: [], full: [] };
+const setups: Setup[] = ['bare', 'deadline', 'full'];
+for (const setup of setups) await run(setup); // warm-up: connections, JIT
 for (let round = 0; round < ROUNDS; round++) {
-  // Alternate which goes first, so neither always runs on a freshly collected heap.
-  const order = round % 2 === 0 ? (['bare', 'full'] as const) : (['full', 'bare'] as const);
-  for (const name of order) samples[name].push(await throughput(name === 'bare' ? bare : full));
+  // Rotate which goes first, so none always runs on a freshly collected heap.
+  for (let i = 0; i < setups.length; i++) {
+    const setup = setups[(round + i) % setups.length] as Setup;
+    samples[setup].push(await run(setup));
+  }
 }
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
-const rates = (name: 'bare' | 'full') => ({
+const rates = (name: Setup) => ({
   wall: median(samples[name].map((s) => s.wall)),
   cpu: median(samples[name].map((s) => s.cpu)),
 });
 const bareRate = rates('bare');
 const fullRate = rates('full');
+const deadlineRate = rates('deadline');
 const format = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const cpu = cpus();
 process.stdout.write(`Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores; Node ${process.version}
 
-Unary calls over loopback, ${IN_FLIGHT} in flight, client and server in one process; median of ${ROUNDS} alternating rounds of ${SLICE_MS} ms.
+Unary calls over loopback, ${IN_FLIGHT} in flight, client and server in one process; median of ${ROUNDS} rounds (the setups rotating within each) of ${SLICE_MS} ms.
 "per CPU-second" divides by the process's CPU time instead of wall time, which other load on the machine disturbs less.
 
 | setup | calls/s | calls per CPU-second | ratio calls/s (÷ bare) | ratio per CPU-second (÷ bare) |
 | --- | ---: | ---: | ---: | ---: |
 | bare client and server | ${format(bareRate.wall)} | ${format(bareRate.cpu)} | 1.00 | 1.00 |
+| bare, the caller setting a deadline (no interceptors) | ${format(deadlineRate.wall)} | ${format(deadlineRate.cpu)} | ${(deadlineRate.wall / bareRate.wall).toFixed(2)} | ${(deadlineRate.cpu / bareRate.cpu).toFixed(2)} |
 | full recommended chains | ${format(fullRate.wall)} | ${format(fullRate.cpu)} | ${(fullRate.wall / bareRate.wall).toFixed(2)} | ${(fullRate.cpu / bareRate.cpu).toFixed(2)} |
 
 Full chains: client logging, metrics (sizes on), deadline, retry, auth (cached token); server logging, recovery, deadline (maxMs), auth (sync verify), rate limit (memory token bucket).

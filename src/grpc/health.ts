@@ -1,4 +1,10 @@
-import type { ServerUnaryCall, ServerWritableStream, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js';
+import type {
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceDefinition,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { PatchbayError } from '../core/errors';
 import { OPTIONS_CODE } from './options';
@@ -39,7 +45,7 @@ export interface HealthService {
   /** The `grpc.health.v1.Health` service definition (Check and Watch). */
   readonly definition: ServiceDefinition;
   /** Its handlers. */
-  readonly implementation: { Check: unknown; Watch: unknown };
+  readonly implementation: UntypedServiceImplementation;
   /** Sets a service's status (`''` for the whole server) and tells its watchers. */
   setStatus(service: string, status: ServingStatus): void;
   /** The status of a service, or `undefined` when it was never set. */
