@@ -7,11 +7,13 @@ import {
   type CallOptions,
   type Client,
   credentials,
+  InterceptingCall,
   type Interceptor,
   loadPackageDefinition,
   Metadata,
   Server,
   ServerCredentials,
+  ServerInterceptingCall,
   type ServerInterceptor,
   type ServiceClientConstructor,
   type ServiceError,
@@ -75,6 +77,12 @@ const clientChain: Interceptor[] = [
   authInterceptor({ token: async () => 'bench-token' }),
 ];
 
+// The floor: as many interceptors that do nothing, i.e. what grpc-js's own layers cost.
+const noopClientChain: Interceptor[] = clientChain.map(
+  () => (options, nextCall) => new InterceptingCall(nextCall(options)),
+);
+const noopServerChain: ServerInterceptor[] = serverChain.map(() => (_method, call) => new ServerInterceptingCall(call));
+
 async function serve(interceptors: ServerInterceptor[]): Promise<{ address: string; server: Server }> {
   const server = new Server({ interceptors });
   server.addService(Lab.service, {
@@ -124,17 +132,25 @@ async function throughput(client: LabClient, deadlineMs?: number): Promise<Sampl
 }
 
 const bareServer = await serve([]);
+const noopServer = await serve(noopServerChain);
+const noop = new Lab(noopServer.address, credentials.createInsecure(), {
+  interceptors: noopClientChain,
+}) as unknown as LabClient;
 const fullServer = await serve(serverChain);
 const bare = new Lab(bareServer.address, credentials.createInsecure()) as unknown as LabClient;
 const full = new Lab(fullServer.address, credentials.createInsecure(), {
   interceptors: clientChain,
 }) as unknown as LabClient;
 
-type Setup = 'bare' | 'deadline' | 'full';
+type Setup = 'bare' | 'deadline' | 'noop' | 'full';
 const run = (setup: Setup): Promise<Sample> =>
-  setup === 'full' ? throughput(full) : throughput(bare, setup === 'deadline' ? 5_000 : undefined);
-const samples: Record<Setup, Sample[]> = { bare: [], deadline: [], full: [] };
-const setups: Setup[] = ['bare', 'deadline', 'full'];
+  setup === 'full'
+    ? throughput(full)
+    : setup === 'noop'
+      ? throughput(noop)
+      : throughput(bare, setup === 'deadline' ? 5_000 : undefined);
+const samples: Record<Setup, Sample[]> = { bare: [], deadline: [], noop: [], full: [] };
+const setups: Setup[] = ['bare', 'deadline', 'noop', 'full'];
 for (const setup of setups) await run(setup); // warm-up: connections, JIT
 for (let round = 0; round < ROUNDS; round++) {
   // Rotate which goes first, so none always runs on a freshly collected heap.
@@ -151,6 +167,7 @@ const rates = (name: Setup) => ({
 const bareRate = rates('bare');
 const fullRate = rates('full');
 const deadlineRate = rates('deadline');
+const noopRate = rates('noop');
 const format = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const cpu = cpus();
@@ -163,12 +180,11 @@ Unary calls over loopback, ${IN_FLIGHT} in flight, client and server in one proc
 | --- | ---: | ---: | ---: | ---: |
 | bare client and server | ${format(bareRate.wall)} | ${format(bareRate.cpu)} | 1.00 | 1.00 |
 | bare, the caller setting a deadline (no interceptors) | ${format(deadlineRate.wall)} | ${format(deadlineRate.cpu)} | ${(deadlineRate.wall / bareRate.wall).toFixed(2)} | ${(deadlineRate.cpu / bareRate.cpu).toFixed(2)} |
+| ten interceptors that do nothing (5 client, 5 server): grpc-js's own cost per layer | ${format(noopRate.wall)} | ${format(noopRate.cpu)} | ${(noopRate.wall / bareRate.wall).toFixed(2)} | ${(noopRate.cpu / bareRate.cpu).toFixed(2)} |
 | full recommended chains | ${format(fullRate.wall)} | ${format(fullRate.cpu)} | ${(fullRate.wall / bareRate.wall).toFixed(2)} | ${(fullRate.cpu / bareRate.cpu).toFixed(2)} |
 
 Full chains: client logging, metrics (sizes on), deadline, retry, auth (cached token); server logging, recovery, deadline (maxMs), auth (sync verify), rate limit (memory token bucket).
 `);
 
-bare.close();
-full.close();
-bareServer.server.forceShutdown();
-fullServer.server.forceShutdown();
+for (const client of [bare, noop, full]) client.close();
+for (const { server } of [bareServer, noopServer, fullServer]) server.forceShutdown();
