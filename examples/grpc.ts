@@ -123,10 +123,7 @@ const chain = (token: string) => [
   deadlineInterceptor({ defaultMs: 2_000 }),
   retryInterceptor({
     backoff: { initialMs: 50 },
-    onRetry: (e) =>
-      console.log(
-        `  [client] attempt ${e.attempt} after ${status[e.code]}, waiting ${e.delayMs} ms`,
-      ),
+    onRetry: (e) => console.log(`  [client] attempt ${e.attempt} after ${status[e.code]}, waiting ${e.delayMs} ms`),
   }),
   authInterceptor({ token: async () => token }),
 ];
