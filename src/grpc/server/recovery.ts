@@ -72,20 +72,35 @@ export function serverRecoveryInterceptor(options: ServerRecoveryInterceptorOpti
   const { onError } = options;
   assertFunction(onError, 'serverRecoveryInterceptor onError', { optional: true });
   return (descriptor, call) => {
+    const fail = (error: unknown): void => {
+      onError?.({ method: descriptor.path, error });
+      recovered.sendStatus(hidden);
+    };
+    // try/catch written out in each listener: they run for every call and message.
     const recovered: ServerInterceptingCall = new ServerInterceptingCall(call, {
       start(next) {
-        const guard = (step: () => void): void => {
-          try {
-            step();
-          } catch (error) {
-            onError?.({ method: descriptor.path, error });
-            recovered.sendStatus(hidden);
-          }
-        };
         next({
-          onReceiveMetadata: (metadata, nextMetadata) => guard(() => nextMetadata(metadata)),
-          onReceiveMessage: (message, nextMessage) => guard(() => nextMessage(message)),
-          onReceiveHalfClose: (nextHalfClose) => guard(nextHalfClose),
+          onReceiveMetadata(metadata, nextMetadata) {
+            try {
+              nextMetadata(metadata);
+            } catch (error) {
+              fail(error);
+            }
+          },
+          onReceiveMessage(message, nextMessage) {
+            try {
+              nextMessage(message);
+            } catch (error) {
+              fail(error);
+            }
+          },
+          onReceiveHalfClose(nextHalfClose) {
+            try {
+              nextHalfClose();
+            } catch (error) {
+              fail(error);
+            }
+          },
         });
       },
       sendStatus(final, next) {
