@@ -67,8 +67,9 @@ export function loggingInterceptor(options: LoggingInterceptorOptions): Intercep
               responseMessages,
             };
             if (status.code !== 0) entry.details = status.details;
-            logger[level(status.code)](entry, `grpc call ${entry.status}`);
+            // The caller gets its status first: a throwing logger must not leave the call hanging.
             nextStatus(status);
+            logger[level(status.code)](entry, `grpc call ${entry.status}`);
           },
         });
       },

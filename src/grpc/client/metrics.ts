@@ -61,7 +61,8 @@ export interface MetricsInterceptorOptions {
  * OpenTelemetry or StatsD. First in the chain, it measures what the caller experienced
  * (all retries included); after {@link retryInterceptor}, each attempt.
  *
- * An exception thrown by `onCall` is not caught: it is a bug in the hook, not in the call.
+ * `onCall` runs once the caller has the status; an exception it throws is not caught (it is a
+ * bug in the hook) but cannot hold the call up.
  *
  * @example
  * ```ts
@@ -103,7 +104,7 @@ export function metricsInterceptor(options: MetricsInterceptorOptions): Intercep
             nextMessage(message);
           },
           onReceiveStatus(status, nextStatus) {
-            onCall({
+            const metrics: CallMetrics = {
               method: definition.path,
               type: callType(definition),
               code: status.code,
@@ -113,8 +114,10 @@ export function metricsInterceptor(options: MetricsInterceptorOptions): Intercep
               responseMessages,
               requestBytes,
               responseBytes,
-            });
+            };
+            // The caller gets its status first: a throwing hook must not leave the call hanging.
             nextStatus(status);
+            onCall(metrics);
           },
         });
       },

@@ -260,11 +260,12 @@ function retryingCall(options: InterceptorOptions, nextCall: NextCall, policy: P
       );
       return;
     }
-    policy.onRetry?.({ method, attempt: attempts + 1, code: failed.code, details: failed.details, delayMs });
     timer = setTimeout(() => {
       timer = undefined;
       startAttempt();
     }, delayMs);
+    // After the retry is scheduled: a throwing hook must not leave the call hanging.
+    policy.onRetry?.({ method, attempt: attempts + 1, code: failed.code, details: failed.details, delayMs });
   };
 
   const startAttempt = (): void => {

@@ -74,8 +74,9 @@ export function serverLoggingInterceptor(options: ServerLoggingInterceptorOption
         next(message);
       },
       sendStatus(final, next) {
-        log(final.code, final.details);
+        // The status goes out first: a throwing logger must not leave the call hanging.
         next(final);
+        log(final.code, final.details);
       },
     });
   };
