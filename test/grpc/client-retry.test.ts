@@ -1,6 +1,6 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deadlineInterceptor, type RetryEvent, retryInterceptor } from '../../src/grpc/index';
+import { authInterceptor, deadlineInterceptor, type RetryEvent, retryInterceptor } from '../../src/grpc/index';
 import { runIsolated } from '../support/isolated';
 import {
   cleanups,
@@ -94,6 +94,56 @@ describe('retryInterceptor', () => {
       index: 50,
     });
     expect(received).toEqual([texts, texts, texts]);
+  });
+
+  it('replays a client stream through an auth interceptor that is still fetching its token', async () => {
+    const received: string[][] = [];
+    const tokens: string[] = [];
+    const server = await lab({
+      ClientStream: (call, callback) => {
+        const texts: string[] = [];
+        received.push(texts);
+        tokens.push(String(call.metadata.get('authorization')[0]));
+        call.on('data', (request: LabRequest) => texts.push(request.text));
+        call.on('end', () =>
+          received.length < 2
+            ? callback(grpcError(status.UNAVAILABLE, 'again') as never)
+            : callback(null, { text: texts.join(','), index: texts.length }),
+        );
+      },
+    });
+    let fetched = 0;
+    const lab1 = client(server.address, [
+      retryInterceptor({ backoff: fast }),
+      authInterceptor({
+        // A string token is cached; UNAVAILABLE does not drop it, so the provider runs once, slowly.
+        token: () => new Promise<string>((resolve) => setTimeout(() => resolve(`t${++fetched}`), 30)),
+      }),
+    ]);
+    const texts = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    await expect(lab1.clientStream(texts.map((text) => ({ text })))).resolves.toEqual({
+      text: texts.join(','),
+      index: 20,
+    });
+    expect(received).toEqual([texts, texts]);
+    expect(tokens).toEqual(['Bearer t1', 'Bearer t1']);
+  });
+
+  it('stops retrying a client stream once it sent more than maxBufferedMessages', async () => {
+    let calls = 0;
+    const server = await lab({
+      ClientStream: (call, callback) => {
+        calls++;
+        call.on('data', () => {});
+        call.on('end', () => callback(grpcError(status.UNAVAILABLE, 'down') as never));
+      },
+    });
+    const lab1 = client(server.address, [retryInterceptor({ backoff: fast, maxBufferedMessages: 3 })]);
+    await expect(lab1.clientStream([{}, {}, {}])).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(lab1.clientStream([{}, {}, {}, {}])).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    expect(calls).toBe(1);
   });
 
   it('retries server-streaming and bidi calls that fail before their first response message', async () => {
