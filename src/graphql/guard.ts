@@ -72,6 +72,8 @@ export interface GuardReport {
   aliases: number;
   directives: number;
   rootFields: number;
+  /** The parsed document, to execute when `ok` without parsing again; absent when parsing failed. */
+  document?: DocumentNode;
 }
 
 /**
@@ -171,6 +173,7 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
         report.errors.push(parseFailure(error, maxTokens));
         return report;
       }
+      report.document = document;
       try {
         for (const operation of analyzeDocument(schema, document, variables ?? undefined, settings, costCache)) {
           report.depth = Math.max(report.depth, operation.depth);
