@@ -72,7 +72,14 @@ export function guardFailure(cause: unknown): GraphQLError {
 export const DEFAULT_LIST_SIZE = 10;
 export const DEFAULT_LIST_ARGUMENTS: readonly string[] = ['first', 'last', 'limit'];
 
-/** Options of the cost model, as users pass them. */
+/**
+ * Options of the cost model, shared by {@link createGraphQLGuard} and {@link costLimitRule}.
+ *
+ * @example
+ * ```ts
+ * const model: CostModelOptions = { defaultListSize: 20, listArguments: ['first', 'last', 'pageSize'], costs: { 'Query.search': 10 } };
+ * ```
+ */
 export interface CostModelOptions {
   /** Multiplier of a list field without `first`/`last`/`limit` (default 10). */
   defaultListSize?: number;

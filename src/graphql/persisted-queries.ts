@@ -13,7 +13,9 @@ import { optionsError } from './limits';
  * ```
  */
 export interface PersistedQueryStore {
+  /** The query registered under `hash`, or `undefined`. */
   get(hash: string): Promise<string | undefined>;
+  /** Registers `query` under `hash` (already verified to be its SHA-256). */
   set(hash: string, query: string): Promise<void>;
 }
 

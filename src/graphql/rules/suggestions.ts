@@ -28,7 +28,18 @@ export function maskSuggestionsRule(): ValidationRule {
   };
 }
 
-/** `error` without its suggestions, or `error` itself when it has none. */
+/**
+ * `error` without its "Did you mean …?" sentence, or `error` itself when it has none: for errors
+ * produced outside `validate()`, such as graphql 16's variable coercion errors.
+ *
+ * @example
+ * ```ts
+ * import { maskSuggestions } from 'patchbay/graphql';
+ *
+ * const result = await execute({ schema, document, variableValues });
+ * const errors = result.errors?.map(maskSuggestions);
+ * ```
+ */
 export function maskSuggestions(error: GraphQLError): GraphQLError {
   const message = error.message.replace(SUGGESTION, '');
   if (message === error.message) return error;
