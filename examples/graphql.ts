@@ -49,10 +49,15 @@ const server = createServer(async (req, res) => {
   for await (const chunk of req) text += chunk;
   const body = JSON.parse(text);
   const resolved = await pq.resolve(body);
-  if ('error' in resolved)
-    return send(200, { errors: [{ message: resolved.error, extensions: { code: resolved.error } }] });
+  if ('error' in resolved) {
+    send(200, { errors: [{ message: resolved.error, extensions: { code: resolved.error } }] });
+    return;
+  }
   const report = guard.check(schema, resolved.query, body.variables);
-  if (!report.ok || !report.document) return send(400, { errors: report.errors });
+  if (!report.ok || !report.document) {
+    send(400, { errors: report.errors });
+    return;
+  }
   const contextValue: Context = { loaders: newLoaders() };
   send(
     200,
