@@ -8,10 +8,7 @@ import {
   getNamedType,
   getNullableType,
   isCompositeType,
-  isInterfaceType,
-  isIntrospectionType,
   isListType,
-  isObjectType,
   Kind,
   type OperationDefinitionNode,
   SchemaMetaFieldDef,
@@ -82,7 +79,17 @@ export interface OperationMeasures extends Measures {
   node: OperationDefinitionNode;
 }
 
-type ResolvedCost = { value: number; multipliers: readonly string[] | undefined };
+/**
+ * What the walk needs of a field definition, worked out once per definition and cached: graphql
+ * 16's type predicates (isListType, isCompositeType…) are slow when they answer false.
+ */
+export interface FieldInfo {
+  value: number;
+  multipliers: readonly string[] | undefined;
+  isList: boolean;
+  /** The named return type when it has fields to select, else undefined. */
+  selectable: GraphQLNamedType | undefined;
+}
 
 const ZERO: Measures = { depth: 0, cost: 0, aliases: 0, directives: 0, rootFields: 0, introspectionLists: 0 };
 
@@ -97,7 +104,7 @@ export function analyzeDocument(
   document: DocumentNode,
   variables: Readonly<Record<string, unknown>> | undefined,
   settings: CostSettings,
-  costCache: WeakMap<object, ResolvedCost>,
+  fieldInfos: WeakMap<object, FieldInfo>,
 ): OperationMeasures[] {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
@@ -113,7 +120,7 @@ export function analyzeDocument(
       if (variable.defaultValue) values[variable.variable.name.value] = valueFromASTUntyped(variable.defaultValue);
     }
     Object.assign(values, variables);
-    const walker = new Walker(schema, fragments, values, settings, costCache);
+    const walker = new Walker(schema, fragments, values, settings, fieldInfos);
     const measures = walker.selectionSet(
       definition.selectionSet,
       schema.getRootType(definition.operation) ?? undefined,
@@ -136,7 +143,7 @@ class Walker {
     private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
     private readonly variables: Readonly<Record<string, unknown>>,
     private readonly settings: CostSettings,
-    private readonly costCache: WeakMap<object, ResolvedCost>,
+    private readonly fieldInfos: WeakMap<object, FieldInfo>,
   ) {}
 
   selectionSet(set: SelectionSetNode, parent: GraphQLNamedType | undefined): Measures {
@@ -179,12 +186,10 @@ class Walker {
   private field(node: FieldNode, parent: GraphQLNamedType | undefined, sum: Measures): void {
     const name = node.name.value;
     const definition = parent && fieldDefinition(this.schema, parent, name);
-    const returned = definition && getNamedType(definition.type);
-    const child = node.selectionSet
-      ? this.selectionSet(node.selectionSet, returned && isCompositeType(returned) ? returned : undefined)
-      : ZERO;
-    const isList = definition !== undefined && isListType(getNullableType(definition.type));
-    const introspective = name.startsWith('__') || (parent !== undefined && isIntrospectionType(parent));
+    const info = definition && parent ? this.fieldInfo(definition, parent.name) : UNKNOWN_FIELD;
+    const child = node.selectionSet ? this.selectionSet(node.selectionSet, info.selectable) : ZERO;
+    // Names starting with __ are reserved for introspection: no user type or field has one.
+    const introspective = name.startsWith('__') || parent?.name.startsWith('__') === true;
     sum.rootFields += 1;
     if (node.alias) sum.aliases += 1;
     sum.depth = Math.max(sum.depth, child.depth + 1);
@@ -192,11 +197,10 @@ class Walker {
     sum.directives += child.directives;
     sum.introspectionLists = Math.max(
       sum.introspectionLists,
-      child.introspectionLists + (introspective && isList ? 1 : 0),
+      child.introspectionLists + (introspective && info.isList ? 1 : 0),
     );
     if (introspective) return;
-    const cost = definition && parent ? this.fieldCost(definition, parent.name) : { value: 1, multipliers: undefined };
-    sum.cost += this.multiplier(node, cost.multipliers, isList) * (cost.value + child.cost);
+    sum.cost += this.multiplier(node, info.multipliers, info.isList) * (info.value + child.cost);
   }
 
   private multiplier(node: FieldNode, multipliers: readonly string[] | undefined, isList: boolean): number {
@@ -221,15 +225,22 @@ class Walker {
     return Math.max(0, value);
   }
 
-  private fieldCost(definition: GraphQLField<unknown, unknown>, typeName: string): ResolvedCost {
-    let cost = this.costCache.get(definition);
-    if (!cost) {
-      cost = resolveCost(this.settings.costs[`${typeName}.${definition.name}`] ?? declaredCost(definition));
-      this.costCache.set(definition, cost);
+  private fieldInfo(definition: GraphQLField<unknown, unknown>, typeName: string): FieldInfo {
+    let info = this.fieldInfos.get(definition);
+    if (!info) {
+      const returned = getNamedType(definition.type);
+      info = {
+        ...resolveCost(this.settings.costs[`${typeName}.${definition.name}`] ?? declaredCost(definition)),
+        isList: isListType(getNullableType(definition.type)),
+        selectable: isCompositeType(returned) ? returned : undefined,
+      };
+      this.fieldInfos.set(definition, info);
     }
-    return cost;
+    return info;
   }
 }
+
+const UNKNOWN_FIELD: FieldInfo = { value: 1, multipliers: undefined, isList: false, selectable: undefined };
 
 function fieldDefinition(
   schema: GraphQLSchema,
@@ -241,7 +252,8 @@ function fieldDefinition(
     if (name === '__schema') return SchemaMetaFieldDef;
     if (name === '__type') return TypeMetaFieldDef;
   }
-  return isObjectType(parent) || isInterfaceType(parent) ? parent.getFields()[name] : undefined;
+  // Object and interface types have fields; asking isObjectType/isInterfaceType of a union is slow on graphql 16.
+  return 'getFields' in parent ? (parent.getFields()[name] as GraphQLField<unknown, unknown> | undefined) : undefined;
 }
 
 /** A cost declared in the schema: `extensions.cost` (code-first) or `@cost(value, multipliers)` in SDL. */
@@ -263,7 +275,7 @@ function declaredCost(definition: GraphQLField<unknown, unknown>): number | Fiel
   return cost;
 }
 
-function resolveCost(cost: number | FieldCost | undefined): ResolvedCost {
+function resolveCost(cost: number | FieldCost | undefined): Pick<FieldInfo, 'value' | 'multipliers'> {
   if (typeof cost === 'number') return { value: cost, multipliers: undefined };
   const value = typeof cost?.value === 'number' && cost.value >= 0 ? cost.value : 1;
   return { value, multipliers: Array.isArray(cost?.multipliers) ? cost.multipliers : undefined };

@@ -9,7 +9,7 @@ import {
   type ValidationRule,
   validate,
 } from 'graphql';
-import { analyzeDocument, type CostSettings } from './analysis';
+import { analyzeDocument, type CostSettings, type FieldInfo } from './analysis';
 import {
   type CostModelOptions,
   checkLimit,
@@ -149,12 +149,12 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
   const extraRules: ValidationRule[] = [];
   if (!introspection) extraRules.push(noIntrospectionRule());
   if (!suggestions) extraRules.push(maskSuggestionsRule());
-  const costCache = new WeakMap();
+  const fieldInfos = new WeakMap<object, FieldInfo>();
 
   return {
     parseOptions: { maxTokens },
     rules(variables) {
-      return [measuringRule(limits, settings, variables ?? undefined), ...extraRules];
+      return [measuringRule(limits, settings, variables ?? undefined, fieldInfos), ...extraRules];
     },
     check(schema, source, variables) {
       const report: GuardReport = {
@@ -175,7 +175,7 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
       }
       report.document = document;
       try {
-        for (const operation of analyzeDocument(schema, document, variables ?? undefined, settings, costCache)) {
+        for (const operation of analyzeDocument(schema, document, variables ?? undefined, settings, fieldInfos)) {
           report.depth = Math.max(report.depth, operation.depth);
           report.cost = Math.max(report.cost, operation.cost);
           report.aliases = Math.max(report.aliases, operation.aliases);

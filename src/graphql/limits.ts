@@ -1,6 +1,13 @@
 import { GraphQLError, type ValidationRule } from 'graphql';
 import { PatchbayError } from '../core/errors';
-import { analyzeDocument, type CostSettings, type FieldCost, type Measures, type OperationMeasures } from './analysis';
+import {
+  analyzeDocument,
+  type CostSettings,
+  type FieldCost,
+  type FieldInfo,
+  type Measures,
+  type OperationMeasures,
+} from './analysis';
 
 /**
  * The `extensions.code` of the errors the guard reports.
@@ -136,12 +143,13 @@ export function measuringRule(
   limits: Limits,
   settings: CostSettings,
   variables: Readonly<Record<string, unknown>> | undefined,
+  // a guard passes its own, so what it learns of each field outlives one request
+  fieldInfos = new WeakMap<object, FieldInfo>(),
 ): ValidationRule {
-  const costCache = new WeakMap();
   return (context) => ({
     Document(node) {
       try {
-        for (const operation of analyzeDocument(context.getSchema(), node, variables, settings, costCache)) {
+        for (const operation of analyzeDocument(context.getSchema(), node, variables, settings, fieldInfos)) {
           for (const error of limitErrors(operation, limits)) context.reportError(error);
         }
       } catch (error) {
