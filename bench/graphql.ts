@@ -76,12 +76,12 @@ async function probe(side: string, index: number): Promise<string> {
   });
 }
 
-/** µs per call: repeat for SLICE_MS, ROUNDS rounds alternating the sides, median. */
-function compare(run: Record<string, () => unknown>, ROUNDS = 7): Record<string, number> {
+/** µs per call: repeat for SLICE_MS, rounds rounds alternating the sides, median. */
+function compare(run: Record<string, () => unknown>, rounds = 7): Record<string, number> {
   const SLICE_MS = 150;
   const samples: Record<string, number[]> = {};
   for (const fn of Object.values(run)) for (let i = 0; i < 20; i++) fn();
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const [name, fn] of Object.entries(run)) {
       let count = 0;
       const start = performance.now();
@@ -95,7 +95,7 @@ function compare(run: Record<string, () => unknown>, ROUNDS = 7): Record<string,
       samples[name].push(((now - start) * 1000) / count);
     }
   }
-  return Object.fromEntries(Object.entries(samples).map(([n, s]) => [n, s.sort((a, b) => a - b)[ROUNDS >> 1]!]));
+  return Object.fromEntries(Object.entries(samples).map(([n, s]) => [n, s.sort((a, b) => a - b)[rounds >> 1]!]));
 }
 
 const fmt = (us: number) => (us >= 100 ? us.toFixed(0) : us >= 10 ? us.toFixed(1) : us.toFixed(2));
