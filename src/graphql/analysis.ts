@@ -221,8 +221,9 @@ class Walker {
   private number(node: ValueNode): number | undefined {
     const value = valueFromASTUntyped(node, this.variables);
     if (Array.isArray(value)) return value.length;
-    if (typeof value !== 'number' || Number.isNaN(value)) return undefined;
-    return Math.max(0, value);
+    // A negative page size is no bound at all to some backends (SQLite's LIMIT -1): price it as absent.
+    if (typeof value !== 'number' || Number.isNaN(value) || value < 0) return undefined;
+    return value;
   }
 
   private fieldInfo(definition: GraphQLField<unknown, unknown>, typeName: string): FieldInfo {

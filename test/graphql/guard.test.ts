@@ -109,6 +109,7 @@ describe('measuring', () => {
     const cost = (query: string, variables?: Record<string, unknown>) => guard.check(schema, query, variables).cost;
     expect(cost('{ users(first: 5) { id } }')).toBe(10);
     expect(cost('{ users { id } }')).toBe(20);
+    expect(cost('{ users(first: -1) { id } }')).toBe(20);
     expect(cost('query($n: Int) { users(first: $n) { id } }', { n: 7 })).toBe(14);
     expect(cost('query($n: Int = 3) { users(first: $n) { id } }')).toBe(6);
     expect(cost('query($n: Int = 3) { users(first: $n) { id } }', { n: 4 })).toBe(8);
