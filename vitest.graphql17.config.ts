@@ -15,6 +15,7 @@ export default defineConfig({
   test: {
     ...base.test,
     include: ['test/graphql/**/*.test.ts'],
+    env: { ...base.test?.env, GRAPHQL_MAJOR: '17' },
     // CommonJS packages that require('graphql') would otherwise load graphql 16 from node_modules.
     server: { deps: { inline: ['graphql-depth-limit', 'graphql-query-complexity', 'dataloader'] } },
   },

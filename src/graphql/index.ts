@@ -1,5 +1,5 @@
 export { PatchbayError, type PatchbayErrorOptions } from '../core/errors';
-export type { CostSettings, FieldCost, Measures } from './analysis';
+export type { FieldCost } from './analysis';
 export {
   createGraphQLGuard,
   type GraphQLGuard,
