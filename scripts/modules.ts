@@ -12,11 +12,7 @@ export const modules: readonly ModuleInfo[] = [
   { name: 'oidc', dependencies: ['jose'], browser: false },
   { name: 'webhooks', dependencies: ['p-retry'], browser: false },
   { name: 'ratelimit', dependencies: [], browser: false },
-  {
-    name: 'graphql',
-    dependencies: ['graphql', 'graphql-depth-limit', 'graphql-query-complexity', 'dataloader'],
-    browser: false,
-  },
+  { name: 'graphql', dependencies: ['graphql', 'dataloader'], browser: false },
   { name: 'grpc', dependencies: ['@grpc/grpc-js'], browser: false },
   { name: 'cqrs', dependencies: [], browser: false },
   { name: 'realtime', dependencies: [], browser: true },

@@ -1,8 +1,9 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineScript, redisKey } from '../../src/core/redis-script';
 import { roundTrips } from '../support/monitor';
 import { connectRedis, testPrefix } from '../support/redis';
+import { type RedisServer, startRedisServer } from '../support/redis-server';
 
 const prefix = testPrefix(import.meta.url);
 const incrBy = defineScript({
@@ -39,17 +40,6 @@ describe('defineScript', () => {
     expect(await redis.get(key)).toBe('3');
   });
 
-  it('recovers from NOSCRIPT after the server lost its script cache', async () => {
-    const key = `${prefix}flushed`;
-    await redis.script('FLUSH');
-    const commands = await monitor(async () => {
-      expect(await incrBy.run(redis, [key], [5])).toBe(5);
-    });
-    expect(commands).toEqual(['evalsha', 'eval']);
-    // EVAL cached it again: the next call is a single EVALSHA
-    expect(await monitor(() => incrBy.run(redis, [key], [1]))).toEqual(['evalsha']);
-  });
-
   it('passes through script errors other than NOSCRIPT', async () => {
     const broken = defineScript({ name: 'broken', lua: "return redis.call('NOPE')", keys: 0 });
     await expect(broken.run(redis, [], [])).rejects.toThrow(/Unknown Redis command|unknown command/i);
@@ -57,6 +47,38 @@ describe('defineScript', () => {
 
   it('rejects a wrong number of keys with ERR_REDIS_SCRIPT before touching Redis', async () => {
     await expect(incrBy.run(redis, [], [1])).rejects.toMatchObject({ code: 'ERR_REDIS_SCRIPT' });
+  });
+});
+
+describe('defineScript on a server that loses its script cache', () => {
+  // SCRIPT FLUSH runs on a server this file owns: on the shared Redis it would turn other
+  // files' single EVALSHA into EVALSHA + EVAL while they count round trips
+  let server: RedisServer;
+  let own: Redis;
+  let ownObserver: Redis;
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    own = new Redis(server.url);
+    ownObserver = new Redis(server.url);
+  });
+
+  afterAll(async () => {
+    own?.disconnect();
+    ownObserver?.disconnect();
+    await server?.stop();
+  });
+
+  it('recovers from NOSCRIPT after the server lost its script cache', async () => {
+    const key = `${prefix}flushed`;
+    await incrBy.run(own, [key], [1]);
+    await own.script('FLUSH');
+    const commands = await roundTrips(own, ownObserver, async () => {
+      expect(await incrBy.run(own, [key], [5])).toBe(6);
+    });
+    expect(commands).toEqual(['evalsha', 'eval']);
+    // EVAL cached it again: the next call is a single EVALSHA
+    expect(await roundTrips(own, ownObserver, () => incrBy.run(own, [key], [1]))).toEqual(['evalsha']);
   });
 });
 

@@ -1,0 +1,190 @@
+// patchbay/grpc: unary calls per second over loopback, a bare client and server beside the full
+// recommended client and server chains (docs/grpc.md), in one process, the two alternating
+// round by round so machine noise hits both. Prints a Markdown table with the ratio.
+// Run: npm run bench -- grpc
+import { cpus } from 'node:os';
+import {
+  type CallOptions,
+  type Client,
+  credentials,
+  InterceptingCall,
+  type Interceptor,
+  loadPackageDefinition,
+  Metadata,
+  Server,
+  ServerCredentials,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  type ServiceClientConstructor,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import {
+  authInterceptor,
+  bearerToken,
+  deadlineInterceptor,
+  type GrpcLogger,
+  identityOf,
+  loggingInterceptor,
+  metricsInterceptor,
+  retryInterceptor,
+  serverAuthInterceptor,
+  serverDeadlineInterceptor,
+  serverLoggingInterceptor,
+  serverRateLimitInterceptor,
+  serverRecoveryInterceptor,
+} from 'patchbay/grpc';
+import { tokenBucket } from 'patchbay/ratelimit';
+
+const ROUNDS = 15;
+const SLICE_MS = 600;
+const IN_FLIGHT = 32;
+
+// The test suite's service: LabRequest { string text; int32 count }, LabReply { string text; int32 index }.
+const definition = loadSync(new URL('../test/grpc/fixtures/lab.proto', import.meta.url).pathname, { keepCase: true });
+const Lab = (loadPackageDefinition(definition).patchbay as Record<string, Record<string, unknown>>).test
+  ?.Lab as ServiceClientConstructor;
+
+type Reply = { text: string; index: number };
+interface LabClient extends Client {
+  Unary(
+    request: { text: string },
+    metadata: Metadata,
+    options: CallOptions,
+    callback: (error: ServiceError | null, reply?: Reply) => void,
+  ): unknown;
+}
+
+// A logger that keeps nothing: what is measured is the interceptors' work, not a log sink's.
+const discard = (): void => {};
+const logger: GrpcLogger = { info: discard, warn: discard, error: discard };
+
+const serverChain: ServerInterceptor[] = [
+  serverLoggingInterceptor({ logger }),
+  serverRecoveryInterceptor(),
+  serverDeadlineInterceptor({ maxMs: 30_000 }),
+  serverAuthInterceptor({ verify: (metadata) => (bearerToken(metadata) === 'bench-token' ? 'bench' : undefined) }),
+  serverRateLimitInterceptor({
+    limiter: tokenBucket({ capacity: 1e12, refillPerSecond: 1e12 }),
+    key: (call) => identityOf<string>(call) ?? 'anonymous',
+  }),
+];
+const clientChain: Interceptor[] = [
+  loggingInterceptor({ logger }),
+  metricsInterceptor({ onCall: discard }),
+  deadlineInterceptor({ defaultMs: 5_000 }),
+  retryInterceptor(),
+  authInterceptor({ token: async () => 'bench-token' }),
+];
+
+// The floor: as many interceptors that do nothing, i.e. what grpc-js's own layers cost.
+const noopClientChain: Interceptor[] = clientChain.map(
+  () => (options, nextCall) => new InterceptingCall(nextCall(options)),
+);
+const noopServerChain: ServerInterceptor[] = serverChain.map(() => (_method, call) => new ServerInterceptingCall(call));
+
+async function serve(interceptors: ServerInterceptor[]): Promise<{ address: string; server: Server }> {
+  const server = new Server({ interceptors });
+  server.addService(Lab.service, {
+    Unary: (call: { request: { text: string } }, callback: (error: null, reply: Reply) => void) =>
+      callback(null, { text: call.request.text, index: 1 }),
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  return { address: `127.0.0.1:${port}`, server };
+}
+
+const noOptions: CallOptions = {};
+
+function call(client: LabClient, deadlineMs: number | undefined): Promise<void> {
+  const options = deadlineMs === undefined ? noOptions : { deadline: Date.now() + deadlineMs };
+  return new Promise((resolve, reject) =>
+    client.Unary({ text: 'hello, patchbay' }, new Metadata(), options, (error) => (error ? reject(error) : resolve())),
+  );
+}
+
+interface Sample {
+  /** Calls per second of wall time. */
+  wall: number;
+  /** Calls per second of this process's CPU time: what the machine's other load disturbs least. */
+  cpu: number;
+}
+
+/** Unary calls per second with IN_FLIGHT concurrent loops, for SLICE_MS. */
+async function throughput(client: LabClient, deadlineMs?: number): Promise<Sample> {
+  let count = 0;
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const deadline = started + SLICE_MS;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (performance.now() < deadline) {
+        await call(client, deadlineMs);
+        count++;
+      }
+    }),
+  );
+  const { user, system } = process.cpuUsage(cpuBefore);
+  return { wall: count / ((performance.now() - started) / 1000), cpu: count / ((user + system) / 1e6) };
+}
+
+const bareServer = await serve([]);
+const noopServer = await serve(noopServerChain);
+const noop = new Lab(noopServer.address, credentials.createInsecure(), {
+  interceptors: noopClientChain,
+}) as unknown as LabClient;
+const fullServer = await serve(serverChain);
+const bare = new Lab(bareServer.address, credentials.createInsecure()) as unknown as LabClient;
+const full = new Lab(fullServer.address, credentials.createInsecure(), {
+  interceptors: clientChain,
+}) as unknown as LabClient;
+
+type Setup = 'bare' | 'deadline' | 'noop' | 'full';
+const run = (setup: Setup): Promise<Sample> =>
+  setup === 'full'
+    ? throughput(full)
+    : setup === 'noop'
+      ? throughput(noop)
+      : throughput(bare, setup === 'deadline' ? 5_000 : undefined);
+const samples: Record<Setup, Sample[]> = { bare: [], deadline: [], noop: [], full: [] };
+const setups: Setup[] = ['bare', 'deadline', 'noop', 'full'];
+for (const setup of setups) await run(setup); // warm-up: connections, JIT
+for (let round = 0; round < ROUNDS; round++) {
+  // Rotate which goes first, so none always runs on a freshly collected heap.
+  for (let i = 0; i < setups.length; i++) {
+    const setup = setups[(round + i) % setups.length] as Setup;
+    samples[setup].push(await run(setup));
+  }
+}
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1] ?? 0;
+const rates = (name: Setup) => ({
+  wall: median(samples[name].map((s) => s.wall)),
+  cpu: median(samples[name].map((s) => s.cpu)),
+});
+const bareRate = rates('bare');
+const fullRate = rates('full');
+const deadlineRate = rates('deadline');
+const noopRate = rates('noop');
+const format = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+const cpu = cpus();
+process.stdout.write(`Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores; Node ${process.version}
+
+Unary calls over loopback, ${IN_FLIGHT} in flight, client and server in one process; median of ${ROUNDS} rounds (the setups rotating within each) of ${SLICE_MS} ms.
+"per CPU-second" divides by the process's CPU time instead of wall time, which other load on the machine disturbs less.
+
+| setup | calls/s | calls per CPU-second | ratio calls/s (÷ bare) | ratio per CPU-second (÷ bare) |
+| --- | ---: | ---: | ---: | ---: |
+| bare client and server | ${format(bareRate.wall)} | ${format(bareRate.cpu)} | 1.00 | 1.00 |
+| bare, the caller setting a deadline (no interceptors) | ${format(deadlineRate.wall)} | ${format(deadlineRate.cpu)} | ${(deadlineRate.wall / bareRate.wall).toFixed(2)} | ${(deadlineRate.cpu / bareRate.cpu).toFixed(2)} |
+| ten interceptors that do nothing (5 client, 5 server): grpc-js's own cost per layer | ${format(noopRate.wall)} | ${format(noopRate.cpu)} | ${(noopRate.wall / bareRate.wall).toFixed(2)} | ${(noopRate.cpu / bareRate.cpu).toFixed(2)} |
+| full recommended chains | ${format(fullRate.wall)} | ${format(fullRate.cpu)} | ${(fullRate.wall / bareRate.wall).toFixed(2)} | ${(fullRate.cpu / bareRate.cpu).toFixed(2)} |
+
+Full chains: client logging, metrics (sizes on), deadline, retry, auth (cached token); server logging, recovery, deadline (maxMs), auth (sync verify), rate limit (memory token bucket).
+`);
+
+for (const client of [bare, noop, full]) client.close();
+for (const { server } of [bareServer, noopServer, fullServer]) server.forceShutdown();

@@ -1,0 +1,101 @@
+import { assertNumber, describe } from '../../core/assert';
+import { PatchbayError } from '../../core/errors';
+import type { AppendOptions, NewEvent, ReadAllOptions, ReadStreamOptions } from './types';
+
+/** An event checked and serialized once, ready for either store. */
+export interface PreparedEvent {
+  id: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+const INPUT = 'ERR_CQRS_INPUT';
+
+/** Validates an append's arguments; returns the expected version (-1 for `'any'`) and the events as JSON. */
+export function prepareAppend(
+  streamId: unknown,
+  events: unknown,
+  options: AppendOptions | undefined,
+): { expected: number; events: PreparedEvent[] } {
+  if (typeof streamId !== 'string' || streamId.length === 0) {
+    throw new PatchbayError(INPUT, `streamId must be a non-empty string, got ${describe(streamId)}`);
+  }
+  if (!Array.isArray(events)) {
+    throw new PatchbayError(INPUT, `events must be an array, got ${describe(events)}`);
+  }
+  if (events.length === 0) throw new PatchbayError(INPUT, 'events must hold at least one event');
+  const expectedVersion = options?.expectedVersion ?? 'any';
+  let expected: number;
+  if (expectedVersion === 'any') expected = -1;
+  else if (expectedVersion === 'no-stream') expected = 0;
+  else {
+    assertNumber(expectedVersion, "expectedVersion (a version, 'any' or 'no-stream')", INPUT, {
+      min: 0,
+      integer: true,
+    });
+    expected = expectedVersion;
+  }
+  const seen = new Set<string>();
+  const prepared = (events as unknown[]).map((event, index): PreparedEvent => {
+    if (typeof event !== 'object' || event === null) {
+      throw new PatchbayError(INPUT, `events[${index}] must be an object, got ${describe(event)}`);
+    }
+    const { id = globalThis.crypto.randomUUID(), type, data = null, metadata = {} } = event as NewEvent;
+    if (typeof type !== 'string' || type.length === 0) {
+      throw new PatchbayError(INPUT, `events[${index}].type must be a non-empty string, got ${describe(type)}`);
+    }
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new PatchbayError(INPUT, `events[${index}].id must be a non-empty string, got ${describe(id)}`);
+    }
+    if (seen.has(id)) throw new PatchbayError(INPUT, `events[${index}].id ${describe(id)} appears twice in one append`);
+    seen.add(id);
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+      throw new PatchbayError(INPUT, `events[${index}].metadata must be a plain object, got ${describe(metadata)}`);
+    }
+    return {
+      id,
+      type,
+      data: toJson(data, `events[${index}].data`),
+      metadata: toJson(metadata, `events[${index}].metadata`),
+    };
+  });
+  return { expected, events: prepared };
+}
+
+function toJson(value: unknown, name: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new PatchbayError(INPUT, `${name} cannot be serialized to JSON`, { cause: error });
+  }
+  if (json === undefined)
+    throw new PatchbayError(INPUT, `${name} cannot be serialized to JSON, got ${describe(value)}`);
+  return json;
+}
+
+/** Validates readStream's arguments; returns the first version to read. */
+export function prepareReadStream(streamId: unknown, options: ReadStreamOptions | undefined): number {
+  if (typeof streamId !== 'string' || streamId.length === 0) {
+    throw new PatchbayError(INPUT, `streamId must be a non-empty string, got ${describe(streamId)}`);
+  }
+  const fromVersion = options?.fromVersion ?? 1;
+  assertNumber(fromVersion, 'fromVersion', INPUT, { min: 0, integer: true });
+  return Math.max(1, fromVersion);
+}
+
+/** Validates readAll's options; returns the first position and the limit (Infinity when none). */
+export function prepareReadAll(options: ReadAllOptions | undefined): { from: number; limit: number } {
+  const { fromPosition = 1, limit = Number.POSITIVE_INFINITY } = options ?? {};
+  assertNumber(fromPosition, 'fromPosition', INPUT, { min: 0, integer: true });
+  if (limit !== Number.POSITIVE_INFINITY) assertNumber(limit, 'limit', INPUT, { min: 1, integer: true });
+  return { from: Math.max(1, fromPosition), limit };
+}
+
+/** Parses stored JSON into frozen objects, so a reader cannot change what other readers see. */
+export function parseFrozen(json: string): unknown {
+  return JSON.parse(json, (_key, value: unknown) =>
+    typeof value === 'object' && value !== null ? Object.freeze(value) : value,
+  );
+}

@@ -1,0 +1,68 @@
+import { type Clock, systemClock } from '../../core/clock';
+import { PatchbayError } from '../../core/errors';
+import type { CheckpointStore, ParkedEvent } from './checkpoint-store';
+
+/**
+ * Options of {@link memoryCheckpointStore}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryCheckpointStoreOptions = { clock: { now: () => Date.now() } };
+ * ```
+ */
+export interface MemoryCheckpointStoreOptions {
+  /** Times leases. Default the system clock. */
+  clock?: Clock;
+}
+
+/**
+ * Checkpoints in this process's memory: for runners whose read models are in memory too (a
+ * restart rebuilds both). Runners in one process that share it share the work by lease. Not
+ * transactional: `ctx.write` needs `redisCheckpointStore`.
+ *
+ * @example
+ * ```ts
+ * import { createProjectionRunner, memoryCheckpointStore } from 'patchbay/cqrs';
+ *
+ * const runner = createProjectionRunner({ store, projections: [ordersByCustomer], checkpoints: memoryCheckpointStore() });
+ * ```
+ */
+export function memoryCheckpointStore(options: MemoryCheckpointStoreOptions = {}): CheckpointStore {
+  const { clock = systemClock } = options;
+  if (typeof clock?.now !== 'function') throw new PatchbayError('ERR_CQRS_OPTIONS', 'clock must have a now() method');
+  const positions = new Map<string, number>();
+  const parkedEvents = new Map<string, ParkedEvent[]>();
+  const leases = new Map<string, { owner: string; until: number }>();
+  return {
+    transactional: false,
+    async load(projection) {
+      return positions.get(projection) ?? 0;
+    },
+    async commit(projection, { from, to, writes, parked }) {
+      if (writes.length > 0) {
+        throw new PatchbayError('ERR_CQRS_HANDLER', 'memoryCheckpointStore cannot run ctx.write commands');
+      }
+      if ((positions.get(projection) ?? 0) !== from) return false;
+      if (parked.length > 0) parkedEvents.set(projection, [...(parkedEvents.get(projection) ?? []), ...parked]);
+      positions.set(projection, to);
+      return true;
+    },
+    async reset(projection) {
+      positions.delete(projection);
+      parkedEvents.delete(projection);
+    },
+    async parked(projection) {
+      return [...(parkedEvents.get(projection) ?? [])];
+    },
+    async acquire(projection, owner, ttlMs) {
+      const lease = leases.get(projection);
+      const now = clock.now();
+      if (lease && lease.owner !== owner && lease.until > now) return false;
+      leases.set(projection, { owner, until: now + ttlMs });
+      return true;
+    },
+    async release(projection, owner) {
+      if (leases.get(projection)?.owner === owner) leases.delete(projection);
+    },
+  };
+}

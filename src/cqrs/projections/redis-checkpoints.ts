@@ -1,0 +1,117 @@
+import { describe } from '../../core/assert';
+import { PatchbayError } from '../../core/errors';
+import { defineScript, type RedisArg, type RedisScriptClient, redisKey } from '../../core/redis-script';
+import type { CheckpointStore, ParkedEvent } from './checkpoint-store';
+import acquireLua from './scripts/acquire.lua';
+import commitLua from './scripts/commit.lua';
+import releaseLua from './scripts/release.lua';
+
+const commitScript = defineScript({ name: 'cqrs:commit', lua: commitLua, keys: 2 });
+const acquireScript = defineScript({ name: 'cqrs:acquire', lua: acquireLua, keys: 1 });
+const releaseScript = defineScript({ name: 'cqrs:release', lua: releaseLua, keys: 1 });
+const loadScript = defineScript({ name: 'cqrs:load', lua: "return redis.call('HGET', KEYS[1], 'position')", keys: 1 });
+const parkedScript = defineScript({ name: 'cqrs:parked', lua: "return redis.call('LRANGE', KEYS[1], 0, -1)", keys: 1 });
+const resetScript = defineScript({ name: 'cqrs:reset', lua: "return redis.call('DEL', KEYS[1], KEYS[2])", keys: 2 });
+
+/**
+ * Options of {@link redisCheckpointStore}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisCheckpointStoreOptions = { prefix: 'shop:cp:' };
+ * ```
+ */
+export interface RedisCheckpointStoreOptions {
+  /** Prefix of every key. Default `pb:cp:`. */
+  prefix?: string;
+}
+
+/**
+ * Checkpoints, parked events and leases in Redis, shared by runner processes. Transactional:
+ * `commit` runs the writes handlers queued with `ctx.write` and moves the checkpoint in one Lua
+ * script, only if the checkpoint is still where the batch started, so a read model in the same
+ * Redis gets each event exactly once, across crashes and competing runners.
+ *
+ * Keys (`P` = prefix, `N` = projection name): `P{N}:checkpoint` (hash, field `position`),
+ * `P{N}:parked` (list of JSON), `P{N}:lease` (string with a TTL). On Redis Cluster, read-model
+ * keys written with `ctx.write` must carry the hash tag `{N}` too, so that they share the slot.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { createProjectionRunner, redisCheckpointStore, redisEventStore } from 'patchbay/cqrs';
+ *
+ * const redis = new Redis(process.env.REDIS_URL);
+ * const runner = createProjectionRunner({
+ *   store: redisEventStore(redis),
+ *   projections: [ordersByCustomer],
+ *   checkpoints: redisCheckpointStore(redis, { prefix: 'shop:cp:' }),
+ * });
+ * runner.start();
+ * ```
+ */
+export function redisCheckpointStore(
+  redis: RedisScriptClient,
+  options: RedisCheckpointStoreOptions = {},
+): CheckpointStore {
+  const { prefix = 'pb:cp:' } = options;
+  if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
+    throw new PatchbayError('ERR_CQRS_OPTIONS', 'redisCheckpointStore needs an ioredis client (Redis or Cluster)');
+  }
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+    throw new PatchbayError('ERR_CQRS_OPTIONS', `prefix must be a string without braces, got ${describe(prefix)}`);
+  }
+  const key = (projection: string, suffix: string): string => redisKey(prefix, projection, suffix);
+  const call = async (what: string, work: () => Promise<unknown>): Promise<unknown> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw new PatchbayError('ERR_CQRS_STORE', `Could not ${what} in Redis`, { cause: error });
+    }
+  };
+  return {
+    transactional: true,
+    async load(projection) {
+      return Number(
+        (await call('load a checkpoint', () => loadScript.run(redis, [key(projection, 'checkpoint')], []))) ?? 0,
+      );
+    },
+    async commit(projection, { from, to, writes, parked }) {
+      const keys = [key(projection, 'checkpoint'), key(projection, 'parked')];
+      const args: RedisArg[] = [String(from), String(to), parked.length];
+      for (const entry of parked) args.push(JSON.stringify(entry));
+      for (const write of writes) {
+        keys.push(write.key);
+        args.push(write.command, write.args.length, ...write.args);
+      }
+      // the script takes a variable number of keys: the fixed two, then one per write
+      const run = () =>
+        redis.evalsha(commitScript.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
+          if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+          return redis.eval(commitScript.lua, keys.length, ...keys, ...args);
+        });
+      return (await call('commit a checkpoint', run)) === 1;
+    },
+    async reset(projection) {
+      await call('reset a checkpoint', () =>
+        resetScript.run(redis, [key(projection, 'checkpoint'), key(projection, 'parked')], []),
+      );
+    },
+    async parked(projection) {
+      const entries = (await call('read parked events', () =>
+        parkedScript.run(redis, [key(projection, 'parked')], []),
+      )) as string[];
+      return entries.map((entry) => JSON.parse(entry) as ParkedEvent);
+    },
+    async acquire(projection, owner, ttlMs) {
+      return (
+        (await call('take a lease', () =>
+          acquireScript.run(redis, [key(projection, 'lease')], [owner, Math.ceil(ttlMs)]),
+        )) === 1
+      );
+    },
+    async release(projection, owner) {
+      await call('release a lease', () => releaseScript.run(redis, [key(projection, 'lease')], [owner]));
+    },
+  };
+}

@@ -1,0 +1,397 @@
+import { assertNumber, describe } from '../../core/assert';
+import { type BackoffOptions, backoff } from '../../core/backoff';
+import { type Clock, systemClock } from '../../core/clock';
+import { PatchbayError } from '../../core/errors';
+import type { RedisArg } from '../../core/redis-script';
+import { withTimeout } from '../../core/timeout';
+import type { EventStore, StoredEvent } from '../event-store/types';
+import type { CheckpointStore, ParkedEvent, ProjectionWrite } from './checkpoint-store';
+import type { Projection, ProjectionContext } from './define-projection';
+import { memoryCheckpointStore } from './memory-checkpoints';
+import { createWaker } from './waker';
+
+/**
+ * What a runner reports through `onEvent`.
+ *
+ * @example
+ * ```ts
+ * const onEvent = (event: ProjectionRunnerEvent) => {
+ *   if (event.type === 'parked') alert(`${event.projection} parked ${event.event.position}: ${event.error}`);
+ * };
+ * ```
+ */
+export type ProjectionRunnerEvent =
+  | { type: 'batch'; projection: string; from: number; to: number; applied: number }
+  | { type: 'retry'; projection: string; event: StoredEvent; attempt: number; error: unknown }
+  | { type: 'parked'; projection: string; event: StoredEvent; attempts: number; error: unknown }
+  | { type: 'lease-acquired'; projection: string; checkpoint: number }
+  | { type: 'lease-lost'; projection: string }
+  | { type: 'conflict'; projection: string; from: number }
+  | { type: 'error'; projection: string; error: unknown };
+
+/**
+ * Options of {@link createProjectionRunner}.
+ *
+ * @example
+ * ```ts
+ * const options: ProjectionRunnerOptions = { store, projections: [ordersByCustomer], batchSize: 500 };
+ * ```
+ */
+export interface ProjectionRunnerOptions {
+  /** Where the events come from (`readAll`). */
+  store: EventStore;
+  /** The projections to run; names must be unique. */
+  projections: readonly Projection[];
+  /** Where positions, parked events and leases live. Default a new `memoryCheckpointStore()`. */
+  checkpoints?: CheckpointStore;
+  /** Events read and checkpointed together. Default 256. */
+  batchSize?: number;
+  /** How long an idle projection waits before looking for new events, in ms. Default 100. */
+  pollMs?: number;
+  /** Lease time-to-live in ms; a runner that dies is replaced after at most this long. Default 10 000. */
+  leaseMs?: number;
+  /** Tries per event before it is parked, and the wait between them. Default 3 tries, 50 ms to 1 s. */
+  retry?: { attempts?: number; backoff?: BackoffOptions };
+  /** This runner's lease owner id. Default a random UUID. */
+  owner?: string;
+  /** Times lease renewals. Default the system clock. */
+  clock?: Clock;
+  /** Progress, retries, parked events, lease changes and errors. */
+  onEvent?: (event: ProjectionRunnerEvent) => void;
+}
+
+/**
+ * Options of `waitFor`.
+ *
+ * @example
+ * ```ts
+ * await runner.waitFor(position, { timeoutMs: 2_000, projection: 'orders-by-customer' } satisfies WaitForOptions);
+ * ```
+ */
+export interface WaitForOptions {
+  /** Rejects with `TimeoutError` after this long. */
+  timeoutMs: number;
+  /** Wait for this projection only. Default: all of the runner's projections. */
+  projection?: string;
+}
+
+/**
+ * Runs projections: reads the global log in batches from each projection's checkpoint, applies
+ * events in position order, and commits the checkpoint after each batch.
+ *
+ * @example
+ * ```ts
+ * const runner: ProjectionRunner = createProjectionRunner({ store, projections: [ordersByCustomer] });
+ * runner.start();
+ * ```
+ */
+export interface ProjectionRunner {
+  /** Starts a worker per projection. Calling it again while running does nothing. */
+  start(): void;
+  /** Finishes the event in hand, commits what was applied, releases leases; resolves when all workers ended. */
+  stop(): Promise<void>;
+  /** Empties the read model (`reset`), sets the checkpoint to 0 and replays up to the head; resolves when done. */
+  rebuild(name: string): Promise<void>;
+  /** Resolves once the projection(s) got past `position` (read-your-writes); rejects with `TimeoutError` otherwise. */
+  waitFor(position: number, options: WaitForOptions): Promise<void>;
+  /** The parked events of a projection. */
+  parked(name: string): Promise<ParkedEvent[]>;
+}
+
+interface Worker {
+  readonly projection: Projection;
+  readonly handles: ReadonlySet<string>;
+  checkpoint: number;
+  leased: boolean;
+  leaseRenewAt: number;
+  // batches and rebuilds of one projection never overlap
+  lock: Promise<void>;
+  done: Promise<void> | undefined;
+}
+
+const OPTIONS = 'ERR_CQRS_OPTIONS';
+
+/**
+ * Creates a projection runner. Each projection has one worker; a worker holds the projection's
+ * lease in the checkpoint store while it works, so several runners (processes) on one Redis share
+ * the projections between them, and a dead runner's projections move to another within `leaseMs`.
+ * A batch commits only if the checkpoint is still where it started, so even two runners that
+ * both believe they hold a lease cannot commit the same events twice.
+ *
+ * Delivery: each event reaches a handler at least once, in position order. Writes queued with
+ * `ctx.write` (Redis) are applied exactly once: they commit atomically with the checkpoint. Other
+ * side effects of a batch interrupted by a crash are repeated on restart (make them idempotent
+ * with `event.position`). A handler that throws is retried, then its event is parked (recorded
+ * with the error, reported through `onEvent`) and the projection goes on.
+ *
+ * @example
+ * ```ts
+ * import { createProjectionRunner, defineProjection, memoryEventStore } from 'patchbay/cqrs';
+ *
+ * const store = memoryEventStore();
+ * const runner = createProjectionRunner({ store, projections: [ordersByCustomer], onEvent: console.log });
+ * runner.start();
+ * const { position } = await store.append('order-1', [{ type: 'OrderPlaced', data: { orderId: '1', customerId: 'c1' } }]);
+ * await runner.waitFor(position, { timeoutMs: 1_000 });
+ * await runner.stop();
+ * ```
+ */
+export function createProjectionRunner(options: ProjectionRunnerOptions): ProjectionRunner {
+  const {
+    store,
+    projections,
+    checkpoints = memoryCheckpointStore(),
+    batchSize = 256,
+    pollMs = 100,
+    leaseMs = 10_000,
+    retry = {},
+    owner = globalThis.crypto.randomUUID(),
+    clock = systemClock,
+    onEvent,
+  } = options ?? ({} as ProjectionRunnerOptions);
+  if (typeof store?.readAll !== 'function') throw new PatchbayError(OPTIONS, 'store must be an EventStore');
+  if (!Array.isArray(projections) || projections.length === 0) {
+    throw new PatchbayError(OPTIONS, `projections must be a non-empty array, got ${describe(projections)}`);
+  }
+  if (typeof checkpoints?.commit !== 'function')
+    throw new PatchbayError(OPTIONS, 'checkpoints must be a CheckpointStore');
+  assertNumber(batchSize, 'batchSize', OPTIONS, { min: 1, integer: true });
+  assertNumber(pollMs, 'pollMs', OPTIONS, { min: 1 });
+  assertNumber(leaseMs, 'leaseMs', OPTIONS, { min: 10 });
+  const attempts = retry.attempts ?? 3;
+  assertNumber(attempts, 'retry.attempts', OPTIONS, { min: 1, integer: true });
+  const retryDelay = backoff(retry.backoff ?? { initialMs: 50, maxMs: 1_000 });
+  if (typeof owner !== 'string' || owner.length === 0)
+    throw new PatchbayError(OPTIONS, 'owner must be a non-empty string');
+  if (onEvent !== undefined && typeof onEvent !== 'function')
+    throw new PatchbayError(OPTIONS, 'onEvent must be a function');
+
+  const workers = new Map<string, Worker>();
+  for (const projection of projections) {
+    if (typeof projection?.apply !== 'function') {
+      throw new PatchbayError(OPTIONS, 'projections must be made with defineProjection');
+    }
+    if (workers.has(projection.name)) throw new PatchbayError(OPTIONS, `two projections are named ${projection.name}`);
+    workers.set(projection.name, {
+      projection,
+      handles: new Set(projection.eventTypes),
+      checkpoint: 0,
+      leased: false,
+      leaseRenewAt: 0,
+      lock: Promise.resolve(),
+      done: undefined,
+    });
+  }
+
+  // three wakers, so that waking idle workers for a waitFor does not cut a retry backoff short
+  const idle = createWaker();
+  const progress = createWaker();
+  const backoffWait = createWaker();
+  let running = false;
+  let stopping: AbortController | undefined;
+
+  const emit = (event: ProjectionRunnerEvent): void => {
+    if (!onEvent) return;
+    try {
+      onEvent(event);
+    } catch {
+      // a failing observer must not stop the projections it observes
+    }
+  };
+
+  const exclusive = <T>(worker: Worker, fn: () => Promise<T>): Promise<T> => {
+    const result = worker.lock.then(fn);
+    worker.lock = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  };
+
+  /** Takes or renews the lease when due; false when another runner holds it. */
+  const holdLease = async (worker: Worker): Promise<boolean> => {
+    const name = worker.projection.name;
+    if (worker.leased && clock.now() < worker.leaseRenewAt) return true;
+    const held = await checkpoints.acquire(name, owner, leaseMs);
+    if (!held) {
+      if (worker.leased) emit({ type: 'lease-lost', projection: name });
+      worker.leased = false;
+      return false;
+    }
+    // renew at a third of the TTL, so two missed renewals still leave time before it expires
+    worker.leaseRenewAt = clock.now() + leaseMs / 3;
+    if (!worker.leased) {
+      // load before claiming, so a failed load cannot leave a stale checkpoint behind a held lease
+      worker.checkpoint = await checkpoints.load(name);
+      worker.leased = true;
+      emit({ type: 'lease-acquired', projection: name, checkpoint: worker.checkpoint });
+    }
+    return true;
+  };
+
+  /** Applies one event, retrying; returns its queued writes, or the parked entry when it kept failing. */
+  const apply = async (
+    worker: Worker,
+    event: StoredEvent,
+    signal: AbortSignal | undefined,
+  ): Promise<{ writes: ProjectionWrite[] } | { parked: ParkedEvent } | undefined> => {
+    const name = worker.projection.name;
+    for (let attempt = 1; ; attempt++) {
+      const writes: ProjectionWrite[] = [];
+      const ctx: ProjectionContext = {
+        projection: name,
+        attempt,
+        write(command: string, key: string, ...args: RedisArg[]) {
+          if (!checkpoints.transactional) {
+            throw new PatchbayError(
+              'ERR_CQRS_HANDLER',
+              'ctx.write needs a transactional checkpoint store (redisCheckpointStore)',
+            );
+          }
+          if (typeof command !== 'string' || command.length === 0 || typeof key !== 'string' || key.length === 0) {
+            throw new PatchbayError('ERR_CQRS_INPUT', 'ctx.write needs a command name and a key');
+          }
+          writes.push({ command, key, args });
+        },
+      };
+      try {
+        await worker.projection.apply(event, ctx);
+        return { writes };
+      } catch (error) {
+        if (attempt >= attempts) {
+          emit({ type: 'parked', projection: name, event, attempts, error });
+          return { parked: { event, error: error instanceof Error ? error.message : String(error), attempts } };
+        }
+        emit({ type: 'retry', projection: name, event, attempt, error });
+        await backoffWait.wait(retryDelay.delay(attempt - 1), signal);
+        // stopped while waiting to retry: leave the event for the next run rather than park it
+        if (signal?.aborted) return undefined;
+      }
+    }
+  };
+
+  /** Reads and applies one batch and commits it; returns how many events it got past. */
+  const runBatch = async (worker: Worker, signal: AbortSignal | undefined): Promise<number> => {
+    const name = worker.projection.name;
+    const from = worker.checkpoint;
+    const writes: ProjectionWrite[] = [];
+    const parked: ParkedEvent[] = [];
+    let to = from;
+    let applied = 0;
+    for await (const event of store.readAll({ fromPosition: from + 1, limit: batchSize })) {
+      if (worker.handles.has(event.type)) {
+        const outcome = await apply(worker, event, signal);
+        if (outcome === undefined) break;
+        if ('parked' in outcome) parked.push(outcome.parked);
+        else {
+          for (const write of outcome.writes) writes.push(write);
+          applied++;
+        }
+      }
+      to = event.position;
+      // stopping mid-batch: commit what was applied so far, nothing more
+      if (signal?.aborted) break;
+    }
+    if (to === from) return 0;
+    if (!(await checkpoints.commit(name, { from, to, writes, parked }))) {
+      // another runner moved the checkpoint: our batch is void, start again from where it is
+      emit({ type: 'conflict', projection: name, from });
+      worker.checkpoint = await checkpoints.load(name);
+      return 0;
+    }
+    worker.checkpoint = to;
+    emit({ type: 'batch', projection: name, from, to, applied });
+    progress.wake();
+    return to - from;
+  };
+
+  const work = async (worker: Worker, signal: AbortSignal): Promise<void> => {
+    while (!signal.aborted) {
+      let moved = 0;
+      const woken = idle.generation();
+      try {
+        if (!(await holdLease(worker))) {
+          await idle.wait(Math.min(leaseMs / 3, 1_000), signal);
+          continue;
+        }
+        moved = await exclusive(worker, () => runBatch(worker, signal));
+      } catch (error) {
+        emit({ type: 'error', projection: worker.projection.name, error });
+      }
+      if (moved === 0) await idle.wait(pollMs, signal, woken);
+    }
+    if (worker.leased) {
+      worker.leased = false;
+      try {
+        await checkpoints.release(worker.projection.name, owner);
+      } catch (error) {
+        emit({ type: 'error', projection: worker.projection.name, error });
+      }
+    }
+  };
+
+  const workerOf = (name: unknown): Worker => {
+    const worker = typeof name === 'string' ? workers.get(name) : undefined;
+    if (!worker) throw new PatchbayError('ERR_CQRS_INPUT', `no projection named ${describe(name)} in this runner`);
+    return worker;
+  };
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      const controller = new AbortController();
+      stopping = controller;
+      for (const worker of workers.values()) worker.done = work(worker, controller.signal);
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      stopping?.abort();
+      idle.wake();
+      await Promise.all([...workers.values()].map((worker) => worker.done));
+    },
+    async rebuild(name) {
+      const worker = workerOf(name);
+      if (!(await holdLease(worker))) {
+        throw new PatchbayError('ERR_CQRS_LEASE', `another runner holds projection ${name}; rebuild it there`);
+      }
+      await exclusive(worker, async () => {
+        await worker.projection.reset();
+        await checkpoints.reset(name);
+        worker.checkpoint = 0;
+        while ((await runBatch(worker, undefined)) > 0) {
+          // replay batch by batch up to the head
+        }
+      });
+      // a runner that is not running must not keep other runners off the projection
+      if (!running && worker.leased) {
+        worker.leased = false;
+        await checkpoints.release(name, owner);
+      }
+    },
+    async waitFor(position, waitOptions) {
+      assertNumber(position, 'position', 'ERR_CQRS_INPUT', { min: 0, integer: true });
+      assertNumber(waitOptions?.timeoutMs, 'timeoutMs', 'ERR_CQRS_INPUT', { min: 0, exclusiveMin: true });
+      const names =
+        waitOptions.projection === undefined ? [...workers.keys()] : [workerOf(waitOptions.projection).projection.name];
+      // new events may be waiting behind an idle worker's poll: look now
+      idle.wake();
+      await withTimeout(
+        async (signal) => {
+          while (!signal.aborted) {
+            const committed = progress.generation();
+            const reached = await Promise.all(names.map((name) => checkpoints.load(name)));
+            if (reached.every((at) => at >= position)) return;
+            await progress.wait(pollMs, signal, committed);
+          }
+        },
+        waitOptions.timeoutMs,
+        { message: `projections did not reach position ${position} within ${waitOptions.timeoutMs} ms` },
+      );
+    },
+    parked(name) {
+      return checkpoints.parked(workerOf(name).projection.name);
+    },
+  };
+}

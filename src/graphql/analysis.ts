@@ -1,0 +1,283 @@
+import {
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  getNamedType,
+  getNullableType,
+  isCompositeType,
+  isListType,
+  Kind,
+  type OperationDefinitionNode,
+  SchemaMetaFieldDef,
+  type SelectionSetNode,
+  TypeMetaFieldDef,
+  TypeNameMetaFieldDef,
+  type ValueNode,
+  valueFromASTUntyped,
+} from 'graphql';
+
+/**
+ * The cost of one field: `value` is what the field costs by itself (default 1), `multipliers`
+ * names the arguments whose values multiply the field and everything below it.
+ *
+ * @example
+ * ```ts
+ * const search: FieldCost = { value: 5, multipliers: ['first'] };
+ * ```
+ */
+export interface FieldCost {
+  value?: number;
+  multipliers?: readonly string[];
+}
+
+/**
+ * How cost is computed, shared by {@link costLimitRule} and the guard.
+ *
+ * @example
+ * ```ts
+ * const settings: CostSettings = { defaultListSize: 10, listArguments: ['first', 'last', 'limit'], costs: { 'Query.search': 5 } };
+ * ```
+ */
+export interface CostSettings {
+  /** The multiplier of a list field that has none of the list arguments. */
+  defaultListSize: number;
+  /** Arguments whose value is the length of a list field's result (`first`, `last`, `limit`). */
+  listArguments: readonly string[];
+  /** Per-field costs by `Type.field`, ahead of schema extensions and `@cost` directives. */
+  costs: Readonly<Record<string, number | FieldCost>>;
+}
+
+/**
+ * What one operation measures. Numbers count the document as executed: a fragment spread twice
+ * counts twice, although each fragment is measured only once.
+ *
+ * @example
+ * ```ts
+ * const m: Measures = { depth: 3, cost: 120, aliases: 0, directives: 1, rootFields: 2, introspectionLists: 0 };
+ * ```
+ */
+export interface Measures {
+  /** Levels of nested fields: `{ a }` is 1, `{ a { b } }` is 2. Introspection fields count. */
+  depth: number;
+  /** Fields weighted by list multipliers; introspection is free (it has its own limit). */
+  cost: number;
+  /** Aliased fields. */
+  aliases: number;
+  /** Directive applications. */
+  directives: number;
+  /** Fields at the top of the selection set. */
+  rootFields: number;
+  /** The deepest nesting of list fields inside introspection (`types { fields { args } }` is 3). */
+  introspectionLists: number;
+}
+
+/** {@link Measures} of one operation of a document. */
+export interface OperationMeasures extends Measures {
+  node: OperationDefinitionNode;
+}
+
+/**
+ * What the walk needs of a field definition, worked out once per definition and cached: graphql
+ * 16's type predicates (isListType, isCompositeType…) are slow when they answer false.
+ */
+export interface FieldInfo {
+  value: number;
+  multipliers: readonly string[] | undefined;
+  isList: boolean;
+  /** The named return type when it has fields to select, else undefined. */
+  selectable: GraphQLNamedType | undefined;
+}
+
+const ZERO: Measures = { depth: 0, cost: 0, aliases: 0, directives: 0, rootFields: 0, introspectionLists: 0 };
+
+/**
+ * Measures every operation of `document` in one walk. Each fragment is measured once per
+ * operation and reused at every spread, so fan-out (`F0 { ...F1 ...F1 }`, `F1 { ...F2 ...F2 }` …)
+ * is linear in the document; a spread of a fragment that is still being measured counts as empty,
+ * so cycles end (NoFragmentCyclesRule reports them).
+ */
+export function analyzeDocument(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Readonly<Record<string, unknown>> | undefined,
+  settings: CostSettings,
+  fieldInfos: WeakMap<object, FieldInfo>,
+): OperationMeasures[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION && !fragments.has(definition.name.value)) {
+      fragments.set(definition.name.value, definition);
+    }
+  }
+  const results: OperationMeasures[] = [];
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    const values: Record<string, unknown> = {};
+    for (const variable of definition.variableDefinitions ?? []) {
+      if (variable.defaultValue) values[variable.variable.name.value] = valueFromASTUntyped(variable.defaultValue);
+    }
+    Object.assign(values, variables);
+    const walker = new Walker(schema, fragments, values, settings, fieldInfos);
+    const measures = walker.selectionSet(
+      definition.selectionSet,
+      schema.getRootType(definition.operation) ?? undefined,
+    );
+    results.push({
+      ...measures,
+      directives: measures.directives + (definition.directives?.length ?? 0),
+      node: definition,
+    });
+  }
+  return results;
+}
+
+class Walker {
+  // undefined while a fragment is being measured: a spread reaching it again is a cycle
+  private readonly memo = new Map<string, Measures | undefined>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+    private readonly variables: Readonly<Record<string, unknown>>,
+    private readonly settings: CostSettings,
+    private readonly fieldInfos: WeakMap<object, FieldInfo>,
+  ) {}
+
+  selectionSet(set: SelectionSetNode, parent: GraphQLNamedType | undefined): Measures {
+    const sum = { ...ZERO };
+    for (const selection of set.selections) {
+      sum.directives += selection.directives?.length ?? 0;
+      if (selection.kind === Kind.FIELD) {
+        this.field(selection, parent, sum);
+        continue;
+      }
+      let inner: Measures;
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const condition = selection.typeCondition ? this.schema.getType(selection.typeCondition.name.value) : parent;
+        inner = this.selectionSet(selection.selectionSet, condition ?? undefined);
+      } else {
+        inner = this.fragment(selection.name.value);
+      }
+      // A union's branches are added, not maxed: an over-estimate that stays cheap and safe.
+      sum.depth = Math.max(sum.depth, inner.depth);
+      sum.cost += inner.cost;
+      sum.aliases += inner.aliases;
+      sum.directives += inner.directives;
+      sum.rootFields += inner.rootFields;
+      sum.introspectionLists = Math.max(sum.introspectionLists, inner.introspectionLists);
+    }
+    return sum;
+  }
+
+  private fragment(name: string): Measures {
+    if (this.memo.has(name)) return this.memo.get(name) ?? ZERO;
+    const definition = this.fragments.get(name);
+    if (!definition) return ZERO;
+    this.memo.set(name, undefined);
+    const inner = this.selectionSet(definition.selectionSet, this.schema.getType(definition.typeCondition.name.value));
+    const measures = { ...inner, directives: inner.directives + (definition.directives?.length ?? 0) };
+    this.memo.set(name, measures);
+    return measures;
+  }
+
+  private field(node: FieldNode, parent: GraphQLNamedType | undefined, sum: Measures): void {
+    const name = node.name.value;
+    const definition = parent && fieldDefinition(this.schema, parent, name);
+    const info = definition && parent ? this.fieldInfo(definition, parent.name) : UNKNOWN_FIELD;
+    const child = node.selectionSet ? this.selectionSet(node.selectionSet, info.selectable) : ZERO;
+    // Names starting with __ are reserved for introspection: no user type or field has one.
+    const introspective = name.startsWith('__') || parent?.name.startsWith('__') === true;
+    sum.rootFields += 1;
+    if (node.alias) sum.aliases += 1;
+    sum.depth = Math.max(sum.depth, child.depth + 1);
+    sum.aliases += child.aliases;
+    sum.directives += child.directives;
+    sum.introspectionLists = Math.max(
+      sum.introspectionLists,
+      child.introspectionLists + (introspective && info.isList ? 1 : 0),
+    );
+    if (introspective) return;
+    sum.cost += this.multiplier(node, info.multipliers, info.isList) * (info.value + child.cost);
+  }
+
+  private multiplier(node: FieldNode, multipliers: readonly string[] | undefined, isList: boolean): number {
+    const names = multipliers ?? (isList ? this.settings.listArguments : undefined);
+    let found: number | undefined;
+    if (names) {
+      for (const argument of node.arguments ?? []) {
+        if (!names.includes(argument.name.value)) continue;
+        const value = this.number(argument.value);
+        if (value === undefined) continue;
+        // first/last/limit are alternatives (the largest bounds the list); named multipliers compound
+        found = found === undefined ? value : multipliers ? found * value : Math.max(found, value);
+      }
+    }
+    return found ?? (isList ? this.settings.defaultListSize : 1);
+  }
+
+  private number(node: ValueNode): number | undefined {
+    const value = valueFromASTUntyped(node, this.variables);
+    if (Array.isArray(value)) return value.length;
+    // A negative page size is no bound at all to some backends (SQLite's LIMIT -1): price it as absent.
+    if (typeof value !== 'number' || Number.isNaN(value) || value < 0) return undefined;
+    return value;
+  }
+
+  private fieldInfo(definition: GraphQLField<unknown, unknown>, typeName: string): FieldInfo {
+    let info = this.fieldInfos.get(definition);
+    if (!info) {
+      const returned = getNamedType(definition.type);
+      info = {
+        ...resolveCost(this.settings.costs[`${typeName}.${definition.name}`] ?? declaredCost(definition)),
+        isList: isListType(getNullableType(definition.type)),
+        selectable: isCompositeType(returned) ? returned : undefined,
+      };
+      this.fieldInfos.set(definition, info);
+    }
+    return info;
+  }
+}
+
+const UNKNOWN_FIELD: FieldInfo = { value: 1, multipliers: undefined, isList: false, selectable: undefined };
+
+function fieldDefinition(
+  schema: GraphQLSchema,
+  parent: GraphQLNamedType,
+  name: string,
+): GraphQLField<unknown, unknown> | undefined {
+  if (name === '__typename') return TypeNameMetaFieldDef;
+  if (parent === schema.getQueryType()) {
+    if (name === '__schema') return SchemaMetaFieldDef;
+    if (name === '__type') return TypeMetaFieldDef;
+  }
+  // Object and interface types have fields; asking isObjectType/isInterfaceType of a union is slow on graphql 16.
+  return 'getFields' in parent ? (parent.getFields()[name] as GraphQLField<unknown, unknown> | undefined) : undefined;
+}
+
+/** A cost declared in the schema: `extensions.cost` (code-first) or `@cost(value, multipliers)` in SDL. */
+function declaredCost(definition: GraphQLField<unknown, unknown>): number | FieldCost | undefined {
+  const extension = definition.extensions?.cost;
+  if (typeof extension === 'number' || (typeof extension === 'object' && extension !== null)) {
+    return extension as number | FieldCost;
+  }
+  const directive = definition.astNode?.directives?.find((d) => d.name.value === 'cost');
+  if (!directive) return undefined;
+  const cost: { value?: number; multipliers?: string[] } = {};
+  for (const argument of directive.arguments ?? []) {
+    const value = valueFromASTUntyped(argument.value);
+    if (argument.name.value === 'value' && typeof value === 'number') cost.value = value;
+    if (argument.name.value === 'multipliers' && Array.isArray(value)) {
+      cost.multipliers = value.filter((v): v is string => typeof v === 'string');
+    }
+  }
+  return cost;
+}
+
+function resolveCost(cost: number | FieldCost | undefined): Pick<FieldInfo, 'value' | 'multipliers'> {
+  if (typeof cost === 'number') return { value: cost, multipliers: undefined };
+  const value = typeof cost?.value === 'number' && cost.value >= 0 ? cost.value : 1;
+  return { value, multipliers: Array.isArray(cost?.multipliers) ? cost.multipliers : undefined };
+}

@@ -1,0 +1,79 @@
+import DataLoader, { type BatchLoadFn } from 'dataloader';
+import { optionsError } from './limits';
+
+/**
+ * Batch functions by loader name: each takes the keys requested in one tick and returns their
+ * values (or `Error`s) in the same order.
+ *
+ * @example
+ * ```ts
+ * const batchFns = {
+ *   userById: async (ids: readonly string[]) => {
+ *     const rows = await db.users.findMany({ where: { id: { in: [...ids] } } });
+ *     return ids.map((id) => rows.find((r) => r.id === id) ?? new Error(`no user ${id}`));
+ *   },
+ * } satisfies LoaderBatchFunctions;
+ * ```
+ */
+export type LoaderBatchFunctions = Record<string, BatchLoadFn<never, unknown>>;
+
+/**
+ * One DataLoader for each batch function, keyed and typed after it.
+ *
+ * @example
+ * ```ts
+ * const loaders: Loaders<typeof batchFns> = newLoaders();
+ * const user = await loaders.userById.load('u1');
+ * ```
+ */
+export type Loaders<T extends LoaderBatchFunctions> = {
+  [K in keyof T]: T[K] extends BatchLoadFn<infer Key, infer Value> ? DataLoader<Key, Value> : never;
+};
+
+/**
+ * Options of {@link createLoaders}.
+ *
+ * @example
+ * ```ts
+ * const options: LoadersOptions = { maxBatchSize: 100 };
+ * ```
+ */
+export interface LoadersOptions {
+  /** Most keys per batch call, e.g. to stay under a database's parameter limit (default: no limit). */
+  maxBatchSize?: number;
+}
+
+/**
+ * Returns a factory of DataLoaders to call once per request: loads in one tick are batched into
+ * one call of the batch function, and each request gets its own cache, so one user's data is never
+ * served to another and nothing outlives the request. Put the result on the GraphQL context.
+ *
+ * @example
+ * ```ts
+ * import { graphql } from 'graphql';
+ * import { createLoaders } from 'patchbay/graphql';
+ *
+ * const newLoaders = createLoaders({ userById: (ids: readonly string[]) => db.usersByIds(ids) }, { maxBatchSize: 100 });
+ * const result = await graphql({ schema, source, contextValue: { loaders: newLoaders() } });
+ * // resolver: author: (post, _args, { loaders }) => loaders.userById.load(post.authorId)
+ * ```
+ */
+export function createLoaders<T extends LoaderBatchFunctions>(
+  batchFns: T,
+  options: LoadersOptions = {},
+): () => Loaders<T> {
+  if (typeof batchFns !== 'object' || batchFns === null) throw optionsError('batchFns must be an object');
+  for (const [name, fn] of Object.entries(batchFns)) {
+    if (typeof fn !== 'function') throw optionsError(`batchFns.${name} must be a function`);
+  }
+  const { maxBatchSize } = options;
+  if (maxBatchSize !== undefined && (!Number.isInteger(maxBatchSize) || maxBatchSize < 1)) {
+    throw optionsError(`maxBatchSize must be an integer >= 1, got ${String(maxBatchSize)}`);
+  }
+  const loaderOptions = maxBatchSize === undefined ? {} : { maxBatchSize };
+  return () => {
+    const loaders: Record<string, DataLoader<never, unknown>> = {};
+    for (const [name, fn] of Object.entries(batchFns)) loaders[name] = new DataLoader(fn, loaderOptions);
+    return loaders as Loaders<T>;
+  };
+}

@@ -1,0 +1,286 @@
+import { createHash } from 'node:crypto';
+import { PatchbayError } from '../core/errors';
+import { defineScript, type RedisScriptClient, redisKey } from '../core/redis-script';
+import { optionsError } from './limits';
+
+/**
+ * Where registered queries live, by lowercase hex SHA-256 of the query text.
+ *
+ * @example
+ * ```ts
+ * const store: PersistedQueryStore = memoryPersistedQueryStore({ maxEntries: 1_000 });
+ * await store.set(hash, query);
+ * ```
+ */
+export interface PersistedQueryStore {
+  /** The query registered under `hash`, or `undefined`. */
+  get(hash: string): Promise<string | undefined>;
+  /** Registers `query` under `hash` (already verified to be its SHA-256). */
+  set(hash: string, query: string): Promise<void>;
+}
+
+/**
+ * An allowlist: `{ [sha256Hash]: query }`, or an Apollo persisted query manifest
+ * (`{ operations: [{ id, body }] }`, as `generate-persisted-query-manifest` writes it).
+ *
+ * @example
+ * ```ts
+ * const manifest: PersistedQueryManifest = { operations: [{ id: hash, body: '{ me { id } }' }] };
+ * ```
+ */
+export type PersistedQueryManifest =
+  | Readonly<Record<string, string>>
+  | { readonly operations: readonly { readonly id: string; readonly body: string }[] };
+
+/**
+ * Options of {@link persistedQueries}.
+ *
+ * @example
+ * ```ts
+ * const options: PersistedQueriesOptions = { mode: 'allowlist', manifest };
+ * ```
+ */
+export interface PersistedQueriesOptions {
+  /** Registered queries in `apq` mode (default: a {@link memoryPersistedQueryStore}). */
+  store?: PersistedQueryStore;
+  /** `apq` (default): clients register queries by sending them once. `allowlist`: only the manifest runs. */
+  mode?: 'apq' | 'allowlist';
+  /** The queries allowed in `allowlist` mode; every hash is verified when the guard is created. */
+  manifest?: PersistedQueryManifest;
+}
+
+/**
+ * The part of a GraphQL-over-HTTP request body persisted queries read.
+ *
+ * @example
+ * ```ts
+ * const body: PersistedQueryBody = { extensions: { persistedQuery: { version: 1, sha256Hash: hash } } };
+ * ```
+ */
+export interface PersistedQueryBody {
+  query?: string | null | undefined;
+  extensions?: { persistedQuery?: { version?: unknown; sha256Hash?: unknown } | null | undefined } | null | undefined;
+}
+
+/**
+ * Why a request was not given a query. `PERSISTED_QUERY_NOT_FOUND` tells an APQ client to send
+ * the query with its hash (Apollo clients do this by themselves).
+ *
+ * @example
+ * ```ts
+ * const error: PersistedQueryError = 'PERSISTED_QUERY_NOT_FOUND';
+ * ```
+ */
+export type PersistedQueryError =
+  | 'PERSISTED_QUERY_NOT_FOUND'
+  | 'PERSISTED_QUERY_NOT_ALLOWED'
+  | 'PERSISTED_QUERY_HASH_MISMATCH';
+
+/**
+ * Resolves request bodies to query text, see {@link persistedQueries}.
+ *
+ * @example
+ * ```ts
+ * const result = await pq.resolve(body);
+ * if ('error' in result) respond(200, { errors: [{ message: result.error, extensions: { code: result.error } }] });
+ * ```
+ */
+export interface PersistedQueries {
+  /**
+   * The query to run for `body`, or why there is none. Throws `PatchbayError`
+   * `ERR_GRAPHQL_PERSISTED_QUERY` on a malformed body (version other than 1, a hash that is not
+   * 64 hex digits, a query that is not a string) and `ERR_GRAPHQL_STORE` when the store fails.
+   */
+  resolve(body: PersistedQueryBody): Promise<{ query: string } | { error: PersistedQueryError }>;
+}
+
+/**
+ * Persisted queries. In `apq` mode it speaks Apollo's Automatic Persisted Queries: a body with
+ * `extensions.persistedQuery.sha256Hash` (version 1) and no query is looked up
+ * (`PERSISTED_QUERY_NOT_FOUND` when unknown); with the query, the hash is verified
+ * (`PERSISTED_QUERY_HASH_MISMATCH`) before it is stored. Plain queries pass through. In
+ * `allowlist` mode only the manifest's queries run, whether sent by hash or in full;
+ * everything else is `PERSISTED_QUERY_NOT_ALLOWED`.
+ *
+ * @example
+ * ```ts
+ * import { persistedQueries, redisPersistedQueryStore } from 'patchbay/graphql';
+ *
+ * const pq = persistedQueries({ store: redisPersistedQueryStore(redis) });
+ * const result = await pq.resolve(JSON.parse(rawBody));
+ * if ('query' in result) runQuery(result.query);
+ * ```
+ */
+export function persistedQueries(options: PersistedQueriesOptions = {}): PersistedQueries {
+  const { mode = 'apq', manifest } = options;
+  if (mode !== 'apq' && mode !== 'allowlist')
+    throw optionsError(`mode must be 'apq' or 'allowlist', got ${String(mode)}`);
+  if (mode === 'allowlist') {
+    if (manifest === undefined) throw optionsError("mode 'allowlist' needs a manifest");
+    const allowed = readManifest(manifest);
+    return {
+      async resolve(body) {
+        const { query, hash } = readBody(body);
+        const known = allowed.get(hash ?? sha256(query ?? ''));
+        if (known === undefined || (query !== undefined && query !== known))
+          return { error: 'PERSISTED_QUERY_NOT_ALLOWED' };
+        return { query: known };
+      },
+    };
+  }
+  const store = options.store ?? memoryPersistedQueryStore();
+  if (typeof store?.get !== 'function' || typeof store.set !== 'function') {
+    throw optionsError('store must have get(hash) and set(hash, query)');
+  }
+  return {
+    async resolve(body) {
+      const { query, hash } = readBody(body);
+      if (hash === undefined) {
+        if (query === undefined) throw inputError('The body has neither a query nor a persisted query hash');
+        return { query };
+      }
+      if (query === undefined) {
+        const stored = await storeCall(() => store.get(hash));
+        return stored === undefined ? { error: 'PERSISTED_QUERY_NOT_FOUND' } : { query: stored };
+      }
+      if (sha256(query) !== hash) return { error: 'PERSISTED_QUERY_HASH_MISMATCH' };
+      await storeCall(() => store.set(hash, query));
+      return { query };
+    },
+  };
+}
+
+function readBody(body: PersistedQueryBody): { query: string | undefined; hash: string | undefined } {
+  if (typeof body !== 'object' || body === null) throw inputError('The body must be an object');
+  const { query } = body;
+  if (query !== undefined && query !== null && typeof query !== 'string') throw inputError('query must be a string');
+  const persisted = body.extensions?.persistedQuery;
+  if (persisted === undefined || persisted === null) return { query: query ?? undefined, hash: undefined };
+  if (persisted.version !== 1)
+    throw inputError(`persistedQuery.version ${String(persisted.version)} is not supported (1 is)`);
+  const hash = persisted.sha256Hash;
+  if (typeof hash !== 'string' || !/^[0-9a-fA-F]{64}$/.test(hash)) {
+    throw inputError('persistedQuery.sha256Hash must be 64 hex digits');
+  }
+  return { query: query ?? undefined, hash: hash.toLowerCase() };
+}
+
+function readManifest(manifest: PersistedQueryManifest): Map<string, string> {
+  const entries: [string, string][] =
+    'operations' in manifest && Array.isArray(manifest.operations)
+      ? manifest.operations.map((operation) => [operation.id, operation.body])
+      : Object.entries(manifest as Readonly<Record<string, string>>);
+  const allowed = new Map<string, string>();
+  for (const [hash, query] of entries) {
+    if (typeof hash !== 'string' || typeof query !== 'string' || sha256(query) !== hash.toLowerCase()) {
+      throw optionsError(`manifest entry ${String(hash)} is not the SHA-256 of its query`);
+    }
+    allowed.set(hash.toLowerCase(), query);
+  }
+  return allowed;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function inputError(message: string): PatchbayError {
+  return new PatchbayError('ERR_GRAPHQL_PERSISTED_QUERY', message);
+}
+
+async function storeCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new PatchbayError('ERR_GRAPHQL_STORE', 'The persisted query store failed', { cause: error });
+  }
+}
+
+/**
+ * An in-process {@link PersistedQueryStore} that keeps the `maxEntries` most recently used
+ * queries (default 10,000), so clients registering queries cannot grow it without bound.
+ *
+ * @example
+ * ```ts
+ * const pq = persistedQueries({ store: memoryPersistedQueryStore({ maxEntries: 5_000 }) });
+ * ```
+ */
+export function memoryPersistedQueryStore(options: { maxEntries?: number } = {}): PersistedQueryStore {
+  const { maxEntries = 10_000 } = options;
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw optionsError('maxEntries must be an integer >= 1');
+  // A Map iterates in insertion order: re-inserting on use makes the first key the least recently used.
+  const entries = new Map<string, string>();
+  return {
+    async get(hash) {
+      const query = entries.get(hash);
+      if (query !== undefined) {
+        entries.delete(hash);
+        entries.set(hash, query);
+      }
+      return query;
+    },
+    async set(hash, query) {
+      entries.delete(hash);
+      entries.set(hash, query);
+      if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+    },
+  };
+}
+
+/**
+ * Options of {@link redisPersistedQueryStore}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisPersistedQueryStoreOptions = { prefix: 'myapp:pq:', ttlSeconds: 86_400 };
+ * ```
+ */
+export interface RedisPersistedQueryStoreOptions {
+  /** Key prefix (default `pb:pq:`); each key is `${prefix}{${hash}}`. */
+  prefix?: string;
+  /** Seconds a query is kept after it was last used (default 7 days). */
+  ttlSeconds?: number;
+}
+
+// GET and refresh the TTL in one round trip, so queries in use never expire.
+const getScript = defineScript({
+  name: 'graphql:pq-get',
+  lua: "local q = redis.call('GET', KEYS[1]) if q then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return q",
+  keys: 1,
+});
+const setScript = defineScript({
+  name: 'graphql:pq-set',
+  lua: "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) return 1",
+  keys: 1,
+});
+
+/**
+ * A {@link PersistedQueryStore} in Redis, shared by every server: one EVALSHA per lookup, which
+ * also refreshes the key's TTL. `redis` is an ioredis `Redis` or `Cluster`.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { persistedQueries, redisPersistedQueryStore } from 'patchbay/graphql';
+ *
+ * const pq = persistedQueries({ store: redisPersistedQueryStore(new Redis(process.env.REDIS_URL)) });
+ * ```
+ */
+export function redisPersistedQueryStore(
+  redis: RedisScriptClient,
+  options: RedisPersistedQueryStoreOptions = {},
+): PersistedQueryStore {
+  const { prefix = 'pb:pq:', ttlSeconds = 7 * 24 * 3_600 } = options;
+  if (typeof redis?.evalsha !== 'function') throw optionsError('redis must be an ioredis client');
+  if (typeof prefix !== 'string') throw optionsError('prefix must be a string');
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw optionsError('ttlSeconds must be an integer >= 1');
+  return {
+    async get(hash) {
+      const query = await getScript.run(redis, [redisKey(prefix, hash)], [ttlSeconds]);
+      return typeof query === 'string' ? query : undefined;
+    },
+    async set(hash, query) {
+      await setScript.run(redis, [redisKey(prefix, hash)], [query, ttlSeconds]);
+    },
+  };
+}

@@ -1,0 +1,175 @@
+import { InterceptingCall, type Interceptor, status } from '@grpc/grpc-js';
+import { assertNumber } from '../../core/assert';
+import type { Clock } from '../../core/clock';
+import { systemClock } from '../../core/clock';
+import { PatchbayError } from '../../core/errors';
+import { assertFunction, assertOptions, OPTIONS_CODE } from '../options';
+import { deadlineMs, statusOf } from '../status';
+
+/**
+ * What a token provider may return: the token alone, cached until a call is answered
+ * UNAUTHENTICATED, or with its expiry, cached until shortly before it.
+ *
+ * @example
+ * ```ts
+ * const fromIdp: TokenResult = { token: response.access_token, expiresAt: Date.now() + response.expires_in * 1000 };
+ * const fixed: TokenResult = process.env.SERVICE_TOKEN ?? '';
+ * ```
+ */
+export type TokenResult = string | { token: string; expiresAt?: number | Date | undefined };
+
+/**
+ * Options of {@link authInterceptor}.
+ *
+ * @example
+ * ```ts
+ * const options: AuthInterceptorOptions = { token: () => fetchServiceToken(), refreshBeforeMs: 60_000 };
+ * ```
+ */
+export interface AuthInterceptorOptions {
+  /** Gives the bearer token; called again only when the cached one is no longer good. */
+  token: () => TokenResult | Promise<TokenResult>;
+  /** How long before `expiresAt` a token stops being used. Default 30 000. */
+  refreshBeforeMs?: number;
+  /** The time source for expiry. Default the system clock. */
+  clock?: Clock;
+}
+
+interface Cached {
+  token: string;
+  header: string;
+  expiresAt: number;
+}
+
+/**
+ * A client interceptor that adds `authorization: Bearer <token>` metadata to every call, from an
+ * async token provider (an OAuth client-credentials grant, a workload identity file, a secret
+ * manager). The token is cached until the provider says otherwise: until its `expiresAt`
+ * (less `refreshBeforeMs`) when it returns one, and in any case until a call is answered
+ * UNAUTHENTICATED. Concurrent calls share one provider call. Calls with a cached token add it
+ * synchronously.
+ *
+ * A provider that throws or returns something that is not a usable token fails the call with
+ * UNAVAILABLE (as grpc-js does for failing call credentials), whose details say why; the next
+ * call asks the provider again. Works for every call type; place it after
+ * {@link retryInterceptor} so each attempt is authenticated with the current token.
+ *
+ * @example
+ * ```ts
+ * const client = new OrdersClient(address, credentials.createSsl(), {
+ *   interceptors: [
+ *     authInterceptor({
+ *       token: async () => {
+ *         const { access_token, expires_in } = await idp.clientCredentials();
+ *         return { token: access_token, expiresAt: Date.now() + expires_in * 1000 };
+ *       },
+ *     }),
+ *   ],
+ * });
+ * ```
+ */
+export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
+  assertOptions(options, 'authInterceptor');
+  const { token: provider, refreshBeforeMs = 30_000, clock = systemClock } = options;
+  assertFunction(provider, 'authInterceptor token');
+  assertNumber(refreshBeforeMs, 'authInterceptor refreshBeforeMs', OPTIONS_CODE, { min: 0 });
+  if (typeof clock?.now !== 'function') throw new PatchbayError(OPTIONS_CODE, 'authInterceptor clock must have now()');
+
+  let cached: Cached | undefined;
+  let pending: Promise<Cached> | undefined;
+
+  const fetchToken = (): Promise<Cached> => {
+    pending ??= (async () => {
+      try {
+        const fresh = toCached(await provider());
+        if (fresh.expiresAt - refreshBeforeMs > clock.now()) cached = fresh;
+        return fresh;
+      } finally {
+        pending = undefined;
+      }
+    })();
+    return pending;
+  };
+
+  const current = (): Cached | undefined =>
+    cached !== undefined && cached.expiresAt - refreshBeforeMs > clock.now() ? cached : undefined;
+
+  return (callOptions, nextCall) => {
+    const inner = nextCall(callOptions);
+    // Set while the call waits for the provider: grpc-js has not started it yet, so its own
+    // deadline and cancellation cannot reach the caller, and this interceptor answers instead.
+    let waiting: ((code: status, details: string) => void) | undefined;
+    return new InterceptingCall(inner, {
+      start(metadata, listener, next) {
+        const begin = (used: Cached): void => {
+          metadata.set('authorization', used.header);
+          next(metadata, {
+            onReceiveStatus(final, nextStatus) {
+              // The server rejected this token: the provider decides what comes next.
+              if (final.code === status.UNAUTHENTICATED && cached?.token === used.token) cached = undefined;
+              nextStatus(final);
+            },
+          });
+        };
+        const ready = current();
+        if (ready) {
+          begin(ready);
+          return;
+        }
+        const remaining = deadlineMs(callOptions.deadline) - Date.now();
+        const timer =
+          remaining <= maxTimerMs
+            ? setTimeout(
+                () => waiting?.(status.DEADLINE_EXCEEDED, 'Deadline exceeded waiting for the auth token'),
+                remaining,
+              )
+            : undefined;
+        const settle = (): boolean => {
+          if (waiting === undefined) return false;
+          waiting = undefined;
+          clearTimeout(timer);
+          return true;
+        };
+        waiting = (code, details) => {
+          if (!settle()) return;
+          inner.cancelWithStatus(code, details);
+          listener.onReceiveStatus(statusOf(code, details));
+        };
+        fetchToken().then(
+          (fresh) => {
+            if (settle()) begin(fresh);
+          },
+          (error: unknown) => {
+            const why = error instanceof Error ? error.message : String(error);
+            waiting?.(status.UNAVAILABLE, `authInterceptor token provider failed: ${why}`);
+          },
+        );
+      },
+      cancel(next) {
+        if (waiting) waiting(status.CANCELLED, 'Cancelled on client');
+        else next();
+      },
+    });
+  };
+}
+
+// setTimeout fires at once for delays above 2^31 - 1 ms; such deadlines are as good as none.
+const maxTimerMs = 2_147_483_647;
+
+const tokenPattern = /^[\x21-\x7e]+$/;
+
+function toCached(result: TokenResult): Cached {
+  const token = typeof result === 'string' ? result : result?.token;
+  if (typeof token !== 'string' || !tokenPattern.test(token)) {
+    throw new PatchbayError(
+      'ERR_GRPC_TOKEN',
+      'the token provider returned no usable token (a non-empty printable string)',
+    );
+  }
+  const expiry = typeof result === 'string' ? undefined : result.expiresAt;
+  const expiresAt = expiry === undefined ? Number.POSITIVE_INFINITY : new Date(expiry).getTime();
+  if (Number.isNaN(expiresAt)) {
+    throw new PatchbayError('ERR_GRPC_TOKEN', 'the token provider returned an invalid expiresAt');
+  }
+  return { token, header: `Bearer ${token}`, expiresAt };
+}

@@ -1,0 +1,241 @@
+import type {
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceDefinition,
+  sendUnaryData,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { PatchbayError } from '../core/errors';
+import { OPTIONS_CODE } from './options';
+
+/**
+ * A serving status of the standard `grpc.health.v1` protocol that a server can set.
+ *
+ * @example
+ * ```ts
+ * const status: ServingStatus = 'NOT_SERVING';
+ * ```
+ */
+export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING';
+
+/**
+ * Options of {@link healthService}.
+ *
+ * @example
+ * ```ts
+ * const options: HealthServiceOptions = { statuses: { '': 'NOT_SERVING', 'orders.v1.Orders': 'NOT_SERVING' } };
+ * ```
+ */
+export interface HealthServiceOptions {
+  /** The status of each service at start; `''` is the server as a whole. Default `{ '': 'SERVING' }`. */
+  statuses?: Record<string, ServingStatus>;
+}
+
+/**
+ * The standard health service, ready for `server.addService(health.definition, health.implementation)`.
+ *
+ * @example
+ * ```ts
+ * const health: HealthService = healthService();
+ * health.setStatus('orders.v1.Orders', 'SERVING');
+ * ```
+ */
+export interface HealthService {
+  /** The `grpc.health.v1.Health` service definition (Check and Watch). */
+  readonly definition: ServiceDefinition;
+  /** Its handlers. */
+  readonly implementation: UntypedServiceImplementation;
+  /** Sets a service's status (`''` for the whole server) and tells its watchers. */
+  setStatus(service: string, status: ServingStatus): void;
+  /** The status of a service, or `undefined` when it was never set. */
+  getStatus(service: string): ServingStatus | undefined;
+  /**
+   * Marks every service NOT_SERVING, tells the watchers, and ends their streams, so
+   * `server.tryShutdown()` is not held up by them. Call it when draining starts.
+   */
+  shutdown(): void;
+}
+
+interface HealthRequest {
+  service: string;
+}
+
+const statusNumbers: Record<ServingStatus | 'SERVICE_UNKNOWN', number> = {
+  UNKNOWN: 0,
+  SERVING: 1,
+  NOT_SERVING: 2,
+  SERVICE_UNKNOWN: 3,
+};
+
+const settable = new Set<string>(['UNKNOWN', 'SERVING', 'NOT_SERVING']);
+
+/**
+ * The standard gRPC health service (`grpc.health.v1.Health`, Check and Watch), what Kubernetes
+ * gRPC probes, `grpc-health-probe`, load balancers and `patchbay/prewarm`'s `warmGrpc` ask. It
+ * is wire-compatible with the `grpc-health-check` package (tested against its client), but
+ * needs no protobuf library: the two tiny messages are encoded by hand, so `patchbay/grpc`
+ * depends on nothing but `@grpc/grpc-js`.
+ *
+ * Check answers the service's status, or NOT_FOUND for a service never set. Watch streams the
+ * current status (SERVICE_UNKNOWN for an unknown service) and every change after it.
+ *
+ * @example
+ * ```ts
+ * const health = healthService({ statuses: { '': 'NOT_SERVING' } });
+ * server.addService(health.definition, health.implementation);
+ * await prewarmer.run();
+ * health.setStatus('', 'SERVING');
+ * process.on('SIGTERM', () => {
+ *   health.shutdown();
+ *   server.tryShutdown(() => process.exit(0));
+ * });
+ * ```
+ */
+export function healthService(options: HealthServiceOptions = {}): HealthService {
+  if (typeof options !== 'object' || options === null) {
+    throw new PatchbayError(OPTIONS_CODE, 'healthService options must be an object');
+  }
+  const statuses = new Map<string, ServingStatus>();
+  const watchers = new Map<string, Set<ServerWritableStream<HealthRequest, number>>>();
+
+  const setStatus = (service: string, status: ServingStatus): void => {
+    if (typeof service !== 'string') throw new PatchbayError(OPTIONS_CODE, 'health service name must be a string');
+    if (!settable.has(status)) {
+      throw new PatchbayError(
+        OPTIONS_CODE,
+        `health status must be UNKNOWN, SERVING or NOT_SERVING, got ${String(status)}`,
+      );
+    }
+    statuses.set(service, status);
+    for (const watcher of watchers.get(service) ?? []) watcher.write(statusNumbers[status]);
+  };
+
+  const initial: Record<string, ServingStatus> = options.statuses ?? { '': 'SERVING' };
+  for (const [service, status] of Object.entries(initial)) setStatus(service, status);
+
+  return {
+    definition,
+    implementation: {
+      Check(call: ServerUnaryCall<HealthRequest, number>, callback: sendUnaryData<number>) {
+        const status = statuses.get(call.request.service);
+        if (status === undefined) callback({ code: grpcStatus.NOT_FOUND, details: 'Unknown service' });
+        else callback(null, statusNumbers[status]);
+      },
+      Watch(call: ServerWritableStream<HealthRequest, number>) {
+        const { service } = call.request;
+        let set = watchers.get(service);
+        if (set === undefined) {
+          set = new Set();
+          watchers.set(service, set);
+        }
+        const forService = set;
+        forService.add(call);
+        call.on('cancelled', () => forService.delete(call));
+        const status = statuses.get(service);
+        call.write(status === undefined ? statusNumbers.SERVICE_UNKNOWN : statusNumbers[status]);
+      },
+    },
+    setStatus,
+    getStatus: (service) => statuses.get(service),
+    shutdown() {
+      for (const service of statuses.keys()) setStatus(service, 'NOT_SERVING');
+      for (const set of watchers.values()) {
+        for (const watcher of set) watcher.end();
+        set.clear();
+      }
+    },
+  };
+}
+
+const definition: ServiceDefinition = {
+  Check: {
+    path: '/grpc.health.v1.Health/Check',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: encodeRequest,
+    requestDeserialize: decodeRequest,
+    responseSerialize: encodeResponse,
+    responseDeserialize: decodeResponse,
+  },
+  Watch: {
+    path: '/grpc.health.v1.Health/Watch',
+    requestStream: false,
+    responseStream: true,
+    requestSerialize: encodeRequest,
+    requestDeserialize: decodeRequest,
+    responseSerialize: encodeResponse,
+    responseDeserialize: decodeResponse,
+  },
+};
+
+/** `HealthCheckRequest { string service = 1; }` */
+function encodeRequest({ service }: HealthRequest): Buffer {
+  const bytes = Buffer.from(service, 'utf8');
+  return bytes.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a]), varint(bytes.length), bytes]);
+}
+
+// An object, never a bare string: grpc-js drops a unary request that deserializes to a falsy value.
+function decodeRequest(buffer: Buffer): HealthRequest {
+  let service = '';
+  forEachField(buffer, (field, wireType, start, end) => {
+    if (field === 1 && wireType === 2) service = buffer.toString('utf8', start, end);
+  });
+  return { service };
+}
+
+/** `HealthCheckResponse { ServingStatus status = 1; }`; 0 is proto3's default, sent as nothing. */
+function encodeResponse(status: number): Buffer {
+  return status === 0 ? Buffer.alloc(0) : Buffer.from([0x08, status]);
+}
+
+function decodeResponse(buffer: Buffer): { status: number } {
+  let status = 0;
+  forEachField(buffer, (field, wireType, value) => {
+    if (field === 1 && wireType === 0) status = value;
+  });
+  return { status };
+}
+
+/**
+ * Walks the fields of a protobuf message. For varints (wire type 0) `a` is the value; for
+ * length-delimited fields (wire type 2) `a` and `b` are the start and end of the bytes.
+ */
+function forEachField(buffer: Buffer, visit: (field: number, wireType: number, a: number, b: number) => void): void {
+  let offset = 0;
+  const readVarint = (): number => {
+    let value = 0;
+    for (let shift = 0; offset < buffer.length && shift < 64; shift += 7) {
+      const byte = buffer[offset++] as number;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+    throw new PatchbayError('ERR_GRPC_HEALTH', 'malformed grpc.health.v1 message');
+  };
+  while (offset < buffer.length) {
+    const tag = readVarint();
+    const field = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (wireType === 0) visit(field, 0, readVarint(), 0);
+    else if (wireType === 2) {
+      const length = readVarint();
+      const start = offset;
+      offset += length;
+      if (offset > buffer.length) throw new PatchbayError('ERR_GRPC_HEALTH', 'malformed grpc.health.v1 message');
+      visit(field, 2, start, offset);
+    } else if (wireType === 1) offset += 8;
+    else if (wireType === 5) offset += 4;
+    else throw new PatchbayError('ERR_GRPC_HEALTH', 'malformed grpc.health.v1 message');
+  }
+}
+
+function varint(n: number): Buffer {
+  const bytes: number[] = [];
+  let rest = n;
+  while (rest >= 0x80) {
+    bytes.push((rest & 0x7f) | 0x80);
+    rest >>>= 7;
+  }
+  bytes.push(rest);
+  return Buffer.from(bytes);
+}

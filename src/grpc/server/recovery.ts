@@ -1,0 +1,173 @@
+import {
+  type handleBidiStreamingCall,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  status,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { PatchbayError } from '../../core/errors';
+import { assertFunction } from '../options';
+
+/**
+ * What {@link ServerRecoveryInterceptorOptions.onError} is told about a hidden failure.
+ *
+ * @example
+ * ```ts
+ * const event: RecoveryEvent = { method: '/orders.v1.Orders/Get', error: new TypeError("reading 'id'") };
+ * ```
+ */
+export interface RecoveryEvent {
+  /** The full method path. */
+  method: string;
+  /**
+   * What was hidden: the value an interceptor threw, or, for a handler's failure (which grpc-js
+   * has already turned into a status), `{ code, details }` of that status.
+   */
+  error: unknown;
+}
+
+/**
+ * Options of {@link serverRecoveryInterceptor}.
+ *
+ * @example
+ * ```ts
+ * const options: ServerRecoveryInterceptorOptions = { onError: ({ method, error }) => logger.error({ method, error }, 'handler failed') };
+ * ```
+ */
+export interface ServerRecoveryInterceptorOptions {
+  /** Told each failure that was hidden from the client, so it can still be logged. */
+  onError?: (event: RecoveryEvent) => void;
+}
+
+const hidden = { code: status.INTERNAL, details: 'Internal server error' };
+
+/**
+ * A server interceptor that turns a handler's unexpected failure into INTERNAL
+ * "Internal server error", without leaking its message (a SQL error, a file path, a stack), and
+ * keeps the server serving. For every call type it covers:
+ *
+ * - an exception thrown by a handler, which grpc-js catches and answers with UNKNOWN;
+ * - an error without a gRPC `code` passed to a handler's callback or emitted on its stream,
+ *   which grpc-js answers with UNKNOWN **and the error's message**;
+ * - an exception thrown by an interceptor placed after this one.
+ *
+ * Errors that carry a gRPC `code` (NOT_FOUND, INVALID_ARGUMENT, ...) are deliberate answers and
+ * pass unchanged. A **rejected promise** from an async handler is invisible to interceptors
+ * (grpc-js drops handlers' return values, and Node ends the process on the unhandled
+ * rejection): wrap the implementation with {@link recoverHandlers} so it reaches this
+ * interceptor as a failure.
+ *
+ * @example
+ * ```ts
+ * const server = new Server({
+ *   interceptors: [serverRecoveryInterceptor({ onError: ({ method, error }) => logger.error({ method, error }) })],
+ * });
+ * server.addService(OrdersService, recoverHandlers(ordersImplementation));
+ * ```
+ */
+export function serverRecoveryInterceptor(options: ServerRecoveryInterceptorOptions = {}): ServerInterceptor {
+  if (typeof options !== 'object' || options === null) {
+    throw new PatchbayError('ERR_GRPC_OPTIONS', 'serverRecoveryInterceptor options must be an object');
+  }
+  const { onError } = options;
+  assertFunction(onError, 'serverRecoveryInterceptor onError', { optional: true });
+  return (descriptor, call) => {
+    const fail = (error: unknown): void => {
+      onError?.({ method: descriptor.path, error });
+      recovered.sendStatus(hidden);
+    };
+    // try/catch written out in each listener: they run for every call and message.
+    const recovered: ServerInterceptingCall = new ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(metadata, nextMetadata) {
+            try {
+              nextMetadata(metadata);
+            } catch (error) {
+              fail(error);
+            }
+          },
+          onReceiveMessage(message, nextMessage) {
+            try {
+              nextMessage(message);
+            } catch (error) {
+              fail(error);
+            }
+          },
+          onReceiveHalfClose(nextHalfClose) {
+            try {
+              nextHalfClose();
+            } catch (error) {
+              fail(error);
+            }
+          },
+        });
+      },
+      sendStatus(final, next) {
+        if (final.code !== status.UNKNOWN) {
+          next(final);
+          return;
+        }
+        onError?.({ method: descriptor.path, error: { code: final.code, details: final.details } });
+        next(hidden);
+      },
+    });
+    return recovered;
+  };
+}
+
+/**
+ * Wraps a service implementation so that an async handler's rejected promise, or a synchronous
+ * throw, ends its call with the error (through the callback for unary and client-streaming
+ * methods, as a stream `error` for server-streaming and bidi ones) instead of becoming an
+ * unhandled rejection that takes the process down. With {@link serverRecoveryInterceptor} the
+ * client then sees INTERNAL; errors with a gRPC `code` keep it.
+ *
+ * @example
+ * ```ts
+ * server.addService(OrdersService, recoverHandlers({
+ *   async get(call, callback) {
+ *     callback(null, await db.orders.find(call.request.id)); // a rejection no longer crashes the server
+ *   },
+ * }));
+ * ```
+ */
+export function recoverHandlers<Implementation extends UntypedServiceImplementation>(
+  implementation: Implementation,
+): Implementation {
+  if (typeof implementation !== 'object' || implementation === null) {
+    throw new PatchbayError('ERR_GRPC_OPTIONS', 'recoverHandlers needs a service implementation object');
+  }
+  const wrapped: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(implementation)) {
+    if (typeof handler !== 'function') {
+      throw new PatchbayError('ERR_GRPC_OPTIONS', `recoverHandlers: ${name} is not a handler function`);
+    }
+    wrapped[name] = recoverHandler(handler as AnyHandler, implementation);
+  }
+  return wrapped as Implementation;
+}
+
+/** A handler of any call type: grpc-js calls it with the call and, for unary and client streams, a callback. */
+type AnyHandler = (
+  call: Parameters<handleBidiStreamingCall<unknown, unknown>>[0],
+  callback?: (error: unknown) => void,
+) => unknown;
+
+function recoverHandler(handler: AnyHandler, self: object): AnyHandler {
+  return function recovered(call, callback) {
+    const fail = (error: unknown): void => {
+      const reason = error instanceof Error ? error : new Error(String(error));
+      if (callback) callback(reason);
+      else call.emit('error', reason);
+    };
+    let result: unknown;
+    try {
+      result = callback ? handler.call(self, call, callback) : handler.call(self, call);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (result instanceof Promise) result.catch(fail);
+  };
+}

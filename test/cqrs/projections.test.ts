@@ -1,0 +1,329 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { TimeoutError } from '../../src/core/errors';
+import type { EventStore } from '../../src/cqrs/event-store/types';
+import { defineProjection } from '../../src/cqrs/projections/define-projection';
+import { memoryCheckpointStore } from '../../src/cqrs/projections/memory-checkpoints';
+import { redisCheckpointStore } from '../../src/cqrs/projections/redis-checkpoints';
+import { createProjectionRunner, type ProjectionRunnerEvent } from '../../src/cqrs/projections/runner';
+import { connectRedis, testPrefix } from '../support/redis';
+import { countingReadModel, expectedCounts, orders, placed } from './support/read-model';
+import { backends } from './support/stores';
+
+const prefix = testPrefix(import.meta.url);
+let redis: Redis;
+
+beforeAll(async () => {
+  redis = await connectRedis();
+});
+
+afterAll(async () => {
+  await redis?.quit();
+});
+
+async function appendOrders(store: EventStore, n: number): Promise<number> {
+  let position = 0;
+  const all = orders(n);
+  for (let i = 0; i < all.length; i += 10) {
+    ({ position } = await store.append(`orders-${i}`, all.slice(i, i + 10)));
+  }
+  return position;
+}
+
+let modelId = 0;
+
+describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
+  const model = (options: { fail?: (position: number, attempt: number) => boolean } = {}) =>
+    countingReadModel(backend.name, `orders-by-customer-${modelId++}`, { redis, prefix, ...options });
+
+  it('applies the log in batches, and waitFor resolves once the projection passed the position', async () => {
+    const store = backend.eventStore();
+    const readModel = model();
+    const events: ProjectionRunnerEvent[] = [];
+    const runner = createProjectionRunner({
+      store,
+      projections: [readModel.projection],
+      checkpoints: backend.checkpoints(),
+      batchSize: 40,
+      pollMs: 20,
+      onEvent: (event) => events.push(event),
+    });
+    runner.start();
+    const position = await appendOrders(store, 200);
+    await runner.waitFor(position, { timeoutMs: 5_000 });
+    expect(await readModel.counts()).toEqual(expectedCounts(200));
+    expect(await readModel.writes()).toBe(placed(200));
+    // read-your-writes: a fresh append is visible as soon as waitFor resolves
+    const { position: next } = await store.append('orders-x', [{ type: 'OrderPlaced', data: { customerId: 'c9' } }]);
+    await runner.waitFor(next, { timeoutMs: 5_000 });
+    expect((await readModel.counts()).c9).toBe(1);
+    await runner.stop();
+    const batches = events.filter((e) => e.type === 'batch');
+    expect(batches.every((b) => b.type === 'batch' && b.to - b.from <= 40)).toBe(true);
+    expect(events.filter((e) => e.type === 'error')).toEqual([]);
+  });
+
+  it('waitFor times out cleanly with TimeoutError when the projection is behind', async () => {
+    const store = backend.eventStore();
+    const runner = createProjectionRunner({
+      store,
+      projections: [model().projection],
+      checkpoints: backend.checkpoints(),
+    });
+    const { position } = await store.append('o', [{ type: 'OrderPlaced', data: { customerId: 'c1' } }]);
+    // never started: the projection stays at 0
+    const started = Date.now();
+    const error = await runner.waitFor(position, { timeoutMs: 150 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({ code: 'ERR_TIMEOUT', timeoutMs: 150 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    await expect(runner.waitFor(0, { timeoutMs: 100 })).resolves.toBeUndefined();
+    await expect(runner.waitFor(-1, { timeoutMs: 100 })).rejects.toMatchObject({ code: 'ERR_CQRS_INPUT' });
+    await expect(runner.waitFor(1, { timeoutMs: 0 })).rejects.toMatchObject({ code: 'ERR_CQRS_INPUT' });
+    await expect(runner.waitFor(1, { timeoutMs: 10, projection: 'nope' })).rejects.toMatchObject({
+      code: 'ERR_CQRS_INPUT',
+    });
+  });
+
+  it('retries a failing handler, then parks the event, reports it and goes on', async () => {
+    const store = backend.eventStore();
+    // position 3 always fails; position 5 fails once, then works
+    const readModel = model({ fail: (position, attempt) => position === 3 || (position === 5 && attempt === 1) });
+    const events: ProjectionRunnerEvent[] = [];
+    const runner = createProjectionRunner({
+      store,
+      projections: [readModel.projection],
+      checkpoints: backend.checkpoints(),
+      retry: { attempts: 3, backoff: { initialMs: 1, maxMs: 5 } },
+      onEvent: (event) => events.push(event),
+    });
+    runner.start();
+    const position = await appendOrders(store, 6);
+    await runner.waitFor(position, { timeoutMs: 5_000 });
+    await runner.stop();
+    const name = readModel.projection.name;
+    expect(
+      events.filter((e) => e.type === 'retry').map((e) => e.type === 'retry' && [e.event.position, e.attempt]),
+    ).toEqual([
+      [3, 1],
+      [3, 2],
+      [5, 1],
+    ]);
+    const parkedEvents = events.filter((e) => e.type === 'parked');
+    expect(parkedEvents).toHaveLength(1);
+    expect(parkedEvents[0]).toMatchObject({ projection: name, attempts: 3, event: { position: 3 } });
+    const parked = await runner.parked(name);
+    expect(parked).toEqual([
+      { event: expect.objectContaining({ position: 3, type: 'OrderPlaced' }), error: 'cannot apply 3', attempts: 3 },
+    ]);
+    // everything but the parked event reached the read model, each once
+    expect(await readModel.writes()).toBe(5);
+  });
+
+  it('rebuild replays from zero into an emptied read model and yields the same read model', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const readModel = model();
+    const runner = createProjectionRunner({ store, projections: [readModel.projection], checkpoints, batchSize: 64 });
+    runner.start();
+    const position = await appendOrders(store, 300);
+    await runner.waitFor(position, { timeoutMs: 5_000 });
+    const before = await readModel.counts();
+    const callsBefore = readModel.calls;
+    await runner.rebuild(readModel.projection.name);
+    expect(readModel.calls).toBe(callsBefore * 2);
+    expect(await readModel.counts()).toEqual(before);
+    expect(await readModel.writes()).toBe(placed(300));
+    expect(await checkpoints.load(readModel.projection.name)).toBe(position);
+    // still running after the rebuild
+    const { position: next } = await store.append('late', [{ type: 'OrderPlaced', data: { customerId: 'c0' } }]);
+    await runner.waitFor(next, { timeoutMs: 5_000 });
+    expect((await readModel.counts()).c0).toBe(before.c0! + 1);
+    await runner.stop();
+    await expect(runner.rebuild('nope')).rejects.toMatchObject({ code: 'ERR_CQRS_INPUT' });
+  });
+
+  it('rebuild works on a runner that was never started, and then leaves the lease free', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const readModel = model();
+    const position = await appendOrders(store, 50);
+    const runner = createProjectionRunner({ store, projections: [readModel.projection], checkpoints });
+    await runner.rebuild(readModel.projection.name);
+    expect(await readModel.counts()).toEqual(expectedCounts(50));
+    expect(await checkpoints.load(readModel.projection.name)).toBe(position);
+    expect(await checkpoints.acquire(readModel.projection.name, 'someone-else', 1_000)).toBe(true);
+  });
+
+  it('a runner stopped mid-batch commits what it applied; the next one resumes with no event applied twice', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const position = await appendOrders(store, 120);
+    let stopRequested: Promise<void> | undefined;
+    const first = countingReadModel(backend.name, `resume-${modelId++}`, {
+      redis,
+      prefix,
+      // stop while the first batch (100 events) is in the middle
+      fail: (p) => {
+        if (p === 37 && !stopRequested) stopRequested = runner.stop();
+        return false;
+      },
+    });
+    const runner = createProjectionRunner({ store, projections: [first.projection], checkpoints, batchSize: 100 });
+    runner.start();
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (stopRequested) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 5);
+    });
+    await stopRequested;
+    const checkpoint = await checkpoints.load(first.projection.name);
+    expect(checkpoint).toBe(37);
+    expect(await first.writes()).toBe(placed(37));
+    // the same read model, a new runner on the same checkpoints
+    const second = createProjectionRunner({ store, projections: [first.projection], checkpoints, batchSize: 100 });
+    second.start();
+    await second.waitFor(position, { timeoutMs: 5_000 });
+    await second.stop();
+    expect(await first.writes()).toBe(placed(120));
+    expect(await first.counts()).toEqual(expectedCounts(120));
+  });
+
+  it('two runners on one checkpoint store share the projections and apply each event once', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const models = Array.from({ length: 4 }, () => model());
+    const owners = new Map<string, Set<string>>();
+    const runners = ['a', 'b'].map((owner) =>
+      createProjectionRunner({
+        store,
+        checkpoints,
+        owner,
+        projections: models.map((m) => m.projection),
+        batchSize: 25,
+        pollMs: 10,
+        onEvent: (event) => {
+          if (event.type === 'batch')
+            owners.set(event.projection, (owners.get(event.projection) ?? new Set()).add(owner));
+        },
+      }),
+    );
+    for (const runner of runners) runner.start();
+    const position = await appendOrders(store, 400);
+    await runners[0]!.waitFor(position, { timeoutMs: 10_000 });
+    await Promise.all(runners.map((runner) => runner.stop()));
+    for (const m of models) {
+      expect(await m.writes()).toBe(placed(400));
+      expect(await m.counts()).toEqual(expectedCounts(400));
+      // one lease per projection: one runner did all of its batches
+      expect(owners.get(m.projection.name)?.size).toBe(1);
+    }
+  });
+});
+
+describe('checkpoint stores', () => {
+  const stores = [
+    ['memory', () => memoryCheckpointStore()],
+    ['redis', () => redisCheckpointStore(redis, { prefix: `${prefix}cps${modelId++}:` })],
+  ] as const;
+
+  it.each(stores)(
+    '%s: commits only from the checkpoint it is at (fencing), and leases exclude others',
+    async (_name, make) => {
+      const checkpoints = make();
+      expect(await checkpoints.load('p')).toBe(0);
+      expect(await checkpoints.commit('p', { from: 0, to: 10, writes: [], parked: [] })).toBe(true);
+      expect(await checkpoints.commit('p', { from: 0, to: 20, writes: [], parked: [] })).toBe(false);
+      expect(await checkpoints.load('p')).toBe(10);
+      expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
+      expect(await checkpoints.acquire('p', 'b', 60_000)).toBe(false);
+      expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
+      await checkpoints.release('p', 'b');
+      expect(await checkpoints.acquire('p', 'b', 60_000)).toBe(false);
+      await checkpoints.release('p', 'a');
+      expect(await checkpoints.acquire('p', 'b', 30)).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
+      await checkpoints.reset('p');
+      expect(await checkpoints.load('p')).toBe(0);
+    },
+  );
+
+  it('redis: a refused commit runs none of its writes', async () => {
+    const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}fence:` });
+    const key = `${prefix}fence:{p}:model`;
+    await checkpoints.commit('p', { from: 0, to: 5, writes: [{ command: 'incr', key, args: [] }], parked: [] });
+    const refused = await checkpoints.commit('p', {
+      from: 0,
+      to: 9,
+      writes: [{ command: 'incr', key, args: [] }],
+      parked: [],
+    });
+    expect(refused).toBe(false);
+    expect(await redis.get(key)).toBe('1');
+  });
+
+  it('memory: ctx.write is refused, and the event parked with that reason', async () => {
+    const { memoryEventStore } = await import('../../src/cqrs/event-store/memory');
+    const store = memoryEventStore();
+    const projection = defineProjection<{ A: null }>({
+      name: 'w',
+      handlers: { A: (_e, ctx) => ctx.write('incr', 'k') },
+    });
+    const runner = createProjectionRunner({ store, projections: [projection], retry: { attempts: 1 } });
+    runner.start();
+    const { position } = await store.append('s', [{ type: 'A' }]);
+    await runner.waitFor(position, { timeoutMs: 2_000 });
+    await runner.stop();
+    expect(await runner.parked('w')).toEqual([
+      expect.objectContaining({ error: expect.stringContaining('transactional checkpoint store') }),
+    ]);
+  });
+});
+
+describe('projection typing', () => {
+  it('types each handler by its event type, and refuses handlers for unknown types', () => {
+    type Events = { OrderPlaced: { customerId: string }; OrderPaid: { amount: number } };
+    const projection = defineProjection<Events>({
+      name: 'typed',
+      handlers: {
+        OrderPlaced: (event) => {
+          expectTypeOf(event.data).toEqualTypeOf<{ customerId: string }>();
+          expectTypeOf(event.type).toEqualTypeOf<'OrderPlaced'>();
+        },
+        OrderPaid: (event) => {
+          expectTypeOf(event.data.amount).toEqualTypeOf<number>();
+        },
+      },
+    });
+    expect(projection.eventTypes).toEqual(['OrderPlaced', 'OrderPaid']);
+    defineProjection<Events>({
+      name: 'typo',
+      // @ts-expect-error: no such event type
+      handlers: { OrderShipped: () => undefined },
+    });
+  });
+});
+
+describe('bad definitions and options', () => {
+  it('defineProjection and createProjectionRunner refuse bad input', async () => {
+    const { memoryEventStore } = await import('../../src/cqrs/event-store/memory');
+    const store = memoryEventStore();
+    const ok = defineProjection({ name: 'ok', handlers: {} });
+    const input = expect.objectContaining({ code: 'ERR_CQRS_INPUT' });
+    const options = expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' });
+    expect(() => defineProjection({ name: '', handlers: {} })).toThrow(input);
+    expect(() => defineProjection({ name: 'a{b}', handlers: {} })).toThrow(input);
+    expect(() => defineProjection({ name: 'x', handlers: null as never })).toThrow(input);
+    expect(() => defineProjection({ name: 'x', handlers: { A: 1 as never } })).toThrow(input);
+    expect(() => createProjectionRunner({ store, projections: [] })).toThrow(options);
+    expect(() => createProjectionRunner({ store: {} as never, projections: [ok] })).toThrow(options);
+    expect(() => createProjectionRunner({ store, projections: [ok, ok] })).toThrow(options);
+    expect(() => createProjectionRunner({ store, projections: [{ name: 'raw' } as never] })).toThrow(options);
+    expect(() => createProjectionRunner({ store, projections: [ok], batchSize: 0 })).toThrow(options);
+    expect(() => createProjectionRunner({ store, projections: [ok], retry: { attempts: 0 } })).toThrow(options);
+  });
+});

@@ -1,0 +1,229 @@
+import { GraphQLError, graphql, parse, specifiedRules, validate } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { createGraphQLGuard, PatchbayError } from '../../src/graphql/index';
+import { attacks, fanOut, legitQueries } from './queries';
+import { testSchema } from './schema';
+
+const { schema, rootValue } = testSchema();
+const guard = createGraphQLGuard();
+const codes = (errors: readonly GraphQLError[]) => errors.map((e) => e.extensions.code);
+
+describe('the attack catalogue', () => {
+  for (const attack of attacks) {
+    it(`check() rejects ${attack.name} with ${attack.checkCode}`, () => {
+      const report = guard.check(schema, attack.query, attack.variables);
+      expect(report.ok).toBe(false);
+      expect(codes(report.errors)).toContain(attack.checkCode);
+      for (const error of report.errors) expect(error).toBeInstanceOf(GraphQLError);
+    });
+
+    it(`guard.rules() after parse(source, guard.parseOptions) reject ${attack.name}`, () => {
+      let errors: readonly GraphQLError[];
+      try {
+        const document = parse(attack.query, guard.parseOptions);
+        // guard rules first: where they report, validation must not be left to specifiedRules alone
+        errors = validate(schema, document, [...guard.rules(attack.variables), ...specifiedRules]);
+      } catch (error) {
+        expect((error as GraphQLError).message).toMatch(/more tha[nt] 2000 tokens/);
+        return;
+      }
+      expect(errors.length).toBeGreaterThan(0);
+      if (attack.ruleCode) expect(codes(errors)).toContain(attack.ruleCode);
+    });
+
+    if (attack.ruleCode) {
+      it(`guard.rules() alone stop ${attack.name} even with no token limit (${attack.ruleCode})`, () => {
+        const errors = validate(schema, parse(attack.query), guard.rules(attack.variables));
+        expect(codes(errors)).toContain(attack.ruleCode);
+        const error = errors.find((e) => e.extensions.code === attack.ruleCode);
+        expect(error?.extensions.value).toBeGreaterThan(error?.extensions.limit as number);
+      });
+    }
+  }
+
+  it('measures each fragment once: 2^26 fan-out looks up User fields a handful of times, not 2^26', () => {
+    const counted = testSchema().schema;
+    const user = counted.getType('User') as unknown as { getFields: () => object };
+    const getFields = user.getFields.bind(user);
+    let lookups = 0;
+    user.getFields = () => {
+      lookups++;
+      return getFields();
+    };
+    const report = createGraphQLGuard({ maxCost: Number.POSITIVE_INFINITY }).check(counted, parse(fanOut));
+    expect(report.cost).toBe(2 ** 26 + 1);
+    expect(lookups).toBeLessThan(10);
+  });
+
+  it('fragment cycles end without recursion: rules alone (no NoFragmentCyclesRule) report nothing and return', () => {
+    for (const name of ['circular fragments (spreads only)', 'circular fragments (through fields)']) {
+      const attack = attacks.find((a) => a.name === name);
+      expect(validate(schema, parse(attack?.query ?? ''), guard.rules())).toEqual([]);
+      expect(codes(validate(schema, parse(attack?.query ?? ''), specifiedRules))).toEqual([undefined]);
+    }
+  });
+
+  it('never throws out of validate(): an analysis failure is reported, closed', () => {
+    const broken = testSchema().schema;
+    const me = broken.getQueryType()?.getFields().me as unknown as { extensions: object };
+    me.extensions = {
+      get cost(): never {
+        throw new Error('boom');
+      },
+    };
+    const errors = validate(broken, parse('{ me { name } }'), guard.rules());
+    expect(codes(errors)).toEqual(['GRAPHQL_GUARD_FAILED']);
+    expect(codes(guard.check(broken, '{ me { name } }').errors)).toEqual(['GRAPHQL_GUARD_FAILED']);
+  });
+});
+
+describe('legitimate queries', () => {
+  for (const legit of legitQueries) {
+    it(`passes and executes: ${legit.name}`, async () => {
+      const report = guard.check(schema, legit.query, legit.variables);
+      expect(report.errors).toEqual([]);
+      expect(report.ok).toBe(true);
+      const document = parse(legit.query, guard.parseOptions);
+      expect(validate(schema, document, [...specifiedRules, ...guard.rules(legit.variables)])).toEqual([]);
+      const result = await graphql({ schema, source: legit.query, rootValue, variableValues: legit.variables ?? null });
+      expect(result.errors).toBeUndefined();
+    });
+  }
+
+  it('reports the numbers when ok: depth 8 and cost 1,531 for the depth-8 query', () => {
+    const report = guard.check(schema, legitQueries[0]?.query ?? '');
+    expect(report).toMatchObject({ ok: true, depth: 8, cost: 1_531, aliases: 0, directives: 0, rootFields: 1 });
+  });
+});
+
+describe('measuring', () => {
+  it('counts aliases, directives and root fields as executed (through fragments)', () => {
+    const report = guard.check(
+      schema,
+      'query Q { a: me { ...F @include(if: true) } b: me { ...F } } fragment F on User { x: name y: id @skip(if: false) ... @include(if: true) { id } }',
+    );
+    expect(report).toMatchObject({ ok: true, aliases: 6, directives: 5, rootFields: 2, depth: 2 });
+  });
+
+  it('prices lists by first/last/limit, variables, variable defaults and defaultListSize', () => {
+    const cost = (query: string, variables?: Record<string, unknown>) => guard.check(schema, query, variables).cost;
+    expect(cost('{ users(first: 5) { id } }')).toBe(10);
+    expect(cost('{ users { id } }')).toBe(20);
+    expect(cost('{ users(first: -1) { id } }')).toBe(20);
+    expect(cost('query($n: Int) { users(first: $n) { id } }', { n: 7 })).toBe(14);
+    expect(cost('query($n: Int = 3) { users(first: $n) { id } }')).toBe(6);
+    expect(cost('query($n: Int = 3) { users(first: $n) { id } }', { n: 4 })).toBe(8);
+    expect(cost('{ me { posts(first: 2, last: 9) { id } } }')).toBe(1 + 9 * 2);
+    expect(createGraphQLGuard({ defaultListSize: 100 }).check(schema, '{ users { id } }').cost).toBe(200);
+  });
+
+  it('takes per-field costs from @cost(value, multipliers), extensions.cost and the costs option', () => {
+    // search is @cost(value: 5, multipliers: ["limit"]); it returns a union: __typename is free
+    expect(guard.check(schema, '{ search(term: "x", limit: 4) { __typename } }').cost).toBe(20);
+    const extended = testSchema().schema;
+    const me = (extended.getQueryType()?.getFields().me ?? {}) as { extensions: Record<string, unknown> };
+    me.extensions = { cost: { value: 50 } };
+    expect(guard.check(extended, '{ me { id } }').cost).toBe(51);
+    const priced = createGraphQLGuard({
+      costs: { 'User.name': 10, 'Query.users': { value: 2, multipliers: ['first'] } },
+    });
+    expect(priced.check(schema, '{ users(first: 3) { name } }').cost).toBe(3 * (2 + 10));
+  });
+
+  it('introspection is free for cost but counts toward depth and nested introspection lists', () => {
+    const report = guard.check(schema, '{ __schema { types { fields { name } } } }');
+    expect(report).toMatchObject({ ok: true, cost: 0, depth: 4 });
+  });
+
+  it('returns the numbers of the largest operation', () => {
+    const report = guard.check(
+      schema,
+      'query A { me { id } } query B { users(first: 2) { friends(first: 2) { id } } }',
+    );
+    expect(report).toMatchObject({ ok: true, depth: 3, cost: 2 * (1 + 2 * 2) });
+  });
+});
+
+describe('errors', () => {
+  it('carry the code, the measured value, the limit and the operation', () => {
+    const report = createGraphQLGuard({ maxDepth: 2 }).check(schema, 'query Deep { me { friends { id } } }');
+    expect(report.errors).toHaveLength(1);
+    const [error] = report.errors;
+    expect(error?.message).toBe('Operation "Deep" has depth 3, over the limit of 2.');
+    expect(error?.extensions).toEqual({ code: 'GRAPHQL_DEPTH_LIMIT', value: 3, limit: 2 });
+    expect(error?.locations).toEqual([{ line: 1, column: 1 }]);
+  });
+
+  it('token limit: GRAPHQL_TOKEN_LIMIT with the limit; other syntax errors GRAPHQL_PARSE_FAILED', () => {
+    const small = createGraphQLGuard({ maxTokens: 5 });
+    expect(small.parseOptions).toEqual({ maxTokens: 5 });
+    expect(small.check(schema, '{ me { id name email role } }').errors[0]?.extensions).toMatchObject({
+      code: 'GRAPHQL_TOKEN_LIMIT',
+      limit: 5,
+    });
+    expect(codes(guard.check(schema, '{ me { ').errors)).toEqual(['GRAPHQL_PARSE_FAILED']);
+  });
+
+  it('specifiedRules errors get GRAPHQL_VALIDATION_FAILED', () => {
+    expect(codes(guard.check(schema, '{ me { nope } }').errors)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+  });
+
+  it('bad options throw ERR_GRAPHQL_OPTIONS', () => {
+    const bad = [
+      { maxDepth: 0 },
+      { maxCost: -1 },
+      { maxAliases: 1.5 },
+      { maxTokens: Number.NaN },
+      { defaultListSize: -1 },
+      { listArguments: 'first' },
+      { costs: { nonsense: 1 } },
+      { costs: { 'User.name': -3 } },
+      { introspection: 'no' },
+    ];
+    for (const options of bad) {
+      expect(() => createGraphQLGuard(options as never), JSON.stringify(options)).toThrow(
+        expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
+      );
+    }
+    expect(() => createGraphQLGuard({ maxDepth: 1 })).not.toThrow(PatchbayError);
+    expect(createGraphQLGuard({ maxCost: Number.POSITIVE_INFINITY }).check(schema, fanOut).ok).toBe(true);
+  });
+});
+
+describe('introspection and suggestions', () => {
+  const locked = createGraphQLGuard({ introspection: false, suggestions: false });
+
+  it('introspection: false rejects __schema and __type, in fragments too, and keeps __typename', () => {
+    expect(codes(locked.check(schema, '{ __schema { queryType { name } } }').errors)).toEqual([
+      'GRAPHQL_INTROSPECTION_DISABLED',
+    ]);
+    const viaFragment = '{ ...Q } fragment Q on Query { __type(name: "User") { name } }';
+    expect(codes(validate(schema, parse(viaFragment), [...specifiedRules, ...locked.rules()]))).toEqual([
+      'GRAPHQL_INTROSPECTION_DISABLED',
+    ]);
+    expect(locked.check(schema, '{ me { __typename id } }').ok).toBe(true);
+  });
+
+  it('suggestions: false removes "Did you mean" from every validation error', () => {
+    const query = '{ me { nam } users(frist: 2) { id } }';
+    const plain = validate(schema, parse(query), specifiedRules).map((e) => e.message);
+    expect(plain.join('\n')).toMatch(/Did you mean/);
+    const masked = validate(schema, parse(query), [...specifiedRules, ...locked.rules()]);
+    expect(masked.map((e) => e.message)).toEqual([
+      'Cannot query field "nam" on type "User".',
+      'Unknown argument "frist" on field "Query.users".',
+    ]);
+    expect(
+      locked
+        .check(schema, query)
+        .errors.map((e) => e.message)
+        .join('\n'),
+    ).not.toMatch(/Did you mean/);
+    expect(
+      guard
+        .check(schema, query)
+        .errors.map((e) => e.message)
+        .join('\n'),
+    ).toMatch(/Did you mean/);
+  });
+});

@@ -1,0 +1,88 @@
+import { graphql } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { createLoaders } from '../../src/graphql/index';
+import { posts, testSchema, type UserRow, users } from './schema';
+
+const query = '{ users(first: 20) { posts(first: 3) { title author { name } } } }';
+
+describe('createLoaders', () => {
+  it('turns N+1 into 2 queries: one for the posts list, one batch for every author', async () => {
+    const queries: string[] = [];
+    const db = {
+      usersByIds: (ids: readonly string[]) => {
+        queries.push(`SELECT * FROM users WHERE id IN (${ids.join(',')})`);
+        return ids.map((id) => users.find((u) => u.id === id) as UserRow);
+      },
+    };
+    // Without loaders: one query per author of each of the 60 posts, after the list
+    const naive = testSchema((id) => db.usersByIds([id])[0] as UserRow);
+    queries.push('SELECT * FROM users LIMIT 20');
+    const before = await graphql({ ...naive, source: query });
+    expect(before.errors).toBeUndefined();
+    expect(queries.length).toBe(1 + 60);
+
+    queries.length = 0;
+    const newLoaders = createLoaders({ userById: async (ids: readonly string[]) => db.usersByIds(ids) });
+    const batched = testSchema((id, context) =>
+      (context as { loaders: ReturnType<typeof newLoaders> }).loaders.userById.load(id),
+    );
+    queries.push('SELECT * FROM users LIMIT 20');
+    const after = await graphql({ ...batched, source: query, contextValue: { loaders: newLoaders() } });
+    expect(after.data).toEqual(before.data);
+    expect(queries).toHaveLength(2);
+    expect(queries[1]).toBe(`SELECT * FROM users WHERE id IN (${users.map((u) => u.id).join(',')})`);
+    expect(posts.length).toBeGreaterThan(0);
+  });
+
+  it('caches per request: a second request loads again, the same request does not', async () => {
+    const calls: (readonly string[])[] = [];
+    const newLoaders = createLoaders({
+      userById: async (ids: readonly string[]) => {
+        calls.push(ids);
+        return ids.map((id) => ({ id }));
+      },
+    });
+    const first = newLoaders();
+    await Promise.all([first.userById.load('a'), first.userById.load('b'), first.userById.load('a')]);
+    await first.userById.load('a');
+    expect(calls).toEqual([['a', 'b']]);
+    await newLoaders().userById.load('a');
+    expect(calls).toEqual([['a', 'b'], ['a']]);
+    expect(newLoaders().userById).not.toBe(newLoaders().userById);
+  });
+
+  it('splits batches at maxBatchSize and passes errors to the load that asked', async () => {
+    const sizes: number[] = [];
+    const newLoaders = createLoaders(
+      {
+        itemById: async (ids: readonly number[]) => {
+          sizes.push(ids.length);
+          return ids.map((id) => (id === 3 ? new Error('no item 3') : id * 10));
+        },
+      },
+      { maxBatchSize: 2 },
+    );
+    const loaders = newLoaders();
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map((id) => loaders.itemById.load(id)));
+    expect(sizes).toEqual([2, 2, 1]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      10,
+      20,
+      'no item 3',
+      40,
+      50,
+    ]);
+  });
+
+  it('bad options throw ERR_GRAPHQL_OPTIONS', () => {
+    for (const [fns, options] of [
+      [{ a: 1 }, {}],
+      [null, {}],
+      [{ a: async () => [] }, { maxBatchSize: 0 }],
+    ] as const) {
+      expect(() => createLoaders(fns as never, options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
+      );
+    }
+  });
+});

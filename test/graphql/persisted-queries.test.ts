@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  memoryPersistedQueryStore,
+  type PersistedQueryStore,
+  persistedQueries,
+  redisPersistedQueryStore,
+} from '../../src/graphql/index';
+import { connectRedis, testPrefix } from '../support/redis';
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const query = '{ me { id } }';
+const hash = sha256(query);
+const ext = (sha256Hash: string, version: unknown = 1) => ({ persistedQuery: { version, sha256Hash } });
+
+let redis: Redis;
+const prefix = testPrefix(import.meta.url);
+beforeAll(async () => {
+  redis = await connectRedis();
+});
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+});
+
+const stores: [string, () => PersistedQueryStore][] = [
+  ['memory', () => memoryPersistedQueryStore()],
+  ['redis', () => redisPersistedQueryStore(redis, { prefix: `${prefix}${Math.random().toString(36).slice(2)}:` })],
+];
+
+describe.each(stores)('APQ with the %s store', (_name, makeStore) => {
+  it('hash alone is PERSISTED_QUERY_NOT_FOUND until the query is registered with it', async () => {
+    const pq = persistedQueries({ store: makeStore() });
+    expect(await pq.resolve({ extensions: ext(hash) })).toEqual({ error: 'PERSISTED_QUERY_NOT_FOUND' });
+    expect(await pq.resolve({ query, extensions: ext(hash) })).toEqual({ query });
+    expect(await pq.resolve({ extensions: ext(hash) })).toEqual({ query });
+    expect(await pq.resolve({ extensions: ext(hash.toUpperCase()) })).toEqual({ query });
+  });
+
+  it('verifies the hash on registration: a query under another hash is refused and not stored', async () => {
+    const store = makeStore();
+    const pq = persistedQueries({ store });
+    const other = sha256('{ users { id } }');
+    expect(await pq.resolve({ query, extensions: ext(other) })).toEqual({ error: 'PERSISTED_QUERY_HASH_MISMATCH' });
+    expect(await store.get(other)).toBeUndefined();
+    expect(await pq.resolve({ extensions: ext(other) })).toEqual({ error: 'PERSISTED_QUERY_NOT_FOUND' });
+  });
+
+  it('passes plain queries through', async () => {
+    expect(await persistedQueries({ store: makeStore() }).resolve({ query })).toEqual({ query });
+  });
+});
+
+describe('persisted queries', () => {
+  it('redis store: one key per hash with a TTL, hash-tagged under the prefix', async () => {
+    const keyPrefix = `${prefix}ttl:`;
+    const store = redisPersistedQueryStore(redis, { prefix: keyPrefix, ttlSeconds: 60 });
+    await store.set(hash, query);
+    const ttl = await redis.ttl(`${keyPrefix}{${hash}}`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60);
+    expect(await store.get(hash)).toBe(query);
+  });
+
+  it('memory store keeps the maxEntries most recently used', async () => {
+    const store = memoryPersistedQueryStore({ maxEntries: 2 });
+    await store.set('a', 'A');
+    await store.set('b', 'B');
+    await store.get('a');
+    await store.set('c', 'C');
+    expect([await store.get('a'), await store.get('b'), await store.get('c')]).toEqual(['A', undefined, 'C']);
+  });
+
+  it('allowlist mode: only manifest queries run, by hash or in full', async () => {
+    const allowed = '{ me { name } }';
+    for (const manifest of [
+      { [sha256(allowed)]: allowed },
+      {
+        format: 'apollo-persisted-query-manifest',
+        version: 1,
+        operations: [{ id: sha256(allowed), body: allowed, name: 'Me', type: 'query' }],
+      },
+    ]) {
+      const pq = persistedQueries({ mode: 'allowlist', manifest });
+      expect(await pq.resolve({ extensions: ext(sha256(allowed)) })).toEqual({ query: allowed });
+      expect(await pq.resolve({ query: allowed })).toEqual({ query: allowed });
+      expect(await pq.resolve({ query })).toEqual({ error: 'PERSISTED_QUERY_NOT_ALLOWED' });
+      expect(await pq.resolve({ query, extensions: ext(hash) })).toEqual({ error: 'PERSISTED_QUERY_NOT_ALLOWED' });
+      expect(await pq.resolve({ extensions: ext(hash) })).toEqual({ error: 'PERSISTED_QUERY_NOT_ALLOWED' });
+      // a listed hash with a different query text is not a way in
+      expect(await pq.resolve({ query, extensions: ext(sha256(allowed)) })).toEqual({
+        error: 'PERSISTED_QUERY_NOT_ALLOWED',
+      });
+    }
+  });
+
+  it('rejects a manifest whose hash does not match its query, and other bad options', () => {
+    const options = [
+      { mode: 'allowlist', manifest: { [hash]: '{ users { id } }' } },
+      { mode: 'allowlist' },
+      { mode: 'sometimes' },
+      { store: {} },
+    ];
+    for (const o of options) {
+      expect(() => persistedQueries(o as never)).toThrow(expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }));
+    }
+    expect(() => memoryPersistedQueryStore({ maxEntries: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
+    );
+    expect(() => redisPersistedQueryStore(redis, { ttlSeconds: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
+    );
+  });
+
+  it('rejects malformed bodies with ERR_GRAPHQL_PERSISTED_QUERY', async () => {
+    const pq = persistedQueries();
+    for (const body of [{ extensions: ext(hash, 2) }, { extensions: ext('abc') }, { query: 42 }, {}, null]) {
+      await expect(pq.resolve(body as never), JSON.stringify(body)).rejects.toMatchObject({
+        code: 'ERR_GRAPHQL_PERSISTED_QUERY',
+      });
+    }
+  });
+
+  it('a failing store is ERR_GRAPHQL_STORE with the cause', async () => {
+    const cause = new Error('down');
+    const pq = persistedQueries({ store: { get: () => Promise.reject(cause), set: () => Promise.reject(cause) } });
+    await expect(pq.resolve({ extensions: ext(hash) })).rejects.toMatchObject({ code: 'ERR_GRAPHQL_STORE', cause });
+  });
+});

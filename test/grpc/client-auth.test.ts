@@ -1,0 +1,174 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { authInterceptor, type TokenResult } from '../../src/grpc/index';
+import { runIsolated } from '../support/isolated';
+import { cleanups, echoHandlers, grpcError, type LabHandlers, labClient, startLab } from './support/lab';
+
+const after = cleanups();
+afterEach(() => after.run());
+
+/** A server that records the authorization header of every call and rejects tokens in `revoked`. */
+async function authLab(revoked = new Set<string>()) {
+  const seen: (string | undefined)[] = [];
+  const check = (metadata: Metadata): string | undefined => {
+    const value = metadata.get('authorization')[0]?.toString();
+    seen.push(value);
+    return value !== undefined && revoked.has(value) ? 'revoked' : undefined;
+  };
+  const handlers: Partial<LabHandlers> = {
+    Unary: (call, callback) =>
+      check(call.metadata)
+        ? callback(grpcError(status.UNAUTHENTICATED, 'revoked') as never)
+        : echoHandlers.Unary(call, callback),
+    ClientStream: (call, callback) => {
+      check(call.metadata);
+      echoHandlers.ClientStream(call, callback);
+    },
+    ServerStream: (call) => {
+      check(call.metadata);
+      echoHandlers.ServerStream(call);
+    },
+    Bidi: (call) => {
+      check(call.metadata);
+      echoHandlers.Bidi(call);
+    },
+  };
+  const server = after.add(await startLab({ handlers }), (s) => s.stop());
+  return { server, seen };
+}
+
+describe('authInterceptor', () => {
+  it('sends the bearer token on every call type, asking the provider once', async () => {
+    const { server, seen } = await authLab();
+    let asked = 0;
+    const lab = after.add(
+      labClient(server.address, [authInterceptor({ token: async () => `token-${++asked}` })]),
+      (c) => c.close(),
+    );
+    await lab.unary({ text: 'u' });
+    await lab.clientStream([{ text: 'c' }]);
+    await lab.serverStream({ text: 's', count: 1 });
+    await lab.bidi([{ text: 'b' }]);
+    await Promise.all(Array.from({ length: 10 }, () => lab.unary({ text: 'again' })));
+    expect(asked).toBe(1);
+    expect(seen).toHaveLength(14);
+    expect(new Set(seen)).toEqual(new Set(['Bearer token-1']));
+  });
+
+  it('shares one provider call among concurrent calls', async () => {
+    const { server } = await authLab();
+    let asked = 0;
+    const lab = after.add(
+      labClient(server.address, [
+        authInterceptor({
+          token: () => new Promise<string>((resolve) => setTimeout(() => resolve(`t${++asked}`), 30)),
+        }),
+      ]),
+      (c) => c.close(),
+    );
+    await Promise.all(Array.from({ length: 20 }, (_, i) => lab.unary({ text: String(i) })));
+    expect(asked).toBe(1);
+  });
+
+  it('asks again once the token is about to expire', async () => {
+    const { server, seen } = await authLab();
+    let now = 1_000_000;
+    let asked = 0;
+    const token = (): TokenResult => ({ token: `t${++asked}`, expiresAt: now + 60_000 });
+    const lab = after.add(
+      labClient(server.address, [authInterceptor({ token, refreshBeforeMs: 10_000, clock: { now: () => now } })]),
+      (c) => c.close(),
+    );
+    await lab.unary({});
+    now += 49_000;
+    await lab.unary({});
+    now += 2_000; // 9 s left: inside refreshBeforeMs
+    await lab.unary({});
+    expect(seen).toEqual(['Bearer t1', 'Bearer t1', 'Bearer t2']);
+  });
+
+  it('drops the cached token when the server answers UNAUTHENTICATED', async () => {
+    const revoked = new Set(['Bearer t1']);
+    const { server, seen } = await authLab(revoked);
+    let asked = 0;
+    const lab = after.add(labClient(server.address, [authInterceptor({ token: () => `t${++asked}` })]), (c) =>
+      c.close(),
+    );
+    await expect(lab.unary({})).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    await expect(lab.unary({ text: 'fresh' })).resolves.toMatchObject({ text: 'fresh' });
+    expect(seen).toEqual(['Bearer t1', 'Bearer t2']);
+  });
+
+  it('fails the call with UNAVAILABLE when the provider fails, and asks again on the next call', async () => {
+    const { server, seen } = await authLab();
+    const answers: (() => TokenResult)[] = [
+      () => {
+        throw new Error('idp down');
+      },
+      () => 'bad token with spaces',
+      () => 'good',
+    ];
+    const lab = after.add(
+      labClient(server.address, [authInterceptor({ token: async () => (answers.shift() as () => TokenResult)() })]),
+      (c) => c.close(),
+    );
+    await expect(lab.unary({})).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'authInterceptor token provider failed: idp down',
+    });
+    await expect(lab.serverStream({ count: 1 })).resolves.toMatchObject({
+      messages: [],
+      error: { code: status.UNAVAILABLE, details: expect.stringContaining('no usable token') },
+    });
+    await expect(lab.unary({ text: 'ok' })).resolves.toMatchObject({ text: 'ok' });
+    expect(seen).toEqual(['Bearer good']);
+  });
+
+  it('ends a call whose provider hangs with its deadline, or when cancelled', async () => {
+    const { server, seen } = await authLab();
+    const lab = after.add(
+      labClient(server.address, [authInterceptor({ token: () => new Promise<string>(() => {}) })]),
+      (c) => c.close(),
+    );
+    await expect(lab.unary({}, { deadline: Date.now() + 100 })).rejects.toMatchObject({
+      code: status.DEADLINE_EXCEEDED,
+    });
+    const cancelled = new Promise((resolve) => {
+      const call = lab.raw.Unary({ text: '', count: 0 }, new Metadata(), {}, resolve);
+      setTimeout(() => call.cancel(), 50);
+    });
+    await expect(cancelled).resolves.toMatchObject({ code: status.CANCELLED });
+    expect(seen).toEqual([]);
+  });
+
+  it('leaves no timer behind when a call waiting for its token ends', async () => {
+    const { server } = await authLab();
+    const result = await runIsolated(`
+      import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
+      import { authInterceptor } from './src/grpc/index.ts';
+      const bytes = { requestSerialize: (v) => v, requestDeserialize: (b) => b, responseSerialize: (v) => v, responseDeserialize: (b) => b };
+      const Lab = makeGenericClientConstructor({ Unary: { path: '/patchbay.test.Lab/Unary', requestStream: false, responseStream: false, ...bytes } }, 'Lab');
+      let fail = true;
+      const client = new Lab('${server.address}', credentials.createInsecure(), {
+        interceptors: [authInterceptor({ token: async () => { if (fail) { fail = false; throw new Error('once'); } return 'ok'; } })],
+      });
+      const call = (deadline) => new Promise((resolve) => client.Unary(Buffer.alloc(0), new Metadata(), { deadline }, (e) => resolve(e?.code ?? 0)));
+      const codes = [await call(Date.now() + 60_000), await call(Date.now() + 60_000)];
+      client.close();
+      console.log(JSON.stringify(codes));
+    `);
+    expect(result).toMatchObject({ hung: false, stdout: `[${status.UNAVAILABLE},${status.OK}]\n` });
+  });
+
+  it('rejects bad options with ERR_GRPC_OPTIONS', () => {
+    for (const bad of [
+      undefined,
+      {},
+      { token: 'static' },
+      { token: () => 't', refreshBeforeMs: -1 },
+      { token: () => 't', clock: {} },
+    ]) {
+      expect(() => authInterceptor(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+    }
+  });
+});

@@ -1,0 +1,324 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { authInterceptor, deadlineInterceptor, type RetryEvent, retryInterceptor } from '../../src/grpc/index';
+import { runIsolated } from '../support/isolated';
+import {
+  cleanups,
+  echoHandlers,
+  grpcError,
+  type LabHandlers,
+  type LabRequest,
+  labClient,
+  startLab,
+} from './support/lab';
+
+const after = cleanups();
+afterEach(() => after.run());
+
+const fast = { initialMs: 5, maxMs: 20 };
+
+async function lab(handlers: Partial<LabHandlers>) {
+  return after.add(await startLab({ handlers }), (s) => s.stop());
+}
+function client(address: string, interceptors: Parameters<typeof labClient>[1]) {
+  return after.add(labClient(address, interceptors), (c) => c.close());
+}
+
+describe('retryInterceptor', () => {
+  it('retries a unary call that fails twice with UNAVAILABLE, then succeeds', async () => {
+    let calls = 0;
+    const server = await lab({
+      Unary: (call, callback) => {
+        calls++;
+        if (calls < 3) callback(grpcError(status.UNAVAILABLE, `injected failure ${calls}`) as never);
+        else echoHandlers.Unary(call, callback);
+      },
+    });
+    const events: RetryEvent[] = [];
+    const lab1 = client(server.address, [retryInterceptor({ backoff: fast, onRetry: (e) => events.push(e) })]);
+    await expect(lab1.unary({ text: 'hello' })).resolves.toEqual({ text: 'hello', index: 0 });
+    expect(calls).toBe(3);
+    expect(events.map((e) => [e.attempt, e.code])).toEqual([
+      [2, status.UNAVAILABLE],
+      [3, status.UNAVAILABLE],
+    ]);
+    expect(events[0]?.method).toBe('/patchbay.test.Lab/Unary');
+  });
+
+  it('does not retry INVALID_ARGUMENT, a code outside retryableCodes', async () => {
+    let calls = 0;
+    const server = await lab({
+      Unary: (_call, callback) => {
+        calls++;
+        callback(grpcError(status.INVALID_ARGUMENT, 'bad text') as never);
+      },
+    });
+    const lab1 = client(server.address, [retryInterceptor({ backoff: fast })]);
+    await expect(lab1.unary({ text: 'x' })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'bad text',
+    });
+    expect(calls).toBe(1);
+  });
+
+  it('gives up after maxAttempts with the last status', async () => {
+    let calls = 0;
+    const server = await lab({
+      Unary: (_call, callback) => {
+        calls++;
+        callback(grpcError(status.RESOURCE_EXHAUSTED, `busy ${calls}`) as never);
+      },
+    });
+    const lab1 = client(server.address, [retryInterceptor({ maxAttempts: 4, backoff: fast })]);
+    await expect(lab1.unary({})).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: 'busy 4' });
+    expect(calls).toBe(4);
+  });
+
+  it('replays every message of a client stream to the next attempt', async () => {
+    const received: string[][] = [];
+    const server = await lab({
+      ClientStream: (call, callback) => {
+        const texts: string[] = [];
+        received.push(texts);
+        call.on('data', (request: LabRequest) => texts.push(request.text));
+        call.on('end', () => {
+          if (received.length < 3) callback(grpcError(status.UNAVAILABLE, 'try again') as never);
+          else callback(null, { text: texts.join(','), index: texts.length });
+        });
+      },
+    });
+    const lab1 = client(server.address, [retryInterceptor({ backoff: fast })]);
+    const texts = Array.from({ length: 50 }, (_, i) => `m${i}`);
+    await expect(lab1.clientStream(texts.map((text) => ({ text })))).resolves.toEqual({
+      text: texts.join(','),
+      index: 50,
+    });
+    expect(received).toEqual([texts, texts, texts]);
+  });
+
+  it('replays a client stream through an auth interceptor that is still fetching its token', async () => {
+    const received: string[][] = [];
+    const tokens: string[] = [];
+    const server = await lab({
+      ClientStream: (call, callback) => {
+        const texts: string[] = [];
+        received.push(texts);
+        tokens.push(String(call.metadata.get('authorization')[0]));
+        call.on('data', (request: LabRequest) => texts.push(request.text));
+        call.on('end', () =>
+          received.length < 2
+            ? callback(grpcError(status.UNAVAILABLE, 'again') as never)
+            : callback(null, { text: texts.join(','), index: texts.length }),
+        );
+      },
+    });
+    let fetched = 0;
+    const lab1 = client(server.address, [
+      retryInterceptor({ backoff: fast }),
+      authInterceptor({
+        // A string token is cached; UNAVAILABLE does not drop it, so the provider runs once, slowly.
+        token: () => new Promise<string>((resolve) => setTimeout(() => resolve(`t${++fetched}`), 30)),
+      }),
+    ]);
+    const texts = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    await expect(lab1.clientStream(texts.map((text) => ({ text })))).resolves.toEqual({
+      text: texts.join(','),
+      index: 20,
+    });
+    expect(received).toEqual([texts, texts]);
+    expect(tokens).toEqual(['Bearer t1', 'Bearer t1']);
+  });
+
+  it('stops retrying a client stream once it sent more than maxBufferedMessages', async () => {
+    let calls = 0;
+    const server = await lab({
+      ClientStream: (call, callback) => {
+        calls++;
+        call.on('data', () => {});
+        call.on('end', () => callback(grpcError(status.UNAVAILABLE, 'down') as never));
+      },
+    });
+    const lab1 = client(server.address, [retryInterceptor({ backoff: fast, maxBufferedMessages: 3 })]);
+    await expect(lab1.clientStream([{}, {}, {}])).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(lab1.clientStream([{}, {}, {}, {}])).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    expect(calls).toBe(1);
+  });
+
+  it('retries server-streaming and bidi calls that fail before their first response message', async () => {
+    let streams = 0;
+    let bidis = 0;
+    const server = await lab({
+      ServerStream: (call) => {
+        if (++streams < 3) call.emit('error', grpcError(status.UNAVAILABLE, 'not yet'));
+        else echoHandlers.ServerStream(call);
+      },
+      Bidi: (call) => {
+        if (++bidis < 2) {
+          call.on('data', () => call.emit('error', grpcError(status.UNAVAILABLE, 'not yet')));
+          return;
+        }
+        echoHandlers.Bidi(call);
+      },
+    });
+    const lab1 = client(server.address, [retryInterceptor({ backoff: fast })]);
+    const stream = await lab1.serverStream({ text: 's', count: 3 });
+    expect(stream.error).toBeUndefined();
+    expect(stream.messages.map((m) => m.index)).toEqual([0, 1, 2]);
+    expect(streams).toBe(3);
+
+    const bidi = await lab1.bidi([{ text: 'a' }, { text: 'b' }]);
+    expect(bidi.error).toBeUndefined();
+    expect(bidi.messages).toEqual([
+      { text: 'a', index: 0 },
+      { text: 'b', index: 1 },
+    ]);
+    expect(bidis).toBe(2);
+    // The failed attempts' headers never reached the caller: one set of response headers each.
+    expect(stream.metadata).toHaveLength(1);
+    expect(bidi.metadata).toHaveLength(1);
+  });
+
+  it('never retries once a response message has arrived', async () => {
+    let calls = 0;
+    const server = await lab({
+      ServerStream: (call) => {
+        calls++;
+        call.write({ text: 'first', index: 0 }, () =>
+          setTimeout(() => call.emit('error', grpcError(status.UNAVAILABLE, 'lost mid-stream')), 20),
+        );
+      },
+    });
+    const lab1 = client(server.address, [retryInterceptor({ backoff: fast })]);
+    const stream = await lab1.serverStream({ text: 's', count: 1 });
+    expect(stream.messages).toEqual([{ text: 'first', index: 0 }]);
+    expect(stream.error).toMatchObject({ code: status.UNAVAILABLE, details: 'lost mid-stream' });
+    expect(calls).toBe(1);
+  });
+
+  it('waits what grpc-retry-pushback-ms says, and does not retry when it is negative', async () => {
+    let calls = 0;
+    const server = await lab({
+      Unary: (call, callback) => {
+        calls++;
+        const pushback = call.request.text;
+        if (calls === 1)
+          callback(grpcError(status.UNAVAILABLE, 'pushed back', { 'grpc-retry-pushback-ms': pushback }) as never);
+        else callback(null, { text: 'ok', index: calls });
+      },
+    });
+    // The backoff alone (a minute) would miss the 5 s deadline; a pushback of 0 retries at once.
+    const slow = { initialMs: 60_000, maxMs: 60_000 };
+    const lab1 = client(server.address, [retryInterceptor({ backoff: slow })]);
+    await expect(lab1.unary({ text: '0' }, { deadline: Date.now() + 5_000 })).resolves.toEqual({
+      text: 'ok',
+      index: 2,
+    });
+
+    calls = 0;
+    await expect(lab1.unary({ text: '-1' })).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'pushed back',
+    });
+    expect(calls).toBe(1);
+  });
+
+  it('bounds all attempts by the overall deadline: DEADLINE_EXCEEDED while retrying', async () => {
+    let calls = 0;
+    const server = await lab({
+      Unary: (_call, callback) => {
+        calls++;
+        callback(grpcError(status.UNAVAILABLE, 'down') as never);
+      },
+    });
+    const lab1 = client(server.address, [
+      deadlineInterceptor({ defaultMs: 300 }),
+      retryInterceptor({ maxAttempts: 10, backoff: { initialMs: 100, maxMs: 1_000, factor: 3 } }),
+    ]);
+    const error = await lab1.unary({}).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThan(10);
+  });
+
+  it('ends a call cancelled while waiting to retry with CANCELLED, and makes no further attempt', async () => {
+    let calls = 0;
+    const server = await lab({
+      Unary: (_call, callback) => {
+        calls++;
+        callback(grpcError(status.UNAVAILABLE, 'down') as never);
+      },
+    });
+    const lab1 = client(server.address, [
+      retryInterceptor({ backoff: { initialMs: 10_000, maxMs: 10_000, random: () => 0.99 } }),
+    ]);
+    const outcome = new Promise((resolve) => {
+      const call = lab1.raw.Unary({ text: '', count: 0 }, new Metadata(), {}, (error) => resolve(error));
+      const waitForFirstAttempt = setInterval(() => {
+        if (calls === 1) {
+          clearInterval(waitForFirstAttempt);
+          setTimeout(() => call.cancel(), 20);
+        }
+      }, 5);
+    });
+    await expect(outcome).resolves.toMatchObject({ code: status.CANCELLED });
+    expect(calls).toBe(1);
+  });
+
+  it('leaves no timer behind: a process that retried, and cancelled a retry wait, exits on its own', async () => {
+    let calls = 0;
+    const server = await lab({
+      Unary: (call, callback) => {
+        calls++;
+        // The first call fails twice then succeeds; every call after it fails.
+        if (calls === 1 || calls === 2 || calls > 3) callback(grpcError(status.UNAVAILABLE, 'down') as never);
+        else echoHandlers.Unary(call, callback);
+      },
+    });
+    const result = await runIsolated(
+      `
+      import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
+      import { deadlineInterceptor, retryInterceptor } from './src/grpc/index.ts';
+      const bytes = { requestSerialize: (v) => v, requestDeserialize: (b) => b, responseSerialize: (v) => v, responseDeserialize: (b) => b };
+      const Lab = makeGenericClientConstructor({
+        Unary: { path: '/patchbay.test.Lab/Unary', requestStream: false, responseStream: false, ...bytes },
+      }, 'Lab');
+      let retries = 0;
+      const client = new Lab('${server.address}', credentials.createInsecure(), {
+        interceptors: [
+          deadlineInterceptor({ defaultMs: 60_000 }),
+          retryInterceptor({ backoff: { initialMs: 20, maxMs: 20 }, onRetry: () => retries++ }),
+        ],
+      });
+      const first = await new Promise((resolve) => client.Unary(Buffer.alloc(0), new Metadata(), {}, (error) => resolve(error?.code ?? 0)));
+      const waiting = retryInterceptor({ backoff: { initialMs: 30_000, maxMs: 30_000, random: () => 0.99 } });
+      const second = await new Promise((resolve) => {
+        const call = client.Unary(Buffer.alloc(0), new Metadata(), { interceptors: [waiting] }, (error) => resolve(error?.code));
+        setTimeout(() => call.cancel(), 300);
+      });
+      client.close();
+      console.log(JSON.stringify({ first, second, retries }));
+      `,
+      { exitWithinMs: 10_000 },
+    );
+    expect(result.hung).toBe(false);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ first: status.OK, second: status.CANCELLED, retries: 2 });
+    expect(calls).toBe(4);
+  });
+
+  it('rejects bad options with ERR_GRPC_OPTIONS', () => {
+    expect(() => retryInterceptor({ maxAttempts: 0 })).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+    expect(() => retryInterceptor({ maxAttempts: 11 })).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+    expect(() => retryInterceptor({ retryableCodes: [status.OK] })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
+    expect(() => retryInterceptor({ backoff: { initialMs: -1 } })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
+    expect(() => retryInterceptor({ onRetry: 'no' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
+  });
+});

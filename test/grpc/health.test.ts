@@ -1,0 +1,112 @@
+import {
+  type Client,
+  credentials,
+  Metadata,
+  makeGenericClientConstructor,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js';
+import { service as healthDefinition } from 'grpc-health-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { healthService, serverAuthInterceptor } from '../../src/grpc/index';
+import { warmGrpc } from '../../src/prewarm/index';
+import { cleanups, startLab } from './support/lab';
+
+const after = cleanups();
+afterEach(() => after.run());
+
+/** A client built from the grpc-health-check package's own proto: proof of wire compatibility. */
+interface HealthClient extends Client {
+  Check(
+    request: { service: string },
+    metadata: Metadata,
+    options: object,
+    callback: (error: ServiceError | null, response?: { status: string }) => void,
+  ): void;
+  Watch(request: { service: string }, metadata: Metadata, options: object): NodeJS.EventEmitter & { cancel(): void };
+}
+const HealthClient = makeGenericClientConstructor(healthDefinition, 'grpc.health.v1.Health');
+
+async function serve(health = healthService()) {
+  const server = after.add(
+    await startLab({
+      // Health checks come from probes that carry no credentials.
+      interceptors: [serverAuthInterceptor({ verify: () => undefined, skip: (m) => m.startsWith('/grpc.health.v1.') })],
+      services: [[health.definition, health.implementation as never]],
+    }),
+    (s) => s.stop(),
+  );
+  const client = after.add(
+    new HealthClient(server.address, credentials.createInsecure()) as unknown as HealthClient,
+    (c) => c.close(),
+  );
+  const check = (service: string) =>
+    new Promise<{ status: string } | ServiceError>((resolve) =>
+      client.Check({ service }, new Metadata(), {}, (error, response) =>
+        resolve(error ?? (response as { status: string })),
+      ),
+    );
+  return { server, client, health, check };
+}
+
+describe('healthService', () => {
+  it('answers grpc.health.v1 Check as the grpc-health-check client expects', async () => {
+    const { check, health } = await serve(
+      healthService({ statuses: { '': 'SERVING', 'orders.v1.Orders': 'NOT_SERVING' } }),
+    );
+    await expect(check('')).resolves.toEqual({ status: 'SERVING' });
+    await expect(check('orders.v1.Orders')).resolves.toEqual({ status: 'NOT_SERVING' });
+    await expect(check('nope.v1.Nope')).resolves.toMatchObject({ code: status.NOT_FOUND });
+    health.setStatus('orders.v1.Orders', 'SERVING');
+    await expect(check('orders.v1.Orders')).resolves.toEqual({ status: 'SERVING' });
+    health.setStatus('a-service-name-longer-than-127-bytes.'.repeat(5), 'UNKNOWN');
+    await expect(check('a-service-name-longer-than-127-bytes.'.repeat(5))).resolves.toEqual({ status: 'UNKNOWN' });
+    expect(health.getStatus('orders.v1.Orders')).toBe('SERVING');
+  });
+
+  it('streams Watch updates, and ends the watches on shutdown so the server can stop', async () => {
+    const { client, health, server } = await serve();
+    const seen: string[] = [];
+    const unknown: string[] = [];
+    const watch = client.Watch({ service: '' }, new Metadata(), {});
+    const ended = new Promise<void>((resolve) => watch.on('end', () => resolve()));
+    watch.on('data', (response: { status: string }) => seen.push(response.status));
+    const other = client.Watch({ service: 'later.v1.Later' }, new Metadata(), {});
+    other.on('data', (response: { status: string }) => unknown.push(response.status));
+    other.on('error', () => {});
+    await until(() => seen.length === 1 && unknown.length === 1);
+    health.setStatus('', 'NOT_SERVING');
+    health.setStatus('later.v1.Later', 'SERVING');
+    await until(() => seen.length === 2 && unknown.length === 2);
+    health.shutdown();
+    await ended;
+    expect(seen).toEqual(['SERVING', 'NOT_SERVING', 'NOT_SERVING']);
+    expect(unknown).toEqual(['SERVICE_UNKNOWN', 'SERVING', 'NOT_SERVING']);
+    other.cancel();
+    await new Promise<void>((resolve) => server.server.tryShutdown(() => resolve()));
+  });
+
+  it("is what patchbay/prewarm's warmGrpc checks", async () => {
+    const health = healthService({ statuses: { '': 'NOT_SERVING' } });
+    const { server } = await serve(health);
+    const Any = makeGenericClientConstructor({}, 'patchbay.test.Lab');
+    const lab = after.add(new Any(server.address, credentials.createInsecure()), (c) => c.close());
+    await expect(warmGrpc(lab, { deadlineMs: 2_000 })()).rejects.toMatchObject({ code: 'ERR_PREWARM_GRPC' });
+    health.setStatus('', 'SERVING');
+    await expect(warmGrpc(lab, { deadlineMs: 2_000 })()).resolves.toMatchObject({ health: 'SERVING' });
+  });
+
+  it('rejects bad statuses with ERR_GRPC_OPTIONS', () => {
+    expect(() => healthService({ statuses: { '': 'READY' as never } })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
+    expect(() => healthService().setStatus('', 'SERVICE_UNKNOWN' as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
+    expect(() => healthService(null as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}

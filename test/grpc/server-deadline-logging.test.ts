@@ -1,0 +1,127 @@
+import { Metadata, status } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serverAuthInterceptor, serverDeadlineInterceptor, serverLoggingInterceptor } from '../../src/grpc/index';
+import { cleanups, echoHandlers, grpcError, labClient, startLab } from './support/lab';
+import { memoryLogger } from './support/logger';
+
+const after = cleanups();
+afterEach(() => after.run());
+
+async function lab(options: Parameters<typeof startLab>[0] = {}) {
+  return after.add(await startLab(options), (s) => s.stop());
+}
+function client(address: string) {
+  return after.add(labClient(address), (c) => c.close());
+}
+
+describe('serverDeadlineInterceptor', () => {
+  it('rejects calls of every type that carry no deadline, before the handler runs', async () => {
+    let handled = 0;
+    const server = await lab({
+      interceptors: [serverDeadlineInterceptor()],
+      handlers: {
+        Unary: (call, callback) => {
+          handled++;
+          echoHandlers.Unary(call, callback);
+        },
+      },
+    });
+    const lab1 = client(server.address);
+    const required = { code: status.INVALID_ARGUMENT, details: 'A deadline is required' };
+    await expect(lab1.unary({})).rejects.toMatchObject(required);
+    await expect(lab1.clientStream([{}])).rejects.toMatchObject(required);
+    await expect(lab1.serverStream({ count: 1 })).resolves.toMatchObject({ messages: [], error: required });
+    await expect(lab1.bidi([{}])).resolves.toMatchObject({ messages: [], error: required });
+    expect(handled).toBe(0);
+    const deadline = Date.now() + 5_000;
+    await expect(lab1.unary({ text: 'ok' }, { deadline })).resolves.toMatchObject({ text: 'ok' });
+    await expect(lab1.bidi([{ text: 'b' }], { deadline })).resolves.toMatchObject({ error: undefined });
+    expect(handled).toBe(1);
+  });
+
+  it('rejects a deadline further away than maxMs, and skips the methods it is told to', async () => {
+    const server = await lab({
+      interceptors: [serverDeadlineInterceptor({ maxMs: 1_000, skip: (m) => m.endsWith('/ServerStream') })],
+    });
+    const lab1 = client(server.address);
+    await expect(lab1.unary({}, { deadline: Date.now() + 60_000 })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'The deadline must be at most 1000 ms away',
+    });
+    await expect(lab1.unary({ text: 'in time' }, { deadline: Date.now() + 900 })).resolves.toMatchObject({
+      text: 'in time',
+    });
+    await expect(lab1.serverStream({ count: 1 })).resolves.toMatchObject({ error: undefined });
+  });
+
+  it('rejects bad options with ERR_GRPC_OPTIONS', () => {
+    for (const bad of [null, { maxMs: 0 }, { maxMs: '5' }, { skip: true }]) {
+      expect(() => serverDeadlineInterceptor(bad as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+      );
+    }
+  });
+});
+
+describe('serverLoggingInterceptor', () => {
+  it('logs every finished call, including those rejected by later interceptors and those the client cancels', async () => {
+    const logger = memoryLogger();
+    const server = await lab({
+      interceptors: [
+        serverLoggingInterceptor({ logger }),
+        serverAuthInterceptor({ verify: (metadata) => metadata.get('authorization').length === 0 || undefined }),
+      ],
+      handlers: {
+        Unary: (call, callback) =>
+          call.request.text === 'fail'
+            ? callback(grpcError(status.FAILED_PRECONDITION, 'not now') as never)
+            : echoHandlers.Unary(call, callback),
+        ServerStream: (call) => {
+          call.write({ text: 'one', index: 0 });
+          // then never ends: the client cancels
+        },
+      },
+    });
+    const lab1 = client(server.address);
+    await lab1.unary({ text: 'hi' });
+    await lab1.clientStream([{}, {}]);
+    await lab1.bidi([{}, {}, {}]);
+    await lab1.unary({ text: 'fail' }).catch(() => {});
+    const withAuth = new Metadata();
+    withAuth.set('authorization', 'Bearer nope');
+    await lab1.unary({}, {}, withAuth).catch(() => {});
+    await new Promise<void>((resolve) => {
+      const stream = lab1.raw.ServerStream({ text: '', count: 0 }, new Metadata(), {});
+      stream.on('data', () => stream.cancel());
+      stream.on('error', () => resolve());
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    expect(
+      logger.lines.map(({ type, status: name, level, requestMessages, responseMessages }) => [
+        type,
+        name,
+        level,
+        requestMessages,
+        responseMessages,
+      ]),
+    ).toEqual([
+      ['unary', 'OK', 'info', 1, 1],
+      ['client_stream', 'OK', 'info', 2, 1],
+      ['bidi', 'OK', 'info', 3, 3],
+      ['unary', 'FAILED_PRECONDITION', 'warn', 1, 0],
+      ['unary', 'UNAUTHENTICATED', 'info', 0, 0],
+      ['server_stream', 'CANCELLED', 'info', 1, 1],
+    ]);
+    expect(logger.lines[3]).toMatchObject({ side: 'server', method: '/patchbay.test.Lab/Unary', details: 'not now' });
+    expect(logger.lines[0]?.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it('rejects a bad logger with ERR_GRPC_OPTIONS', () => {
+    for (const bad of [undefined, {}, { logger: console, level: 3 }, { logger: { info() {} } }]) {
+      expect(() => serverLoggingInterceptor(bad as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+      );
+    }
+  });
+});

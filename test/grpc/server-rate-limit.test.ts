@@ -1,0 +1,156 @@
+import { Metadata, type ServerInterceptor, status } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  authInterceptor,
+  bearerToken,
+  identityOf,
+  retryInterceptor,
+  serverAuthInterceptor,
+  serverRateLimitInterceptor,
+} from '../../src/grpc/index';
+import type { Decision, RateLimiter } from '../../src/ratelimit/index';
+import { slidingWindow, tokenBucket } from '../../src/ratelimit/index';
+import { cleanups, labClient, startLab } from './support/lab';
+
+const after = cleanups();
+afterEach(() => after.run());
+
+async function lab(interceptors: ServerInterceptor[]) {
+  return after.add(await startLab({ interceptors }), (s) => s.stop());
+}
+function client(address: string, interceptors: Parameters<typeof labClient>[1] = []) {
+  return after.add(labClient(address, interceptors), (c) => c.close());
+}
+
+describe('serverRateLimitInterceptor', () => {
+  it('answers RESOURCE_EXHAUSTED with retry-after trailers once the limit is used up', async () => {
+    const server = await lab([
+      serverRateLimitInterceptor({
+        limiter: slidingWindow({ limit: 3, windowMs: 60_000 }),
+        key: (call) => call.getPeer().split(':')[0] ?? '',
+      }),
+    ]);
+    const lab1 = client(server.address);
+    for (let i = 0; i < 3; i++)
+      await expect(lab1.unary({ text: String(i) })).resolves.toMatchObject({ text: String(i) });
+    const denied = await lab1
+      .unary({ text: 'one too many' })
+      .catch((error: { code: number; details: string; metadata: Metadata }) => error);
+    expect(denied).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: 'Rate limit exceeded' });
+    const trailers = (denied as { metadata: Metadata }).metadata;
+    const retryAfter = Number(trailers.get('retry-after')[0]);
+    const pushback = Number(trailers.get('grpc-retry-pushback-ms')[0]);
+    expect(retryAfter).toBeGreaterThanOrEqual(59);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(pushback).toBeGreaterThan(58_000);
+    expect(pushback).toBeLessThanOrEqual(60_000);
+  });
+
+  it('counts each stream once, whatever it sends, for every call type', async () => {
+    const server = await lab([
+      serverRateLimitInterceptor({
+        limiter: tokenBucket({ capacity: 4, refillPerSecond: 0.001 }),
+        key: () => 'everyone',
+      }),
+    ]);
+    const lab1 = client(server.address);
+    await expect(lab1.unary({})).resolves.toBeDefined();
+    await expect(lab1.clientStream([{}, {}, {}, {}, {}])).resolves.toMatchObject({ index: 5 });
+    await expect(lab1.serverStream({ count: 5 })).resolves.toMatchObject({ error: undefined });
+    await expect(lab1.bidi([{}, {}, {}])).resolves.toMatchObject({ error: undefined });
+    await expect(lab1.bidi([{}])).resolves.toMatchObject({ messages: [], error: { code: status.RESOURCE_EXHAUSTED } });
+    await expect(lab1.serverStream({ count: 1 })).resolves.toMatchObject({
+      error: { code: status.RESOURCE_EXHAUSTED },
+    });
+    await expect(lab1.clientStream([{}])).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+  });
+
+  it('limits by the identity the auth interceptor verified, and by method', async () => {
+    const server = await lab([
+      serverAuthInterceptor({ verify: (metadata) => bearerToken(metadata) }),
+      serverRateLimitInterceptor({
+        limiter: slidingWindow({ limit: 2, windowMs: 60_000 }),
+        key: (call, method) => `${identityOf<string>(call)}:${method}`,
+      }),
+    ]);
+    const alice = client(server.address, [authInterceptor({ token: () => 'alice' })]);
+    const bob = client(server.address, [authInterceptor({ token: () => 'bob' })]);
+    await alice.unary({});
+    await alice.unary({});
+    await expect(alice.unary({})).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+    await expect(alice.serverStream({ count: 1 })).resolves.toMatchObject({ error: undefined });
+    await expect(bob.unary({})).resolves.toBeDefined();
+  });
+
+  it("lets the client's retry interceptor wait out the limit, as the pushback trailer says", async () => {
+    const server = await lab([
+      serverRateLimitInterceptor({ limiter: slidingWindow({ limit: 1, windowMs: 300 }), key: () => 'k' }),
+    ]);
+    // A minute of backoff would miss the deadline: only the server's pushback lets the retry succeed.
+    const lab1 = client(server.address, [retryInterceptor({ backoff: { initialMs: 60_000, maxMs: 60_000 } })]);
+    await lab1.unary({ text: 'first' });
+    await expect(lab1.unary({ text: 'second' }, { deadline: Date.now() + 10_000 })).resolves.toMatchObject({
+      text: 'second',
+    });
+  });
+
+  it('tells clients not to retry a cost the limiter can never admit', async () => {
+    const server = await lab([
+      serverRateLimitInterceptor({
+        limiter: tokenBucket({ capacity: 2, refillPerSecond: 1 }),
+        key: () => 'k',
+        cost: 5,
+      }),
+    ]);
+    const error = await client(server.address)
+      .unary({})
+      .catch((e: { code: number; metadata: Metadata }) => e);
+    expect(error).toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+    const trailers = (error as { metadata: Metadata }).metadata;
+    expect(trailers.get('grpc-retry-pushback-ms')).toEqual(['-1']);
+    expect(trailers.get('retry-after')).toEqual([]);
+  });
+
+  it('answers UNAVAILABLE when the limiter fails, INTERNAL when key throws, and keeps serving', async () => {
+    const broken: RateLimiter = {
+      policy: { name: 'broken', limit: 1, windowMs: 1 },
+      consume: (): Promise<Decision> => Promise.reject(new Error('redis down')),
+      peek: (): Promise<Decision> => Promise.reject(new Error('redis down')),
+      reset: () => Promise.resolve(),
+    };
+    const server = await lab([
+      serverRateLimitInterceptor({
+        limiter: broken,
+        key: (call) => {
+          if (call.metadata.get('x-key').length === 0) throw new Error('no key');
+          return 'k';
+        },
+        skip: (method) => method.endsWith('/ServerStream'),
+      }),
+    ]);
+    const lab1 = client(server.address);
+    const keyed = new Metadata();
+    keyed.set('x-key', 'k');
+    await expect(lab1.unary({}, {}, keyed)).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'Rate limiter unavailable',
+    });
+    await expect(lab1.unary({})).rejects.toMatchObject({ code: status.INTERNAL, details: 'Internal server error' });
+    await expect(lab1.serverStream({ count: 2 })).resolves.toMatchObject({ error: undefined });
+  });
+
+  it('rejects bad options with ERR_GRPC_OPTIONS', () => {
+    const limiter = slidingWindow({ limit: 1, windowMs: 1_000 });
+    for (const bad of [
+      undefined,
+      {},
+      { limiter: {}, key: () => 'k' },
+      { limiter },
+      { limiter, key: () => 'k', cost: -1 },
+    ]) {
+      expect(() => serverRateLimitInterceptor(bad as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+      );
+    }
+  });
+});
