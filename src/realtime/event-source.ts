@@ -3,7 +3,18 @@ import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import { createSseParser, type SseEvent, type SseParser } from './sse-parser';
 
-type HeadersInput = Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
+/**
+ * Request headers of a {@link ReconnectingEventSource}: an object, or a function called before
+ * every attempt (so a rotating token is fresh on each reconnection).
+ *
+ * @example
+ * ```ts
+ * const headers: EventSourceHeaders = async () => ({ authorization: `Bearer ${await getToken()}` });
+ * ```
+ */
+export type EventSourceHeaders =
+  | Record<string, string>
+  | (() => Record<string, string> | Promise<Record<string, string>>);
 
 /**
  * Options of {@link ReconnectingEventSource}.
@@ -20,7 +31,7 @@ export interface ReconnectingEventSourceOptions {
   /** The `fetch` to use. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** Request headers, or a function called before every attempt (for rotating tokens). */
-  headers?: HeadersInput;
+  headers?: EventSourceHeaders;
   /** HTTP method. Default `GET`. */
   method?: string;
   /** Request body, for `POST` streams. */

@@ -109,7 +109,7 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
   };
 
   /** The value of field `name` on the line text[start, end), or undefined when the line is another field. */
-  const valueOf = (text: string, start: number, end: number, name: string): string | undefined => {
+  const fieldValue = (text: string, start: number, end: number, name: string): string | undefined => {
     const after = start + name.length;
     if (after > end || !text.startsWith(name, start)) return undefined;
     if (after === end) return '';
@@ -130,22 +130,22 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
         onComment?.(text.slice(text.charCodeAt(start + 1) === SPACE && start + 1 < end ? start + 2 : start + 1, end));
         return;
       case 100: // d
-        value = valueOf(text, start, end, 'data');
+        value = fieldValue(text, start, end, 'data');
         if (value !== undefined) {
           data = dataLines === 0 ? value : `${data}\n${value}`;
           dataLines++;
         }
         return;
       case 101: // e
-        value = valueOf(text, start, end, 'event');
+        value = fieldValue(text, start, end, 'event');
         if (value !== undefined) type = value;
         return;
       case 105: // i
-        value = valueOf(text, start, end, 'id');
+        value = fieldValue(text, start, end, 'id');
         if (value !== undefined && !value.includes('\0')) idBuffer = value;
         return;
       case 114: // r
-        value = valueOf(text, start, end, 'retry');
+        value = fieldValue(text, start, end, 'retry');
         if (value !== undefined && /^[0-9]+$/.test(value)) onRetry?.(Number.parseInt(value, 10));
         return;
     }

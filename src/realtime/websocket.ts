@@ -3,8 +3,26 @@ import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import type { ReconnectingDetail } from './event-source';
 
-type Data = string | ArrayBufferLike | Blob | ArrayBufferView;
-type Resolvable<T> = T | (() => T | Promise<T>);
+/**
+ * What a WebSocket can send.
+ *
+ * @example
+ * ```ts
+ * const frames: WebSocketData[] = ['text', new Uint8Array([1, 2, 3])];
+ * ```
+ */
+export type WebSocketData = string | ArrayBufferLike | Blob | ArrayBufferView;
+
+/**
+ * A value, or a (possibly async) function that produces it: called again for every connection
+ * attempt, so URLs and protocols can carry fresh credentials.
+ *
+ * @example
+ * ```ts
+ * const url: Resolvable<string> = async () => `wss://chat.example.com/?token=${await getToken()}`;
+ * ```
+ */
+export type Resolvable<T> = T | (() => T | Promise<T>);
 
 /** The part of a WebSocket (browser, Node's global, or `ws`) this wrapper uses. */
 interface Socket {
@@ -17,7 +35,7 @@ interface Socket {
   onmessage: ((event: MessageEvent) => void) | null;
   onerror: ((event: Event) => void) | null;
   onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
-  send(data: Data): void;
+  send(data: WebSocketData): void;
   close(code?: number, reason?: string): void;
   /** `ws` only: protocol-level ping, hard close, and its EventEmitter. */
   ping?(): void;
@@ -114,7 +132,7 @@ export class ReconnectingWebSocket extends EventTarget {
   #lastTraffic = 0;
   #binaryType: string | undefined;
   #url = '';
-  readonly #queue: Data[] = [];
+  readonly #queue: WebSocketData[] = [];
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
@@ -199,7 +217,7 @@ export class ReconnectingWebSocket extends EventTarget {
   }
 
   /** Sends now when open; otherwise queues the message for the next connection. */
-  send(data: Data): void {
+  send(data: WebSocketData): void {
     if (this.#closedByUser || this.#state === 3) {
       throw new PatchbayError('ERR_REALTIME_CLOSED', 'send() after close()');
     }
