@@ -7,6 +7,12 @@ import type {
 } from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { PatchbayError } from '../core/errors';
+import {
+  decodeHealthRequest,
+  decodeHealthResponse,
+  encodeHealthRequest,
+  encodeHealthResponse,
+} from '../core/grpc-health-codec';
 import { OPTIONS_CODE } from './options';
 
 /**
@@ -153,89 +159,19 @@ const definition: ServiceDefinition = {
     path: '/grpc.health.v1.Health/Check',
     requestStream: false,
     responseStream: false,
-    requestSerialize: encodeRequest,
-    requestDeserialize: decodeRequest,
-    responseSerialize: encodeResponse,
-    responseDeserialize: decodeResponse,
+    requestSerialize: ({ service }: HealthRequest) => encodeHealthRequest(service),
+    // an object, never a bare string: grpc-js drops a unary request that deserializes to a falsy value
+    requestDeserialize: decodeHealthRequest,
+    responseSerialize: encodeHealthResponse,
+    responseDeserialize: decodeHealthResponse,
   },
   Watch: {
     path: '/grpc.health.v1.Health/Watch',
     requestStream: false,
     responseStream: true,
-    requestSerialize: encodeRequest,
-    requestDeserialize: decodeRequest,
-    responseSerialize: encodeResponse,
-    responseDeserialize: decodeResponse,
+    requestSerialize: ({ service }: HealthRequest) => encodeHealthRequest(service),
+    requestDeserialize: decodeHealthRequest,
+    responseSerialize: encodeHealthResponse,
+    responseDeserialize: decodeHealthResponse,
   },
 };
-
-/** `HealthCheckRequest { string service = 1; }` */
-function encodeRequest({ service }: HealthRequest): Buffer {
-  const bytes = Buffer.from(service, 'utf8');
-  return bytes.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a]), varint(bytes.length), bytes]);
-}
-
-// An object, never a bare string: grpc-js drops a unary request that deserializes to a falsy value.
-function decodeRequest(buffer: Buffer): HealthRequest {
-  let service = '';
-  forEachField(buffer, (field, wireType, start, end) => {
-    if (field === 1 && wireType === 2) service = buffer.toString('utf8', start, end);
-  });
-  return { service };
-}
-
-/** `HealthCheckResponse { ServingStatus status = 1; }`; 0 is proto3's default, sent as nothing. */
-function encodeResponse(status: number): Buffer {
-  return status === 0 ? Buffer.alloc(0) : Buffer.from([0x08, status]);
-}
-
-function decodeResponse(buffer: Buffer): { status: number } {
-  let status = 0;
-  forEachField(buffer, (field, wireType, value) => {
-    if (field === 1 && wireType === 0) status = value;
-  });
-  return { status };
-}
-
-/**
- * Walks the fields of a protobuf message. For varints (wire type 0) `a` is the value; for
- * length-delimited fields (wire type 2) `a` and `b` are the start and end of the bytes.
- */
-function forEachField(buffer: Buffer, visit: (field: number, wireType: number, a: number, b: number) => void): void {
-  let offset = 0;
-  const readVarint = (): number => {
-    let value = 0;
-    for (let shift = 0; offset < buffer.length && shift < 64; shift += 7) {
-      const byte = buffer[offset++] as number;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-    throw new PatchbayError('ERR_GRPC_HEALTH', 'malformed grpc.health.v1 message');
-  };
-  while (offset < buffer.length) {
-    const tag = readVarint();
-    const field = Math.floor(tag / 8);
-    const wireType = tag & 7;
-    if (wireType === 0) visit(field, 0, readVarint(), 0);
-    else if (wireType === 2) {
-      const length = readVarint();
-      const start = offset;
-      offset += length;
-      if (offset > buffer.length) throw new PatchbayError('ERR_GRPC_HEALTH', 'malformed grpc.health.v1 message');
-      visit(field, 2, start, offset);
-    } else if (wireType === 1) offset += 8;
-    else if (wireType === 5) offset += 4;
-    else throw new PatchbayError('ERR_GRPC_HEALTH', 'malformed grpc.health.v1 message');
-  }
-}
-
-function varint(n: number): Buffer {
-  const bytes: number[] = [];
-  let rest = n;
-  while (rest >= 0x80) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest >>>= 7;
-  }
-  bytes.push(rest);
-  return Buffer.from(bytes);
-}

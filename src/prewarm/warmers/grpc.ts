@@ -1,5 +1,6 @@
 import { assertNumber } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
+import { decodeHealthResponse, encodeHealthRequest } from '../../core/grpc-health-codec';
 import { untilAborted } from '../abortable';
 import { never, type Warmer } from './warmer';
 
@@ -158,7 +159,7 @@ function checkHealth(
     const call = client.makeUnaryRequest(
       healthCheck,
       encodeHealthRequest,
-      decodeHealthStatus,
+      (buffer: Buffer) => decodeHealthResponse(buffer).status,
       service,
       { deadline },
       (error, status) => {
@@ -176,46 +177,4 @@ function checkHealth(
     const cancel = (): void => call.cancel();
     signal.addEventListener('abort', cancel, { once: true });
   });
-}
-
-/** `HealthCheckRequest { string service = 1; }`, encoded by hand so no protobuf library is needed. */
-function encodeHealthRequest(service: string): Buffer {
-  const bytes = Buffer.from(service, 'utf8');
-  return bytes.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a]), varint(bytes.length), bytes]);
-}
-
-/** The `status` (field 1, an enum) of a `HealthCheckResponse`; 0 (UNKNOWN) when absent. */
-function decodeHealthStatus(buffer: Buffer): number {
-  let offset = 0;
-  let status = 0;
-  const readVarint = (): number => {
-    let value = 0;
-    for (let shift = 0; offset < buffer.length; shift += 7) {
-      const byte = buffer[offset++] as number;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-    throw new PatchbayError('ERR_PREWARM_GRPC', 'malformed gRPC health check response');
-  };
-  while (offset < buffer.length) {
-    const tag = readVarint();
-    const wireType = tag & 7;
-    if (wireType === 0) {
-      const value = readVarint();
-      if (tag >>> 3 === 1) status = value;
-    } else if (wireType === 2) offset += readVarint();
-    else throw new PatchbayError('ERR_PREWARM_GRPC', 'malformed gRPC health check response');
-  }
-  return status;
-}
-
-function varint(n: number): Buffer {
-  const bytes: number[] = [];
-  let rest = n;
-  while (rest >= 0x80) {
-    bytes.push((rest & 0x7f) | 0x80);
-    rest >>>= 7;
-  }
-  bytes.push(rest);
-  return Buffer.from(bytes);
 }
