@@ -137,11 +137,11 @@ describe('ReconnectingEventSource', () => {
       const stream = createSseStream(res, { heartbeatMs: silent ? 0 : 20 });
       stream.send({ id: silent ? '1' : '2', data: silent ? 'then silence' : 'heartbeats follow' });
     });
-    const source = open(server.url, { idleTimeoutMs: 150 });
+    const source = open(server.url, { idleTimeoutMs: 600 });
     const data: string[] = [];
     source.onmessage = (event) => data.push(event.data);
     await until(() => data.length === 2);
-    await sleep(400); // heartbeats every 20 ms: no further reconnect
+    await sleep(1_500); // heartbeats every 20 ms, well inside 600 ms: no further reconnect
     expect(server.requests).toHaveLength(2);
   });
 

@@ -128,9 +128,9 @@ describe('ReconnectingWebSocket', () => {
 
   it('keeps a healthy connection that answers pings', async () => {
     const server = await serve(() => {});
-    const socket = connect(server.url, { heartbeat: { intervalMs: 30, timeoutMs: 100 } });
+    const socket = connect(server.url, { heartbeat: { intervalMs: 30, timeoutMs: 600 } });
     await until(() => socket.readyState === ReconnectingWebSocket.OPEN);
-    await sleep(400);
+    await sleep(1_500); // pongs every 30 ms, well inside 600 ms
     expect(server.connections).toHaveLength(1);
   });
 
