@@ -46,7 +46,8 @@ export interface RedisScript {
 
 /**
  * Defines a Lua script for {@link RedisScript.run}: one EVALSHA round trip per call in the
- * common case, transparently recovering when the server has lost its script cache.
+ * common case, transparently recovering when the server has lost its script cache. `keys` is the
+ * number of keys every call passes, or `'any'` for a script whose key count varies per call.
  *
  * @example
  * ```ts
@@ -54,21 +55,21 @@ export interface RedisScript {
  * const value = await script.run(redis, ['counter'], []);
  * ```
  */
-export function defineScript({ name, lua, keys }: { name: string; lua: string; keys: number }): RedisScript {
+export function defineScript({ name, lua, keys }: { name: string; lua: string; keys: number | 'any' }): RedisScript {
   const sha = createHash('sha1').update(lua).digest('hex');
   return {
     name,
     lua,
     sha,
     async run(redis, keyList, args) {
-      if (keyList.length !== keys) {
+      if (keys !== 'any' && keyList.length !== keys) {
         throw new PatchbayError('ERR_REDIS_SCRIPT', `Script ${name} takes ${keys} keys, got ${keyList.length}`);
       }
       try {
-        return await redis.evalsha(sha, keys, ...keyList, ...args);
+        return await redis.evalsha(sha, keyList.length, ...keyList, ...args);
       } catch (error) {
         if (!isNoScript(error)) throw error;
-        return redis.eval(lua, keys, ...keyList, ...args);
+        return redis.eval(lua, keyList.length, ...keyList, ...args);
       }
     },
   };

@@ -45,6 +45,13 @@ describe('defineScript', () => {
     await expect(broken.run(redis, [], [])).rejects.toThrow(/Unknown Redis command|unknown command/i);
   });
 
+  it("runs a script declared with keys: 'any' with however many keys a call passes", async () => {
+    const count = defineScript({ name: 'count', lua: 'return #KEYS', keys: 'any' });
+    expect(await count.run(redis, [], [])).toBe(0);
+    expect(await count.run(redis, [`${prefix}a`, `${prefix}b`, `${prefix}c`], ['x'])).toBe(3);
+    expect(await roundTrips(redis, observer, () => count.run(redis, [`${prefix}a`], []))).toEqual(['evalsha']);
+  });
+
   it('rejects a wrong number of keys with ERR_REDIS_SCRIPT before touching Redis', async () => {
     await expect(incrBy.run(redis, [], [1])).rejects.toMatchObject({ code: 'ERR_REDIS_SCRIPT' });
   });

@@ -6,7 +6,8 @@ import acquireLua from './scripts/acquire.lua';
 import commitLua from './scripts/commit.lua';
 import releaseLua from './scripts/release.lua';
 
-const commitScript = defineScript({ name: 'cqrs:commit', lua: commitLua, keys: 2 });
+// the commit takes a variable number of keys: the checkpoint and parked list, then one per write
+const commitScript = defineScript({ name: 'cqrs:commit', lua: commitLua, keys: 'any' });
 const acquireScript = defineScript({ name: 'cqrs:acquire', lua: acquireLua, keys: 1 });
 const releaseScript = defineScript({ name: 'cqrs:release', lua: releaseLua, keys: 1 });
 const loadScript = defineScript({ name: 'cqrs:load', lua: "return redis.call('HGET', KEYS[1], 'position')", keys: 1 });
@@ -84,13 +85,7 @@ export function redisCheckpointStore(
         keys.push(write.key);
         args.push(write.command, write.args.length, ...write.args);
       }
-      // the script takes a variable number of keys: the fixed two, then one per write
-      const run = () =>
-        redis.evalsha(commitScript.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
-          if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
-          return redis.eval(commitScript.lua, keys.length, ...keys, ...args);
-        });
-      return (await call('commit a checkpoint', run)) === 1;
+      return (await call('commit a checkpoint', () => commitScript.run(redis, keys, args))) === 1;
     },
     async reset(projection) {
       await call('reset a checkpoint', () =>
