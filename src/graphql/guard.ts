@@ -61,7 +61,7 @@ export interface GraphQLGuardOptions extends CostModelOptions {
  * @example
  * ```ts
  * const report: GuardReport = guard.check(schema, '{ me { id } }');
- * if (!report.ok) console.log(report.errors.map((e) => e.extensions.code));
+ * if (!report.ok) logger.warn({ codes: report.errors.map((e) => e.extensions.code) }, 'query rejected');
  * ```
  */
 export interface GuardReport {

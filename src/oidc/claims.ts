@@ -7,7 +7,7 @@ import { tokenHash } from './token-hash';
  * @example
  * ```ts
  * const claims: IdTokenClaims = await verifier.verify(idToken);
- * console.log(claims.sub, claims.email);
+ * const user = { issuer: claims.iss, subject: claims.sub, email: claims.email };
  * ```
  */
 export interface IdTokenClaims {

@@ -10,7 +10,7 @@ import { type Fetch, fetchJson } from './http';
  * @example
  * ```ts
  * const metadata: ProviderMetadata = await discover('https://accounts.example.com');
- * console.log(metadata.token_endpoint);
+ * const tokenEndpoint = metadata.token_endpoint;
  * ```
  */
 export interface ProviderMetadata {

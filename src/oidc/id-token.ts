@@ -121,7 +121,7 @@ function checkAlgorithms(algorithms: unknown): asserts algorithms is string[] {
  *
  * const verifier = createIdTokenVerifier({ issuer: 'https://accounts.google.com', clientId: process.env.CLIENT_ID! });
  * const claims = await verifier.verify(tokens.id_token, { nonce: session.nonce });
- * console.log(`signed in: ${claims.sub}`);
+ * session.user = { issuer: claims.iss, subject: claims.sub };
  * ```
  */
 export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenVerifier {

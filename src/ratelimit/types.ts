@@ -4,7 +4,7 @@
  * @example
  * ```ts
  * const decision: Decision = await limiter.consume('user:42');
- * if (!decision.allowed) console.log(`retry in ${decision.retryAfterMs} ms`);
+ * if (!decision.allowed) res.setHeader('Retry-After', Math.ceil(decision.retryAfterMs / 1000));
  * ```
  */
 export interface Decision {
