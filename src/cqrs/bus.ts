@@ -22,7 +22,7 @@ export type MessageMap = Record<string, { input: unknown; result: unknown }>;
  * @example
  * ```ts
  * const logging: Middleware = async (ctx, next) => {
- *   console.log(ctx.kind, ctx.name, ctx.correlationId);
+ *   show(ctx.kind, ctx.name, ctx.correlationId);
  *   return next();
  * };
  * ```

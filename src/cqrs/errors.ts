@@ -10,7 +10,7 @@ import { PatchbayError } from '../core/errors';
  * try {
  *   await store.append('order-42', [{ type: 'OrderShipped', data: {} }], { expectedVersion: 3 });
  * } catch (error) {
- *   if (error instanceof ConcurrencyError) console.log(`stream is at ${error.actualVersion}`);
+ *   if (error instanceof ConcurrencyError) show(`stream is at ${error.actualVersion}`);
  * }
  * ```
  */

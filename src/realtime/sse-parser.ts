@@ -22,7 +22,7 @@ export interface SseEvent {
  *
  * @example
  * ```ts
- * const handlers: SseParserHandlers = { onEvent: (event) => console.log(event.data) };
+ * const handlers: SseParserHandlers = { onEvent: (event) => show(event.data) };
  * ```
  */
 export interface SseParserHandlers {
@@ -73,8 +73,8 @@ const COLON = 58;
  * import { createSseParser } from 'patchbay/realtime';
  *
  * const parser = createSseParser({
- *   onEvent: ({ type, data, lastEventId }) => console.log(type, data, lastEventId),
- *   onRetry: (ms) => console.log(`server asks for ${ms} ms between reconnects`),
+ *   onEvent: ({ type, data, lastEventId }) => show(type, data, lastEventId),
+ *   onRetry: (ms) => show(`server asks for ${ms} ms between reconnects`),
  * });
  * const response = await fetch('https://example.com/stream');
  * for await (const chunk of response.body!) parser.feed(chunk);

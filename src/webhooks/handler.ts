@@ -62,7 +62,7 @@ const STATUS_OF: Record<string, number> = {
  * import { createWebhookVerifier, webhookHandler } from 'patchbay/webhooks';
  *
  * const verifier = createWebhookVerifier({ scheme: 'standard', secret: process.env.WEBHOOK_SECRET ?? '' });
- * createServer(webhookHandler({ verifier, handle: async (event) => console.log(event.payload) })).listen(3000);
+ * createServer(webhookHandler({ verifier, handle: async (event) => show(event.payload) })).listen(3000);
  * ```
  */
 export function webhookHandler(options: WebhookHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {

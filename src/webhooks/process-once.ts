@@ -32,7 +32,7 @@ export interface ProcessOnceResult<T> {
  *
  * const store = memoryIdempotencyStore();
  * const outcome = await processOnce(store, event.id, async () => chargeCustomer(event));
- * console.log(outcome.status); // 'processed', then 'duplicate' for every redelivery
+ * show(outcome.status); // 'processed', then 'duplicate' for every redelivery
  * ```
  */
 export async function processOnce<T>(

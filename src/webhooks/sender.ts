@@ -152,7 +152,7 @@ class RetryableFailure extends Error {
  *   onDeadLetter: (report) => console.error('undeliverable', report.id, report.outcome),
  * });
  * const report = await sender.send('https://customer.example/hooks', { type: 'invoice.paid', payload: { id: 'in_1' } });
- * console.log(report.delivered, report.attempts.length);
+ * show(report.delivered, report.attempts.length);
  * ```
  */
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {

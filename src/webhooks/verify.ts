@@ -36,7 +36,7 @@ export interface WebhookVerifierOptions {
  * @example
  * ```ts
  * const event: VerifiedWebhook = verifier.verify(rawBody, req.headers);
- * console.log(event.id, event.timestamp?.toISOString(), event.payload);
+ * show(event.id, event.timestamp?.toISOString(), event.payload);
  * ```
  */
 export interface VerifiedWebhook {
@@ -100,7 +100,7 @@ function wholeSeconds(text: string): number {
  *
  * const verifier = createWebhookVerifier({ scheme: 'standard', secret: [newSecret, oldSecret] });
  * const event = verifier.verify(rawBody, req.headers); // rawBody: the bytes as received
- * console.log(event.id, event.payload);
+ * show(event.id, event.payload);
  * ```
  */
 export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookVerifier {

@@ -30,7 +30,7 @@ export interface MemoryEventStoreOptions {
  * const { version, position } = await store.append('order-42', [{ type: 'OrderPlaced', data: { total: 30 } }], {
  *   expectedVersion: 'no-stream',
  * });
- * for await (const event of store.readStream('order-42')) console.log(event.type);
+ * for await (const event of store.readStream('order-42')) show(event.type);
  * ```
  */
 export function memoryEventStore(options: MemoryEventStoreOptions = {}): EventStore {

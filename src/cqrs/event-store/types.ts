@@ -25,7 +25,7 @@ export interface NewEvent<Type extends string = string, Data = unknown> {
  * @example
  * ```ts
  * for await (const event of store.readStream('order-42')) {
- *   console.log(event.version, event.position, event.type, event.data);
+ *   show(event.version, event.position, event.type, event.data);
  * }
  * ```
  */
