@@ -60,6 +60,23 @@ const CR = 13;
 const SPACE = 32;
 const COLON = 58;
 
+// Field prefixes are compared per char code: in the hot loop this beats startsWith and slicing.
+const isData = (text: string, i: number): boolean =>
+  text.charCodeAt(i) === 100 &&
+  text.charCodeAt(i + 1) === 97 &&
+  text.charCodeAt(i + 2) === 116 &&
+  text.charCodeAt(i + 3) === 97 &&
+  text.charCodeAt(i + 4) === COLON;
+const isEvent = (text: string, i: number): boolean =>
+  text.charCodeAt(i) === 101 &&
+  text.charCodeAt(i + 1) === 118 &&
+  text.charCodeAt(i + 2) === 101 &&
+  text.charCodeAt(i + 3) === 110 &&
+  text.charCodeAt(i + 4) === 116 &&
+  text.charCodeAt(i + 5) === COLON;
+const isId = (text: string, i: number): boolean =>
+  text.charCodeAt(i) === 105 && text.charCodeAt(i + 1) === 100 && text.charCodeAt(i + 2) === COLON;
+
 /**
  * Creates a parser that follows the WHATWG HTML "event stream interpretation" exactly: lines end
  * with CRLF, LF or CR (also when split across chunks); one leading BOM is stripped; one space
@@ -151,6 +168,60 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
     }
   };
 
+  // Real streams end lines with LF only; such a chunk is split with one indexOf per line and
+  // its data, event and id lines (nearly all of them) are handled inline, without a call per line.
+  const feedLfOnly = (text: string, from: number): number => {
+    let start = from;
+    let end = text.indexOf('\n', start);
+    while (end !== -1) {
+      if (start === end) {
+        dispatch();
+      } else if (isData(text, start)) {
+        const value = text.slice(text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end);
+        if (dataLines === 0 && text.charCodeAt(end + 1) === LF) {
+          // a one-line event: dispatch it here and skip its blank line
+          lastEventId = idBuffer;
+          const event = { type: type || 'message', data: value, lastEventId };
+          type = '';
+          start = end + 2;
+          end = text.indexOf('\n', start);
+          onEvent(event);
+          continue;
+        }
+        data = dataLines === 0 ? value : `${data}\n${value}`;
+        dataLines++;
+      } else if (isEvent(text, start)) {
+        type = text.slice(text.charCodeAt(start + 6) === SPACE ? start + 7 : start + 6, end);
+      } else if (isId(text, start)) {
+        const value = text.slice(text.charCodeAt(start + 3) === SPACE ? start + 4 : start + 3, end);
+        if (!value.includes('\0')) idBuffer = value;
+      } else {
+        line(text, start, end);
+      }
+      start = end + 1;
+      end = text.indexOf('\n', start);
+    }
+    return start;
+  };
+
+  const feedAnyEnding = (text: string, from: number): number => {
+    let start = from;
+    const length = text.length;
+    // remember where the next CR and LF are, so a chunk is scanned once, not once per line
+    let nextLf = text.indexOf('\n', start);
+    let nextCr = text.indexOf('\r', start);
+    while (start < length) {
+      if (nextLf !== -1 && nextLf < start) nextLf = text.indexOf('\n', start);
+      if (nextCr !== -1 && nextCr < start) nextCr = text.indexOf('\r', start);
+      const end = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
+      if (end === -1) break;
+      if (text.charCodeAt(end) === CR && end + 1 === length) afterCr = true;
+      line(text, start, end);
+      start = text.charCodeAt(end) === CR && text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
+    }
+    return start;
+  };
+
   const feedText = (input: string): void => {
     let text = input;
     if (!started) {
@@ -163,27 +234,23 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
       afterCr = false;
       if (text.charCodeAt(0) === LF) start = 1;
     }
-    const length = text.length;
-    // remember where the next CR and LF are, so a chunk is scanned once, not once per line
-    let nextLf = text.indexOf('\n', start);
-    let nextCr = text.indexOf('\r', start);
-    while (start < length) {
-      if (nextLf !== -1 && nextLf < start) nextLf = text.indexOf('\n', start);
-      if (nextCr !== -1 && nextCr < start) nextCr = text.indexOf('\r', start);
-      const end = nextLf === -1 ? nextCr : nextCr === -1 ? nextLf : Math.min(nextLf, nextCr);
-      if (end === -1) break;
-      const next = text.charCodeAt(end) === CR && text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
-      if (text.charCodeAt(end) === CR && end + 1 === length) afterCr = true;
-      if (partial === '') {
-        line(text, start, end);
-      } else {
-        const whole = partial + text.slice(start, end);
-        partial = '';
-        line(whole, 0, whole.length);
+    if (partial !== '') {
+      // finish the line the last chunk left open before splitting the rest of this one
+      const lf = text.indexOf('\n', start);
+      const cr = text.indexOf('\r', start);
+      const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+      if (end === -1) {
+        partial += start === 0 ? text : text.slice(start);
+        return;
       }
-      start = next;
+      const whole = partial + text.slice(start, end);
+      partial = '';
+      if (text.charCodeAt(end) === CR && end + 1 === text.length) afterCr = true;
+      line(whole, 0, whole.length);
+      start = text.charCodeAt(end) === CR && text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
     }
-    if (start < length) partial += text.slice(start);
+    start = text.indexOf('\r', start) === -1 ? feedLfOnly(text, start) : feedAnyEnding(text, start);
+    if (start < text.length) partial = text.slice(start);
   };
 
   return {

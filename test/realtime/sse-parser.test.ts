@@ -157,4 +157,45 @@ describe('createSseParser: the WHATWG event-stream rules', () => {
   it('refuses a parser without onEvent', () => {
     expect(() => createSseParser({} as never)).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }));
   });
+
+  it('agrees with a literal reading of the spec on random streams, however they are chunked', () => {
+    const random = seededRandom(7);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const lines = ['data: a', 'data:b', 'data', 'data:  c', 'event: x', 'event', 'id: 3', 'id', 'id: 4\u0000', ': hi'];
+    const endings = ['\n', '\r\n', '\r'];
+    for (let round = 0; round < 200; round++) {
+      let stream = '';
+      for (let i = 0; i < 12; i++) stream += random() < 0.3 ? pick(endings) : pick(lines) + pick(endings);
+      // one ending style in a stream takes the LF-only path, mixed ones the general path
+      const lfOnly = stream.replace(/\r\n?/g, '\n');
+      for (const text of [stream, lfOnly]) expect(everyWay(text).events).toEqual(literalSpec(text));
+    }
+  });
 });
+
+/** The WHATWG algorithm read literally, on a whole stream: the reference for the fuzz test above. */
+function literalSpec(stream: string): SseEvent[] {
+  const events: SseEvent[] = [];
+  let data = '';
+  let type = '';
+  let id = '';
+  const lines = stream.split(/\r\n|\r|\n/);
+  lines.pop(); // the text after the last line ending is not a line
+  for (const line of lines) {
+    if (line === '') {
+      if (data !== '') events.push({ type: type || 'message', data: data.slice(0, -1), lastEventId: id });
+      data = '';
+      type = '';
+      continue;
+    }
+    if (line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') data += `${value}\n`;
+    if (field === 'event') type = value;
+    if (field === 'id' && !value.includes('\0')) id = value;
+  }
+  return events;
+}
