@@ -1,6 +1,7 @@
 import { assertNumber } from '../core/assert';
 import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
+import { messageEvent } from './message-event';
 import { createSseParser, type SseEvent, type SseParser } from './sse-parser';
 
 /**
@@ -170,7 +171,7 @@ export class ReconnectingEventSource extends EventTarget {
     if (this.#closed) return;
     this.#attempt = 0; // a delivered event proves the stream healthy
     const origin = new URL(this.url).origin;
-    this.#emit(new MessageEvent(type, { data, lastEventId, origin }), type === 'message' ? this.onmessage : null);
+    this.#emit(messageEvent(type, data, origin, lastEventId), type === 'message' ? this.onmessage : null);
   }
 
   async #connect(): Promise<void> {

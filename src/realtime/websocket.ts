@@ -2,6 +2,7 @@ import { assertNumber } from '../core/assert';
 import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import type { ReconnectingDetail } from './event-source';
+import { messageEvent } from './message-event';
 
 /**
  * What a WebSocket can send.
@@ -311,12 +312,12 @@ export class ReconnectingWebSocket extends EventTarget {
     const tracking = this.#options.heartbeat !== undefined;
     const receive = (data: unknown): void => {
       if (tracking) this.#lastTraffic = Date.now();
-      this.#emit(new MessageEvent('message', { data, origin }), this.onmessage);
+      this.#emit(messageEvent('message', data, origin), this.onmessage);
     };
     // ws: its EventEmitter spares the event object ws would build for onmessage; text frames
-    // become strings, as the WebSocket API delivers them
+    // (always a Buffer from ws) become strings, as the WebSocket API delivers them
     if (typeof socket.on === 'function')
-      socket.on('message', (data, isBinary) => receive(isBinary ? data : String(data)));
+      socket.on('message', (data, isBinary) => receive(isBinary ? data : (data as { toString(): string }).toString()));
     else socket.onmessage = (event) => receive(event.data);
     socket.onerror = () => {
       this.#emit(new Event('error'), this.onerror);

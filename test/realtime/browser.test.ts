@@ -14,17 +14,18 @@ const CHROMIUM = '/usr/bin/chromium';
 const page = `<!doctype html><meta charset="utf-8"><title>patchbay realtime</title>
 <script type="module">
   import { ReconnectingEventSource, ReconnectingWebSocket } from '/realtime.js';
-  const results = (window.results = { sse: [], sseOpens: 0, ws: [], wsOpens: 0, errors: [], reconnects: [] });
+  const results = (window.results = { sse: [], sseOpens: 0, ws: [], wsOpens: 0, errors: [], reconnects: [], notMessageEvents: 0 });
+  const check = (event, origin) => { if (!(event instanceof MessageEvent) || event.origin !== origin) results.notMessageEvents++; };
   const source = new ReconnectingEventSource('/sse', { backoff: { initialMs: 50, maxMs: 200 } });
   source.onopen = () => results.sseOpens++;
-  source.onmessage = (event) => results.sse.push(Number(event.data));
+  source.onmessage = (event) => { check(event, location.origin); results.sse.push(Number(event.data)); };
   source.addEventListener('reconnecting', (event) => results.reconnects.push(String(event.detail.reason)));
   const socket = new ReconnectingWebSocket('ws://' + location.host + '/ws', undefined, {
     backoff: { initialMs: 50, maxMs: 200 },
     heartbeat: { intervalMs: 100, timeoutMs: 1000 },
   });
   socket.onopen = () => socket.send('hello ' + ++results.wsOpens);
-  socket.onmessage = (event) => { if (event.data !== 'pong') results.ws.push(event.data); };
+  socket.onmessage = (event) => { check(event, 'ws://' + location.host); if (event.data !== 'pong') results.ws.push(event.data); };
   window.addEventListener('error', (event) => results.errors.push(String(event.message)));
 </script>`;
 
@@ -35,6 +36,7 @@ interface Results {
   wsOpens: number;
   errors: string[];
   reconnects: string[];
+  notMessageEvents: number;
 }
 
 let bundle = '';
@@ -141,6 +143,8 @@ describe('patchbay/realtime in a real browser (headless Chromium)', () => {
       (r) => r.sseOpens >= 2 && r.wsOpens >= 2 && r.ws.includes('echo: hello 2') && r.sse.length >= 60,
     );
     expect(after.errors).toEqual([]);
+    // both clients deliver standard MessageEvents with the connection's origin, as the browser's own do
+    expect(after.notMessageEvents).toBe(0);
     // every SSE event exactly once, in order, across the restart (resumed with Last-Event-ID)
     expect(after.sse).toEqual(Array.from({ length: after.sse.length }, (_, i) => i + 1));
     await tab.close();

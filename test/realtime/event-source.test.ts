@@ -47,8 +47,16 @@ describe('ReconnectingEventSource', () => {
     let opened = 0;
     source.onopen = () => opened++;
     source.onmessage = (event) => seen.push(`message:${event.data}:${event.lastEventId}`);
-    source.addEventListener('order', (event) => seen.push(`order:${(event as MessageEvent).data}`));
+    const orders: Event[] = [];
+    source.addEventListener('order', (event) => {
+      orders.push(event);
+      seen.push(`order:${(event as MessageEvent).data}`);
+    });
     await until(() => seen.length === 3);
+    // a standard MessageEvent, as a browser's EventSource delivers it
+    expect(orders[0]).toBeInstanceOf(MessageEvent);
+    expect(orders[0]).toMatchObject({ type: 'order', lastEventId: '2', origin: new URL(server.url).origin });
+    expect(orders[0]?.target).toBe(source);
     expect(opened).toBe(1);
     expect(source.readyState).toBe(ReconnectingEventSource.OPEN);
     expect(seen).toEqual(['message:hello:1', 'order:{"id":7}', 'message:line one\nline two:2']);

@@ -46,11 +46,13 @@ describe('ReconnectingWebSocket', () => {
     const server = await serve(echo);
     const socket = connect(server.url);
     const received: unknown[] = [];
+    const events: MessageEvent[] = [];
     let opened = 0;
     let closes = 0;
     socket.onopen = () => opened++;
     socket.onclose = () => closes++;
     socket.onmessage = (event) => received.push(event.data);
+    socket.addEventListener('message', (event) => events.push(event as MessageEvent));
     socket.binaryType = 'arraybuffer';
     expect(socket.readyState).toBe(ReconnectingWebSocket.CONNECTING);
     socket.send('queued before open');
@@ -60,6 +62,10 @@ describe('ReconnectingWebSocket', () => {
     await until(() => received.length === 3);
     expect(received[0]).toBe('queued before open');
     expect(received[1]).toBe('text');
+    // a standard MessageEvent, as a browser's WebSocket delivers it
+    expect(events[1]).toBeInstanceOf(MessageEvent);
+    expect(events[1]).toMatchObject({ type: 'message', data: 'text', origin: new URL(server.url).origin, lastEventId: '' });
+    expect(events[1]?.target).toBe(socket);
     expect(new Uint8Array(received[2] as ArrayBuffer)).toEqual(new Uint8Array([1, 2, 3]));
     socket.close(1000, 'bye');
     expect(socket.readyState).toBe(ReconnectingWebSocket.CLOSING);
