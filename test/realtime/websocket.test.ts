@@ -64,7 +64,12 @@ describe('ReconnectingWebSocket', () => {
     expect(received[1]).toBe('text');
     // a standard MessageEvent, as a browser's WebSocket delivers it
     expect(events[1]).toBeInstanceOf(MessageEvent);
-    expect(events[1]).toMatchObject({ type: 'message', data: 'text', origin: new URL(server.url).origin, lastEventId: '' });
+    expect(events[1]).toMatchObject({
+      type: 'message',
+      data: 'text',
+      origin: new URL(server.url).origin,
+      lastEventId: '',
+    });
     expect(events[1]?.target).toBe(socket);
     expect(new Uint8Array(received[2] as ArrayBuffer)).toEqual(new Uint8Array([1, 2, 3]));
     socket.close(1000, 'bye');
