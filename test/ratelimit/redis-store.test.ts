@@ -186,6 +186,47 @@ describe('redisStore: keys, round trips, time', () => {
     expect(commands).toEqual(Array(11).fill('evalsha'));
   });
 
+  it.each([0, 1, 2])(
+    'sends the decisions of one event-loop turn as one EVALSHA, each answered as if alone (%i)',
+    async (index) => {
+      const [name, limiter] = limiters()[index]!;
+      await limiter.consume('warm-up');
+      let decisions: Awaited<ReturnType<RateLimiter['consume']>>[] = [];
+      const commands = await roundTrips(redis, observer, async () => {
+        // one key many times and other keys between: 120 on `batch` against a limit of 100
+        decisions = await Promise.all(
+          Array.from({ length: 150 }, (_, i) => limiter.consume(i % 5 === 4 ? `other:${i}` : `batch:${name}`)),
+        );
+      });
+      // at most 64 decisions per call: 150 in one turn take three calls, not 150
+      expect(commands).toEqual(Array(3).fill('evalsha'));
+      const onKey = decisions.filter((_, i) => i % 5 !== 4);
+      expect(onKey.filter((d) => d.allowed)).toHaveLength(100);
+      // in issue order, as if each had been sent alone: remaining counts down, then denials
+      expect(onKey.slice(0, 100).map((d) => d.remaining)).toEqual(Array.from({ length: 100 }, (_, i) => 99 - i));
+      expect(onKey.slice(100).every((d) => !d.allowed && d.retryAfterMs > 0)).toBe(true);
+      expect(decisions.filter((_, i) => i % 5 === 4).every((d) => d.allowed && d.remaining === 99)).toBe(true);
+    },
+  );
+
+  it('sends every decision on its own with maxBatch 1', async () => {
+    const limiter = slidingWindow({ limit: 100, windowMs: 5_000, store: redisStore(redis, { prefix, maxBatch: 1 }) });
+    await limiter.consume('warm-up');
+    const commands = await roundTrips(redis, observer, () =>
+      Promise.all(Array.from({ length: 10 }, () => limiter.consume('unbatched'))),
+    );
+    expect(commands).toEqual(Array(10).fill('evalsha'));
+  });
+
+  it('orders a key decided many times in one call by admission, past 9 → 10 and 99 → 100', async () => {
+    // one TIME for the whole call: equal timestamps must not let "9:1" sort after "10:1"
+    const limiter = slidingWindow({ limit: 120, windowMs: 60_000, store: store() });
+    const first = await Promise.all(Array.from({ length: 60 }, () => limiter.consume('tie')));
+    const second = await Promise.all(Array.from({ length: 64 }, () => limiter.consume('tie')));
+    expect([...first, ...second].filter((d) => d.allowed)).toHaveLength(120);
+    expect(await limiter.peek('tie')).toMatchObject({ allowed: false, remaining: 0 });
+  });
+
   it('keeps one key per limiter and caller key, hash-tagged on the caller key, each with a TTL', async () => {
     const ttlPrefix = `${prefix}ttl:`;
     const ttlStore = redisStore(redis, { prefix: ttlPrefix });

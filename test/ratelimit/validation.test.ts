@@ -41,12 +41,14 @@ describe('bad options fail at the factory with ERR_RATELIMIT_OPTIONS', () => {
     expect(() => memoryStore({ maxKeys })).toThrow(expect.objectContaining(options));
   });
 
-  it('redisStore without a client, with a braced prefix, an unknown mode or a bad timeout', () => {
+  it('redisStore without a client, with a braced prefix, an unknown mode, a bad timeout or batch size', () => {
     const fake = { evalsha: async () => null, eval: async () => null, del: async () => 0 } as unknown as RateLimitRedis;
     expect(() => redisStore(undefined as never)).toThrow(expect.objectContaining(options));
     expect(() => redisStore(fake, { prefix: 'a{b}' })).toThrow(expect.objectContaining(options));
     expect(() => redisStore(fake, { onError: 'ignore' as never })).toThrow(expect.objectContaining(options));
     expect(() => redisStore(fake, { timeoutMs: 0 })).toThrow(expect.objectContaining(options));
+    expect(() => redisStore(fake, { maxBatch: 0 })).toThrow(expect.objectContaining(options));
+    expect(() => redisStore(fake, { maxBatch: 1.5 })).toThrow(expect.objectContaining(options));
   });
 
   it('middleware without a limiter or a key function', () => {

@@ -1,69 +1,94 @@
--- Exact sliding log in one sorted set, KEYS[1]. Each admitted request is a member scored by the
--- server time in ms; the member is "<cum>:<cost>", where cum is the running total of admitted
--- cost including this request. Members are unique because cum only grows, and the cost in the
--- window is newest.cum - oldest.cum + oldest.cost: no counter key, no reading back what expires.
--- ARGV: limit, windowMs, cost, commit (1/0). Time comes from the Redis server, so app servers
--- with skewed clocks agree. Returns {allowed, remaining, resetAt, retryAfterMs (-1 = never)}.
+-- Exact sliding log, one list per key, oldest entry first. Each admitted request is an entry
+-- "<at>:<cum>:<cost>": the server time in ms, the running total of admitted cost including this
+-- request, and its cost. The cost in the window is newest.cum - oldest.cum + oldest.cost, so a
+-- decision reads both ends of the list and appends: every step O(1), no counter key.
+-- One call decides for every key in KEYS, in order (a key may repeat): the store sends the
+-- decisions of one event-loop turn together. ARGV: limit, windowMs, then cost and commit (1/0)
+-- for each key. Time comes from the Redis server, so app servers with skewed clocks agree.
+-- Returns {allowed, remaining, resetAt, retryAfterMs (-1 = never)} for each key, flattened.
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local commit = ARGV[4] == '1'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local cutoff = now - window
 
-local function parse(member)
-  local cum, c = string.match(member, '^([^:]+):(.+)$')
-  return tonumber(cum), tonumber(c)
+local function parse(entry)
+  local at, cum, cost = string.match(entry, '^([^:]+):([^:]+):(.+)$')
+  return tonumber(at), tonumber(cum), tonumber(cost)
 end
 
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local total = 0
-local base = 0
-local newest_cum = 0
-local newest_at = nil
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0)
-if #oldest > 0 then
-  local oldest_cum, oldest_cost = parse(oldest[1])
-  base = oldest_cum - oldest_cost
-  local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  newest_cum = parse(newest[1])
-  newest_at = tonumber(newest[2])
-  total = newest_cum - base
-end
+local out = {}
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local cost_arg = ARGV[1 + 2 * i]
+  local cost = tonumber(cost_arg)
+  local commit = ARGV[2 + 2 * i] == '1'
 
-local allowed = 0
-local retry = 0
-if cost <= limit and total + cost <= limit + 1e-9 then
-  allowed = 1
-  if commit and cost > 0 then
-    newest_cum = newest_cum + cost
-    redis.call('ZADD', KEYS[1], now, string.format('%.17g:%s', newest_cum, ARGV[3]))
-    redis.call('PEXPIRE', KEYS[1], math.ceil(window))
-    newest_at = now
-    total = total + cost
+  -- evict what has left the window a page at a time; in steady traffic that is one entry now and then
+  local oldest = redis.call('LINDEX', key, 0)
+  while oldest and parse(oldest) <= cutoff do
+    local page = redis.call('LRANGE', key, 0, 63)
+    local gone = 0
+    while gone < #page and parse(page[gone + 1]) <= cutoff do gone = gone + 1 end
+    redis.call('LTRIM', key, gone, -1)
+    oldest = page[gone + 1] or redis.call('LINDEX', key, 0)
   end
-elseif cost > limit then
-  retry = -1
-else
-  -- the first entry whose departure frees enough; with unit costs it is at rank need - 1, so
-  -- the first page of `need` entries holds it
-  local need = total + cost - limit - 1e-9
-  local page = math.min(64, math.max(1, math.ceil(need)))
-  local start = 0
-  while retry == 0 do
-    local entries = redis.call('ZRANGE', KEYS[1], start, start + page - 1, 'WITHSCORES')
-    if #entries == 0 then break end
-    for i = 1, #entries, 2 do
-      if parse(entries[i]) - base >= need then
-        retry = math.max(1, math.ceil(tonumber(entries[i + 1]) + window - now))
-        break
-      end
+
+  local total = 0
+  local base = 0
+  local newest_cum = 0
+  local newest_at = nil
+  if oldest then
+    local _, oldest_cum, oldest_cost = parse(oldest)
+    base = oldest_cum - oldest_cost
+    newest_at, newest_cum = parse(redis.call('LINDEX', key, -1))
+    total = newest_cum - base
+  end
+
+  local allowed = 0
+  local retry = 0
+  if cost <= limit and total + cost <= limit + 1e-9 then
+    allowed = 1
+    if commit and cost > 0 then
+      newest_cum = newest_cum + cost
+      -- Times must rise strictly so the list stays in order even when a key is decided twice in
+      -- one call (one TIME) or the server clock steps back: 1 µs after the newest entry then.
+      -- Written with %.17g because Lua's own number-to-string keeps 14 digits, 0.1 ms of a timestamp.
+      local at = now
+      if newest_at and at <= newest_at then at = newest_at + 0.001 end
+      redis.call('RPUSH', key, string.format('%.17g:%.17g:%s', at, newest_cum, cost_arg))
+      redis.call('PEXPIRE', key, math.ceil(at + window - now))
+      newest_at = at
+      total = total + cost
     end
-    start = start + page
-    page = 64
+  elseif cost > limit then
+    retry = -1
+  else
+    -- the first entry whose departure frees enough; with unit costs it is at rank need - 1, so
+    -- the first page of `need` entries holds it
+    local need = total + cost - limit - 1e-9
+    local page = math.min(64, math.max(1, math.ceil(need)))
+    local start = 0
+    while retry == 0 do
+      local entries = redis.call('LRANGE', key, start, start + page - 1)
+      if #entries == 0 then break end
+      for j = 1, #entries do
+        local at, cum = parse(entries[j])
+        if cum - base >= need then
+          retry = math.max(1, math.ceil(at + window - now))
+          break
+        end
+      end
+      start = start + page
+      page = 64
+    end
   end
-end
 
-local reset_at = math.floor(now)
-if newest_at then reset_at = math.ceil(newest_at + window) end
-return {allowed, math.max(0, math.floor(limit - total + 1e-9)), reset_at, retry}
+  local reset_at = math.floor(now)
+  if newest_at then reset_at = math.ceil(newest_at + window) end
+  out[#out + 1] = allowed
+  out[#out + 1] = math.max(0, math.floor(limit - total + 1e-9))
+  out[#out + 1] = reset_at
+  out[#out + 1] = retry
+end
+return out

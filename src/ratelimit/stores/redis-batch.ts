@@ -1,0 +1,68 @@
+import type { RateLimitAlgorithm } from '../types';
+
+/** A script's answer for one decision: allowed (1/0), remaining, reset, retry after. */
+export type Reply = readonly [number, number, number, number];
+
+/** Sends one limiter's decisions as one script call: keys in order, then cost and commit per key. */
+export type SendBatch = (algorithm: RateLimitAlgorithm, keys: string[], args: number[]) => Promise<unknown>;
+
+interface Batch {
+  keys: string[];
+  args: number[];
+  settle: { resolve(reply: Reply): void; reject(error: unknown): void }[];
+}
+
+/**
+ * Collects the decisions made during one turn of the event loop and sends each limiter's as one
+ * script call of at most `maxBatch` keys: under load Redis runs one script (and one clock read)
+ * for many decisions instead of one each, and a decision waits for nothing but its own round
+ * trip, because the batch leaves at the end of the turn that made it (`process.nextTick`, which
+ * runs once the current promise jobs have drained). With `maxBatch` 1 every decision leaves at once.
+ */
+export function decisionBatcher(
+  send: SendBatch,
+  maxBatch: number,
+): (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean) => Promise<Reply> {
+  let queued = new Map<RateLimitAlgorithm, Batch>();
+  let scheduled = false;
+
+  const dispatch = (algorithm: RateLimitAlgorithm, batch: Batch): void => {
+    send(algorithm, batch.keys, batch.args).then(
+      (reply) => {
+        const values = reply as number[];
+        batch.settle.forEach(({ resolve }, i) => {
+          resolve([values[4 * i]!, values[4 * i + 1]!, values[4 * i + 2]!, values[4 * i + 3]!]);
+        });
+      },
+      (error: unknown) => {
+        for (const { reject } of batch.settle) reject(error);
+      },
+    );
+  };
+
+  const flush = (): void => {
+    scheduled = false;
+    const batches = queued;
+    queued = new Map();
+    for (const [algorithm, batch] of batches) dispatch(algorithm, batch);
+  };
+
+  return (algorithm, key, cost, commit) =>
+    new Promise<Reply>((resolve, reject) => {
+      let batch = queued.get(algorithm);
+      if (!batch) {
+        batch = { keys: [], args: [], settle: [] };
+        queued.set(algorithm, batch);
+      }
+      batch.keys.push(key);
+      batch.args.push(cost, commit ? 1 : 0);
+      batch.settle.push({ resolve, reject });
+      if (batch.keys.length >= maxBatch) {
+        queued.delete(algorithm);
+        dispatch(algorithm, batch);
+      } else if (!scheduled) {
+        scheduled = true;
+        process.nextTick(flush);
+      }
+    });
+}
