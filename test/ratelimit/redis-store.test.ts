@@ -68,6 +68,18 @@ describe('redisStore: sliding window (exact log)', () => {
     expect(denied).toBeGreaterThan(0);
   });
 
+  it('evicts entries that left the window, however many, and keeps the rest', async () => {
+    const limiter = slidingWindow({ limit: 400, windowMs: 1_000, store: store(), name: 'evict' });
+    const key = `${prefix}sw:evict:{many}`;
+    await Promise.all(Array.from({ length: 150 }, () => limiter.consume('many'))); // three pages of 64
+    await sleep(400);
+    await Promise.all(Array.from({ length: 10 }, () => limiter.consume('many')));
+    expect(await redis.llen(key)).toBe(160);
+    await sleep(700); // the 150 have left the window, the 10 have not
+    expect(await limiter.consume('many')).toMatchObject({ allowed: true, remaining: 400 - 11 });
+    expect(await redis.llen(key)).toBe(11);
+  });
+
   it('counts cost and denies a cost above the limit with retryAfterMs Infinity', async () => {
     const limiter = slidingWindow({ limit: 10, windowMs: 10_000, store: store() });
     expect(await limiter.consume('cost', { cost: 4 })).toMatchObject({ allowed: true, remaining: 6 });

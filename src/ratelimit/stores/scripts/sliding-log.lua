@@ -26,12 +26,15 @@ for i = 1, #KEYS do
 
   -- evict what has left the window a page at a time; in steady traffic that is one entry now and then
   local oldest = redis.call('LINDEX', key, 0)
-  while oldest and parse(oldest) <= cutoff do
+  local oldest_at, oldest_cum, oldest_cost
+  if oldest then oldest_at, oldest_cum, oldest_cost = parse(oldest) end
+  while oldest and oldest_at <= cutoff do
     local page = redis.call('LRANGE', key, 0, 63)
     local gone = 0
     while gone < #page and parse(page[gone + 1]) <= cutoff do gone = gone + 1 end
     redis.call('LTRIM', key, gone, -1)
     oldest = page[gone + 1] or redis.call('LINDEX', key, 0)
+    if oldest then oldest_at, oldest_cum, oldest_cost = parse(oldest) end
   end
 
   local total = 0
@@ -39,7 +42,6 @@ for i = 1, #KEYS do
   local newest_cum = 0
   local newest_at = nil
   if oldest then
-    local _, oldest_cum, oldest_cost = parse(oldest)
     base = oldest_cum - oldest_cost
     newest_at, newest_cum = parse(redis.call('LINDEX', key, -1))
     total = newest_cum - base
