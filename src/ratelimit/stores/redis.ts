@@ -5,14 +5,18 @@ import { withTimeout } from '../../core/timeout';
 import type { Decision, RateLimitAlgorithm, RateLimitStore } from '../types';
 import { memoryStore } from './memory';
 import { decisionBatcher, type Reply } from './redis-batch';
+import batchLua from './scripts/batch.lua';
 import slidingCounterLua from './scripts/sliding-counter.lua';
 import slidingLogLua from './scripts/sliding-log.lua';
 import tokenBucketLua from './scripts/token-bucket.lua';
 
-// each script decides for any number of keys: the decisions of one event-loop turn go together
-const slidingLog = defineScript({ name: 'ratelimit:sliding-log', lua: slidingLogLua, keys: 'any' });
-const slidingCounter = defineScript({ name: 'ratelimit:sliding-counter', lua: slidingCounterLua, keys: 'any' });
-const tokenBucketScript = defineScript({ name: 'ratelimit:token-bucket', lua: tokenBucketLua, keys: 'any' });
+// each algorithm defines decide(); batch.lua runs it for every key of a call, so the decisions of
+// one event-loop turn go together
+const batched = (name: string, lua: string) =>
+  defineScript({ name: `ratelimit:${name}`, lua: `${lua}\n${batchLua}`, keys: 'any' });
+const slidingLog = batched('sliding-log', slidingLogLua);
+const slidingCounter = batched('sliding-counter', slidingCounterLua);
+const tokenBucketScript = batched('token-bucket', tokenBucketLua);
 
 /**
  * What a Redis store does while Redis is unreachable, slow or failing.
@@ -134,7 +138,7 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
   // every algorithm keeps one key per limiter and caller key, hash-tagged on the caller key
   const keyOf = (algorithm: RateLimitAlgorithm, key: string): string => redisKey(`${prefix}${algorithm.id}:`, key);
 
-  const batched = decisionBatcher((algorithm, keys, args) => {
+  const send = decisionBatcher((algorithm, keys, args) => {
     const work =
       algorithm.kind === 'token-bucket'
         ? tokenBucketScript.run(redis, keys, [algorithm.capacity, algorithm.refillPerSecond, ...args])
@@ -150,7 +154,7 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
     if (redis.status !== undefined && redis.status !== 'ready') {
       return Promise.reject(new Error(`Redis client is ${redis.status}`));
     }
-    return batched(algorithm, keyOf(algorithm, key), cost, commit);
+    return send(algorithm, keyOf(algorithm, key), cost, commit);
   };
 
   const fallback = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean, cause: unknown) => {

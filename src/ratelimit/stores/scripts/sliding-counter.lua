@@ -1,8 +1,6 @@
 -- Two-window weighted counter in one string per key: "<window index>:<current>:<previous>".
--- One call decides for every key in KEYS, in order (a key may repeat): the store sends the
--- decisions of one event-loop turn together. ARGV: limit, windowMs, then cost and commit (1/0)
--- for each key. Returns {allowed, remaining, resetAt, retryAfterMs (-1 = never)} for each key,
--- flattened.
+-- ARGV: limit, windowMs, then the batch's (batch.lua, appended). decide returns allowed,
+-- remaining, resetAt, retryAfterMs (-1 = never).
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -10,11 +8,8 @@ local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local index = math.floor(now / window)
 local start = index * window
 
-local out = {}
-for i = 1, #KEYS do
-  local key = KEYS[i]
-  local cost = tonumber(ARGV[1 + 2 * i])
-  local commit = ARGV[2 + 2 * i] == '1'
+local function decide(key, cost_arg, commit)
+  local cost = tonumber(cost_arg)
 
   local current = 0
   local previous = 0
@@ -59,9 +54,5 @@ for i = 1, #KEYS do
   elseif previous > 0 then
     reset_at = start + window
   end
-  out[#out + 1] = allowed
-  out[#out + 1] = math.max(0, math.floor(limit - estimate + 1e-9))
-  out[#out + 1] = reset_at
-  out[#out + 1] = retry
+  return allowed, math.max(0, math.floor(limit - estimate + 1e-9)), reset_at, retry
 end
-return out

@@ -2,10 +2,9 @@
 -- "<at>:<cum>:<cost>": the server time in ms, the running total of admitted cost including this
 -- request, and its cost. The cost in the window is newest.cum - oldest.cum + oldest.cost, so a
 -- decision reads both ends of the list and appends: every step O(1), no counter key.
--- One call decides for every key in KEYS, in order (a key may repeat): the store sends the
--- decisions of one event-loop turn together. ARGV: limit, windowMs, then cost and commit (1/0)
--- for each key. Time comes from the Redis server, so app servers with skewed clocks agree.
--- Returns {allowed, remaining, resetAt, retryAfterMs (-1 = never)} for each key, flattened.
+-- ARGV: limit, windowMs, then the batch's (batch.lua, appended). Time comes from the Redis server,
+-- so app servers with skewed clocks agree. decide returns allowed, remaining, resetAt,
+-- retryAfterMs (-1 = never).
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -17,12 +16,8 @@ local function parse(entry)
   return tonumber(at), tonumber(cum), tonumber(cost)
 end
 
-local out = {}
-for i = 1, #KEYS do
-  local key = KEYS[i]
-  local cost_arg = ARGV[1 + 2 * i]
+local function decide(key, cost_arg, commit)
   local cost = tonumber(cost_arg)
-  local commit = ARGV[2 + 2 * i] == '1'
 
   -- evict what has left the window a page at a time; in steady traffic that is one entry now and then
   local oldest = redis.call('LINDEX', key, 0)
@@ -88,9 +83,5 @@ for i = 1, #KEYS do
 
   local reset_at = math.floor(now)
   if newest_at then reset_at = math.ceil(newest_at + window) end
-  out[#out + 1] = allowed
-  out[#out + 1] = math.max(0, math.floor(limit - total + 1e-9))
-  out[#out + 1] = reset_at
-  out[#out + 1] = retry
+  return allowed, math.max(0, math.floor(limit - total + 1e-9)), reset_at, retry
 end
-return out
