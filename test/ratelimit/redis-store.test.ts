@@ -80,6 +80,19 @@ describe('redisStore: sliding window (exact log)', () => {
     expect(await redis.llen(key)).toBe(11);
   });
 
+  it('keeps the key at least a window past its newest entry, and at most two', async () => {
+    // PEXPIRE runs once per window-long epoch, not per admission: check it across several epochs
+    const windowMs = 500;
+    const limiter = slidingWindow({ limit: 100, windowMs, store: store(), name: 'ttl' });
+    for (let i = 0; i < 8; i++) {
+      await limiter.consume('epochs');
+      const ttl = await redis.pttl(`${prefix}sw:ttl:{epochs}`);
+      expect(ttl).toBeGreaterThan(windowMs - 50);
+      expect(ttl).toBeLessThanOrEqual(2 * windowMs);
+      await sleep(170);
+    }
+  });
+
   it('counts cost and denies a cost above the limit with retryAfterMs Infinity', async () => {
     const limiter = slidingWindow({ limit: 10, windowMs: 10_000, store: store() });
     expect(await limiter.consume('cost', { cost: 4 })).toMatchObject({ allowed: true, remaining: 6 });

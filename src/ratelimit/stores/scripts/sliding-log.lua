@@ -1,19 +1,31 @@
 -- Exact sliding log, one list per key, oldest entry first. Each admitted request is an entry
--- "<at>:<cum>:<cost>": the server time in ms, the running total of admitted cost including this
--- request, and its cost. The cost in the window is newest.cum - oldest.cum + oldest.cost, so a
--- decision reads both ends of the list and appends: every step O(1), no counter key.
+-- "<at><cum>:<cost>": the server time in µs as exactly 16 digits (good until the year 2286), the
+-- running total of admitted cost including this request, and its cost. The cost in the window is
+-- newest.cum - oldest.cum + oldest.cost, so a decision reads both ends of the list and appends:
+-- every step O(1), no counter key. Entries are parsed by position and written with %d where they
+-- can be: Lua's pattern matching and %.17g cost more than the Redis commands around them.
 -- ARGV: limit, windowMs, then the batch's (batch.lua, appended). Time comes from the Redis server,
 -- so app servers with skewed clocks agree. decide returns allowed, remaining, resetAt,
--- retryAfterMs (-1 = never).
+-- retryAfterMs (-1 = never), in ms.
 local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
+local window = tonumber(ARGV[2]) * 1000
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local cutoff = now - window
 
+local function at_of(entry)
+  return tonumber(string.sub(entry, 1, 16))
+end
+
 local function parse(entry)
-  local at, cum, cost = string.match(entry, '^([^:]+):([^:]+):(.+)$')
-  return tonumber(at), tonumber(cum), tonumber(cost)
+  local colon = string.find(entry, ':', 17, true)
+  return tonumber(string.sub(entry, 1, 16)), tonumber(string.sub(entry, 17, colon - 1)),
+    tonumber(string.sub(entry, colon + 1))
+end
+
+local function number(x)
+  if x == math.floor(x) and x < 1e15 then return string.format('%d', x) end
+  return string.format('%.17g', x)
 end
 
 local function decide(key, cost_arg, commit)
@@ -21,15 +33,12 @@ local function decide(key, cost_arg, commit)
 
   -- evict what has left the window a page at a time; in steady traffic that is one entry now and then
   local oldest = redis.call('LINDEX', key, 0)
-  local oldest_at, oldest_cum, oldest_cost
-  if oldest then oldest_at, oldest_cum, oldest_cost = parse(oldest) end
-  while oldest and oldest_at <= cutoff do
+  while oldest and at_of(oldest) <= cutoff do
     local page = redis.call('LRANGE', key, 0, 63)
     local gone = 0
-    while gone < #page and parse(page[gone + 1]) <= cutoff do gone = gone + 1 end
+    while gone < #page and at_of(page[gone + 1]) <= cutoff do gone = gone + 1 end
     redis.call('LTRIM', key, gone, -1)
     oldest = page[gone + 1] or redis.call('LINDEX', key, 0)
-    if oldest then oldest_at, oldest_cum, oldest_cost = parse(oldest) end
   end
 
   local total = 0
@@ -37,6 +46,7 @@ local function decide(key, cost_arg, commit)
   local newest_cum = 0
   local newest_at = nil
   if oldest then
+    local _, oldest_cum, oldest_cost = parse(oldest)
     base = oldest_cum - oldest_cost
     newest_at, newest_cum = parse(redis.call('LINDEX', key, -1))
     total = newest_cum - base
@@ -48,13 +58,18 @@ local function decide(key, cost_arg, commit)
     allowed = 1
     if commit and cost > 0 then
       newest_cum = newest_cum + cost
-      -- Times must rise strictly so the list stays in order even when a key is decided twice in
-      -- one call (one TIME) or the server clock steps back: 1 µs after the newest entry then.
-      -- Written with %.17g because Lua's own number-to-string keeps 14 digits, 0.1 ms of a timestamp.
+      -- Times rise strictly so the list stays in order even when a key is decided twice in one
+      -- call (one TIME) or the server clock steps back: 1 µs after the newest entry then.
       local at = now
-      if newest_at and at <= newest_at then at = newest_at + 0.001 end
-      redis.call('RPUSH', key, string.format('%.17g:%.17g:%s', at, newest_cum, cost_arg))
-      redis.call('PEXPIRE', key, math.ceil(at + window - now))
+      if newest_at and at <= newest_at then at = newest_at + 1 end
+      redis.call('RPUSH', key, string.format('%016d', at) .. number(newest_cum) .. ':' .. cost_arg)
+      -- The key must outlive its newest entry by a window. The first admission of each
+      -- window-long epoch sets it to expire at the end of the next epoch, which covers every
+      -- admission of this epoch; the others need no PEXPIRE.
+      local epoch = math.floor(at / window)
+      if not newest_at or math.floor(newest_at / window) ~= epoch then
+        redis.call('PEXPIRE', key, math.ceil(((epoch + 2) * window - now) / 1000))
+      end
       newest_at = at
       total = total + cost
     end
@@ -72,7 +87,7 @@ local function decide(key, cost_arg, commit)
       for j = 1, #entries do
         local at, cum = parse(entries[j])
         if cum - base >= need then
-          retry = math.max(1, math.ceil(at + window - now))
+          retry = math.max(1, math.ceil((at + window - now) / 1000))
           break
         end
       end
@@ -81,7 +96,7 @@ local function decide(key, cost_arg, commit)
     end
   end
 
-  local reset_at = math.floor(now)
-  if newest_at then reset_at = math.ceil(newest_at + window) end
+  local reset_at = math.floor(now / 1000)
+  if newest_at then reset_at = math.ceil((newest_at + window) / 1000) end
   return allowed, math.max(0, math.floor(limit - total + 1e-9)), reset_at, retry
 end
