@@ -1,5 +1,12 @@
 import type { Interceptor, InterceptorOptions, StatusObject } from '@grpc/grpc-js';
-import { assertLogger, defaultLogLevel, type GrpcLogEntry, type GrpcLogger, type GrpcLogLevel } from '../logger';
+import {
+  assertLogger,
+  defaultLogLevel,
+  type GrpcLogEntry,
+  type GrpcLogger,
+  type GrpcLogLevel,
+  logMessage,
+} from '../logger';
 import { assertFunction, assertOptions } from '../options';
 import { callType, codeName } from '../status';
 import { ForwardingCall, type InterceptingCallInterface, type MessageContext } from './forwarding';
@@ -82,7 +89,7 @@ class LoggedCall extends ForwardingCall {
     if (status.code !== 0) entry.details = status.details;
     // The caller gets its status first: a throwing logger must not leave the call hanging.
     this.listener?.onReceiveStatus?.(status);
-    this.sink.logger[this.sink.level(status.code)](entry, `grpc call ${entry.status}`);
+    this.sink.logger[this.sink.level(status.code)](entry, logMessage(status.code, entry.status));
   }
 
   override sendMessageWithContext(context: MessageContext, message: unknown): void {

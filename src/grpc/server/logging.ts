@@ -1,5 +1,12 @@
 import { type ServerInterceptingCallInterface, type ServerInterceptor, status } from '@grpc/grpc-js';
-import { assertLogger, defaultLogLevel, type GrpcLogEntry, type GrpcLogger, type GrpcLogLevel } from '../logger';
+import {
+  assertLogger,
+  defaultLogLevel,
+  type GrpcLogEntry,
+  type GrpcLogger,
+  type GrpcLogLevel,
+  logMessage,
+} from '../logger';
 import { assertFunction, assertOptions } from '../options';
 import { callType, codeName } from '../status';
 import { ForwardingServerCall, type PartialStatusObject } from './forwarding';
@@ -98,6 +105,6 @@ class LoggedServerCall extends ForwardingServerCall {
       responseMessages: this.responseMessages,
     };
     if (code !== status.OK) entry.details = details;
-    this.sink.logger[this.sink.level(code)](entry, `grpc call ${entry.status}`);
+    this.sink.logger[this.sink.level(code)](entry, logMessage(code, entry.status));
   }
 }
