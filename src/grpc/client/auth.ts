@@ -99,8 +99,12 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
     return pending;
   };
 
+  // A token without expiry needs no clock read per call.
   const current = (): Cached | undefined =>
-    cached !== undefined && cached.expiresAt - refreshBeforeMs > clock.now() ? cached : undefined;
+    cached !== undefined &&
+    (cached.expiresAt === Number.POSITIVE_INFINITY || cached.expiresAt - refreshBeforeMs > clock.now())
+      ? cached
+      : undefined;
 
   const forget = (token: string): void => {
     if (cached?.token === token) cached = undefined;
