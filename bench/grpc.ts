@@ -17,6 +17,7 @@ import {
   type ServerInterceptor,
   type ServiceClientConstructor,
   type ServiceError,
+  type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import {
@@ -27,6 +28,7 @@ import {
   identityOf,
   loggingInterceptor,
   metricsInterceptor,
+  recoverHandlers,
   retryInterceptor,
   serverAuthInterceptor,
   serverDeadlineInterceptor,
@@ -59,14 +61,20 @@ interface LabClient extends Client {
 const discard = (): void => {};
 const logger: GrpcLogger = { info: discard, warn: discard, error: discard };
 
+// As docs/grpc.md recommends, health checks included: they skip deadline, auth and rate limit.
+const isHealth = (method: string): boolean => method.startsWith('/grpc.health.v1.');
 const serverChain: ServerInterceptor[] = [
   serverLoggingInterceptor({ logger }),
-  serverRecoveryInterceptor(),
-  serverDeadlineInterceptor({ maxMs: 30_000 }),
-  serverAuthInterceptor({ verify: (metadata) => (bearerToken(metadata) === 'bench-token' ? 'bench' : undefined) }),
+  serverRecoveryInterceptor({ onError: discard }),
+  serverDeadlineInterceptor({ maxMs: 30_000, skip: isHealth }),
+  serverAuthInterceptor({
+    verify: (metadata) => (bearerToken(metadata) === 'bench-token' ? 'bench' : undefined),
+    skip: isHealth,
+  }),
   serverRateLimitInterceptor({
     limiter: tokenBucket({ capacity: 1e12, refillPerSecond: 1e12 }),
-    key: (call) => identityOf<string>(call) ?? 'anonymous',
+    key: (call, method) => `${identityOf<string>(call) ?? call.getPeer()}:${method}`,
+    skip: isHealth,
   }),
 ];
 const clientChain: Interceptor[] = [
@@ -83,12 +91,17 @@ const noopClientChain: Interceptor[] = clientChain.map(
 );
 const noopServerChain: ServerInterceptor[] = serverChain.map(() => (_method, call) => new ServerInterceptingCall(call));
 
-async function serve(interceptors: ServerInterceptor[]): Promise<{ address: string; server: Server }> {
+const implementation = {
+  Unary: (call: { request: { text: string } }, callback: (error: null, reply: Reply) => void) =>
+    callback(null, { text: call.request.text, index: 1 }),
+};
+
+async function serve(
+  interceptors: ServerInterceptor[],
+  handlers: UntypedServiceImplementation = implementation,
+): Promise<{ address: string; server: Server }> {
   const server = new Server({ interceptors });
-  server.addService(Lab.service, {
-    Unary: (call: { request: { text: string } }, callback: (error: null, reply: Reply) => void) =>
-      callback(null, { text: call.request.text, index: 1 }),
-  });
+  server.addService(Lab.service, handlers);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
       error ? reject(error) : resolve(bound),
@@ -136,7 +149,7 @@ const noopServer = await serve(noopServerChain);
 const noop = new Lab(noopServer.address, credentials.createInsecure(), {
   interceptors: noopClientChain,
 }) as unknown as LabClient;
-const fullServer = await serve(serverChain);
+const fullServer = await serve(serverChain, recoverHandlers(implementation));
 const bare = new Lab(bareServer.address, credentials.createInsecure()) as unknown as LabClient;
 const full = new Lab(fullServer.address, credentials.createInsecure(), {
   interceptors: clientChain,
@@ -183,7 +196,7 @@ Unary calls over loopback, ${IN_FLIGHT} in flight, client and server in one proc
 | ten interceptors that do nothing (5 client, 5 server): grpc-js's own cost per layer | ${format(noopRate.wall)} | ${format(noopRate.cpu)} | ${(noopRate.wall / bareRate.wall).toFixed(2)} | ${(noopRate.cpu / bareRate.cpu).toFixed(2)} |
 | full recommended chains | ${format(fullRate.wall)} | ${format(fullRate.cpu)} | ${(fullRate.wall / bareRate.wall).toFixed(2)} | ${(fullRate.cpu / bareRate.cpu).toFixed(2)} |
 
-Full chains: client logging, metrics (sizes on), deadline, retry, auth (cached token); server logging, recovery, deadline (maxMs), auth (sync verify), rate limit (memory token bucket).
+Full chains, as docs/grpc.md recommends them: client logging, metrics (sizes on), deadline, retry, auth (cached token); server logging, recovery (and recoverHandlers), deadline (maxMs), auth (sync verify), rate limit (memory token bucket, keyed by identity and method), the last three skipping health checks.
 `);
 
 for (const client of [bare, noop, full]) client.close();
