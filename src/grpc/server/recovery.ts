@@ -171,18 +171,20 @@ type AnyHandler = (
 
 function recoverHandler(handler: AnyHandler, self: object): AnyHandler {
   return function recovered(call, callback) {
-    const fail = (error: unknown): void => {
-      const reason = error instanceof Error ? error : new Error(String(error));
-      if (callback) callback(reason);
-      else call.emit('error', reason);
-    };
     let result: unknown;
     try {
       result = callback ? handler.call(self, call, callback) : handler.call(self, call);
     } catch (error) {
-      fail(error);
+      fail(call, callback, error);
       return;
     }
-    if (result instanceof Promise) result.catch(fail);
+    // Only a promise needs a closure: a handler that returned nothing costs none.
+    if (result instanceof Promise) result.catch((error: unknown) => fail(call, callback, error));
   };
+}
+
+function fail(call: Parameters<AnyHandler>[0], callback: Parameters<AnyHandler>[1], error: unknown): void {
+  const reason = error instanceof Error ? error : new Error(String(error));
+  if (callback) callback(reason);
+  else call.emit('error', reason);
 }
