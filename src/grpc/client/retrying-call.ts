@@ -75,6 +75,8 @@ export class RetryingCall implements InterceptingCallInterface {
   private metadata: Metadata | undefined;
   private listener: Partial<InterceptingListener> | undefined;
   private current: Attempt | undefined;
+  /** The newest attempt, kept once it ended: the layers above ask it for the peer with the status. */
+  private latest: Attempt | undefined;
   private attempts = 0;
   private heldHeaders: Metadata | undefined;
   private hasHeld = false;
@@ -131,11 +133,11 @@ export class RetryingCall implements InterceptingCallInterface {
   }
 
   getPeer(): string {
-    return this.current?.call.getPeer() ?? 'unknown';
+    return this.latest?.call.getPeer() ?? 'unknown';
   }
 
   getAuthContext(): ReturnType<InterceptingCallInterface['getAuthContext']> {
-    return this.current?.call.getAuthContext() ?? null;
+    return this.latest?.call.getAuthContext() ?? null;
   }
 
   attemptHeaders(attempt: Attempt, headers: Metadata): void {
@@ -200,6 +202,7 @@ export class RetryingCall implements InterceptingCallInterface {
     this.attempts++;
     const attempt = new Attempt(this, this.nextCall(this.options));
     this.current = attempt;
+    this.latest = attempt;
     // Each attempt gets its own copy: the interceptors below may change what they are given.
     attempt.call.start((this.metadata as Metadata).clone(), attempt);
     this.pump(attempt);
