@@ -84,9 +84,9 @@ export function serverRateLimitInterceptor(options: ServerRateLimitInterceptorOp
   if (typeof cost !== 'function' && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
     throw new PatchbayError(OPTIONS_CODE, 'serverRateLimitInterceptor cost must be a finite number >= 0 or a function');
   }
-  const fixedCost = typeof cost === 'function' ? undefined : Object.freeze({ cost });
   const decide = (callKey: string, method: string): GateDecision | Promise<GateDecision> => {
-    const pending = limiter.consume(callKey, fixedCost ?? { cost: (cost as (method: string) => number)(method) });
+    // A fresh options object per call: a limiter may keep or change what it is given.
+    const pending = limiter.consume(callKey, { cost: typeof cost === 'function' ? cost(method) : cost });
     // An in-memory limiter's answer is known at once: the call goes on without a microtask.
     const known = settledValue(pending);
     return known === undefined ? pending.then(admit, () => unavailable) : admit(known);
