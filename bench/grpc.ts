@@ -8,15 +8,20 @@ import {
   type Client,
   credentials,
   InterceptingCall,
+  type InterceptingListener,
   type Interceptor,
   loadPackageDefinition,
   Metadata,
+  type NextCall,
   Server,
   ServerCredentials,
   ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
   type ServerInterceptor,
   type ServiceClientConstructor,
   type ServiceError,
+  type StatusObject,
+  type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import {
@@ -27,6 +32,7 @@ import {
   identityOf,
   loggingInterceptor,
   metricsInterceptor,
+  recoverHandlers,
   retryInterceptor,
   serverAuthInterceptor,
   serverDeadlineInterceptor,
@@ -59,14 +65,20 @@ interface LabClient extends Client {
 const discard = (): void => {};
 const logger: GrpcLogger = { info: discard, warn: discard, error: discard };
 
+// As docs/grpc.md recommends, health checks included: they skip deadline, auth and rate limit.
+const isHealth = (method: string): boolean => method.startsWith('/grpc.health.v1.');
 const serverChain: ServerInterceptor[] = [
   serverLoggingInterceptor({ logger }),
-  serverRecoveryInterceptor(),
-  serverDeadlineInterceptor({ maxMs: 30_000 }),
-  serverAuthInterceptor({ verify: (metadata) => (bearerToken(metadata) === 'bench-token' ? 'bench' : undefined) }),
+  serverRecoveryInterceptor({ onError: discard }),
+  serverDeadlineInterceptor({ maxMs: 30_000, skip: isHealth }),
+  serverAuthInterceptor({
+    verify: (metadata) => (bearerToken(metadata) === 'bench-token' ? 'bench' : undefined),
+    skip: isHealth,
+  }),
   serverRateLimitInterceptor({
     limiter: tokenBucket({ capacity: 1e12, refillPerSecond: 1e12 }),
-    key: (call) => identityOf<string>(call) ?? 'anonymous',
+    key: (call, method) => `${identityOf<string>(call) ?? call.getPeer()}:${method}`,
+    skip: isHealth,
   }),
 ];
 const clientChain: Interceptor[] = [
@@ -83,12 +95,138 @@ const noopClientChain: Interceptor[] = clientChain.map(
 );
 const noopServerChain: ServerInterceptor[] = serverChain.map(() => (_method, call) => new ServerInterceptingCall(call));
 
-async function serve(interceptors: ServerInterceptor[]): Promise<{ address: string; server: Server }> {
+const implementation = {
+  Unary: (call: { request: { text: string } }, callback: (error: null, reply: Reply) => void) =>
+    callback(null, { text: call.request.text, index: 1 }),
+};
+
+// The floor of this design: do-nothing layers built the way patchbay builds its own (one object
+// per call, its own listener), carrying only what every call of the full chains carries: a
+// deadline and an authorization header. The full chains' cost beyond this row is their work.
+type ClientCall = ReturnType<NextCall>;
+type ServerListener = Parameters<ServerInterceptingCallInterface['start']>[0];
+
+class PassThroughCall implements ClientCall, InterceptingListener {
+  private readonly next: ClientCall;
+  private readonly authorization: string | undefined;
+  private listener: Partial<InterceptingListener> | undefined;
+  constructor(next: ClientCall, authorization?: string) {
+    this.next = next;
+    this.authorization = authorization;
+  }
+  start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
+    if (this.authorization) metadata.set('authorization', this.authorization);
+    this.listener = listener;
+    this.next.start(metadata, this);
+  }
+  onReceiveMetadata(metadata: Metadata): void {
+    this.listener?.onReceiveMetadata?.(metadata);
+  }
+  onReceiveMessage(message: unknown): void {
+    this.listener?.onReceiveMessage?.(message);
+  }
+  onReceiveStatus(status: StatusObject): void {
+    this.listener?.onReceiveStatus?.(status);
+  }
+  sendMessageWithContext(context: Parameters<ClientCall['sendMessageWithContext']>[0], message: unknown): void {
+    this.next.sendMessageWithContext(context, message);
+  }
+  sendMessage(message: unknown): void {
+    this.next.sendMessage(message);
+  }
+  startRead(): void {
+    this.next.startRead();
+  }
+  halfClose(): void {
+    this.next.halfClose();
+  }
+  cancelWithStatus(code: StatusObject['code'], details: string): void {
+    this.next.cancelWithStatus(code, details);
+  }
+  getPeer(): string {
+    return this.next.getPeer();
+  }
+  getAuthContext(): ReturnType<ClientCall['getAuthContext']> {
+    return this.next.getAuthContext();
+  }
+}
+
+class PassThroughServerCall implements ServerInterceptingCallInterface, ServerListener {
+  private readonly next: ServerInterceptingCallInterface;
+  private listener: ServerListener | undefined;
+  constructor(next: ServerInterceptingCallInterface) {
+    this.next = next;
+  }
+  start(listener: ServerListener): void {
+    this.listener = listener;
+    this.next.start(this);
+  }
+  onReceiveMetadata(metadata: Metadata): void {
+    this.listener?.onReceiveMetadata(metadata);
+  }
+  onReceiveMessage(message: unknown): void {
+    this.listener?.onReceiveMessage(message);
+  }
+  onReceiveHalfClose(): void {
+    this.listener?.onReceiveHalfClose();
+  }
+  onCancel(): void {
+    this.listener?.onCancel();
+  }
+  sendMetadata(metadata: Metadata): void {
+    this.next.sendMetadata(metadata);
+  }
+  sendMessage(message: unknown, callback: () => void): void {
+    this.next.sendMessage(message, callback);
+  }
+  sendStatus(status: Parameters<ServerInterceptingCallInterface['sendStatus']>[0]): void {
+    this.next.sendStatus(status);
+  }
+  startRead(): void {
+    this.next.startRead();
+  }
+  getPeer(): string {
+    return this.next.getPeer();
+  }
+  getDeadline(): ReturnType<ServerInterceptingCallInterface['getDeadline']> {
+    return this.next.getDeadline();
+  }
+  getHost(): string {
+    return this.next.getHost();
+  }
+  getAuthContext(): ReturnType<ServerInterceptingCallInterface['getAuthContext']> {
+    return this.next.getAuthContext();
+  }
+  getConnectionInfo(): ReturnType<ServerInterceptingCallInterface['getConnectionInfo']> {
+    return this.next.getConnectionInfo();
+  }
+  getMetricsRecorder(): ReturnType<ServerInterceptingCallInterface['getMetricsRecorder']> {
+    return this.next.getMetricsRecorder();
+  }
+}
+
+const floorClientChain: Interceptor[] = [
+  ...Array.from(
+    { length: 4 },
+    (): Interceptor => (options, nextCall) => new PassThroughCall(nextCall(options)) as unknown as InterceptingCall,
+  ),
+  (options, nextCall) =>
+    new PassThroughCall(
+      nextCall({ ...options, deadline: Date.now() + 5_000 }),
+      'Bearer bench-token',
+    ) as unknown as InterceptingCall,
+];
+const floorServerChain: ServerInterceptor[] = Array.from(
+  { length: 5 },
+  (): ServerInterceptor => (_method, call) => new PassThroughServerCall(call) as unknown as ServerInterceptingCall,
+);
+
+async function serve(
+  interceptors: ServerInterceptor[],
+  handlers: UntypedServiceImplementation = implementation,
+): Promise<{ address: string; server: Server }> {
   const server = new Server({ interceptors });
-  server.addService(Lab.service, {
-    Unary: (call: { request: { text: string } }, callback: (error: null, reply: Reply) => void) =>
-      callback(null, { text: call.request.text, index: 1 }),
-  });
+  server.addService(Lab.service, handlers);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
       error ? reject(error) : resolve(bound),
@@ -136,21 +274,27 @@ const noopServer = await serve(noopServerChain);
 const noop = new Lab(noopServer.address, credentials.createInsecure(), {
   interceptors: noopClientChain,
 }) as unknown as LabClient;
-const fullServer = await serve(serverChain);
+const floorServer = await serve(floorServerChain);
+const floor = new Lab(floorServer.address, credentials.createInsecure(), {
+  interceptors: floorClientChain,
+}) as unknown as LabClient;
+const fullServer = await serve(serverChain, recoverHandlers(implementation));
 const bare = new Lab(bareServer.address, credentials.createInsecure()) as unknown as LabClient;
 const full = new Lab(fullServer.address, credentials.createInsecure(), {
   interceptors: clientChain,
 }) as unknown as LabClient;
 
-type Setup = 'bare' | 'deadline' | 'noop' | 'full';
+type Setup = 'bare' | 'deadline' | 'noop' | 'floor' | 'full';
 const run = (setup: Setup): Promise<Sample> =>
   setup === 'full'
     ? throughput(full)
     : setup === 'noop'
       ? throughput(noop)
-      : throughput(bare, setup === 'deadline' ? 5_000 : undefined);
-const samples: Record<Setup, Sample[]> = { bare: [], deadline: [], noop: [], full: [] };
-const setups: Setup[] = ['bare', 'deadline', 'noop', 'full'];
+      : setup === 'floor'
+        ? throughput(floor)
+        : throughput(bare, setup === 'deadline' ? 5_000 : undefined);
+const samples: Record<Setup, Sample[]> = { bare: [], deadline: [], noop: [], floor: [], full: [] };
+const setups: Setup[] = ['bare', 'deadline', 'noop', 'floor', 'full'];
 for (const setup of setups) await run(setup); // warm-up: connections, JIT
 for (let round = 0; round < ROUNDS; round++) {
   // Rotate which goes first, so none always runs on a freshly collected heap.
@@ -168,6 +312,7 @@ const bareRate = rates('bare');
 const fullRate = rates('full');
 const deadlineRate = rates('deadline');
 const noopRate = rates('noop');
+const floorRate = rates('floor');
 const format = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 const cpu = cpus();
@@ -181,10 +326,12 @@ Unary calls over loopback, ${IN_FLIGHT} in flight, client and server in one proc
 | bare client and server | ${format(bareRate.wall)} | ${format(bareRate.cpu)} | 1.00 | 1.00 |
 | bare, the caller setting a deadline (no interceptors) | ${format(deadlineRate.wall)} | ${format(deadlineRate.cpu)} | ${(deadlineRate.wall / bareRate.wall).toFixed(2)} | ${(deadlineRate.cpu / bareRate.cpu).toFixed(2)} |
 | ten interceptors that do nothing (5 client, 5 server): grpc-js's own cost per layer | ${format(noopRate.wall)} | ${format(noopRate.cpu)} | ${(noopRate.wall / bareRate.wall).toFixed(2)} | ${(noopRate.cpu / bareRate.cpu).toFixed(2)} |
+| ten do-nothing layers built as patchbay's are (one object per call), with a deadline and an authorization header: the floor of this design | ${format(floorRate.wall)} | ${format(floorRate.cpu)} | ${(floorRate.wall / bareRate.wall).toFixed(2)} | ${(floorRate.cpu / bareRate.cpu).toFixed(2)} |
 | full recommended chains | ${format(fullRate.wall)} | ${format(fullRate.cpu)} | ${(fullRate.wall / bareRate.wall).toFixed(2)} | ${(fullRate.cpu / bareRate.cpu).toFixed(2)} |
 
-Full chains: client logging, metrics (sizes on), deadline, retry, auth (cached token); server logging, recovery, deadline (maxMs), auth (sync verify), rate limit (memory token bucket).
+The floor row keeps what every call of the full chains must carry (ten layers, a deadline on both sides, an authorization header) and drops the interceptors' work: the full chains cannot be cheaper than it.
+Full chains, as docs/grpc.md recommends them: client logging, metrics (sizes on), deadline, retry, auth (cached token); server logging, recovery (and recoverHandlers), deadline (maxMs), auth (sync verify), rate limit (memory token bucket, keyed by identity and method), the last three skipping health checks.
 `);
 
-for (const client of [bare, noop, full]) client.close();
-for (const { server } of [bareServer, noopServer, fullServer]) server.forceShutdown();
+for (const client of [bare, noop, floor, full]) client.close();
+for (const { server } of [bareServer, noopServer, floorServer, fullServer]) server.forceShutdown();

@@ -104,3 +104,16 @@ export function assertLogger(logger: unknown, factory: string): asserts logger i
     throw new PatchbayError(OPTIONS_CODE, `${factory} needs a logger with info, warn and error methods`);
   }
 }
+
+// One message a status code gRPC defines, built once: a log line should not cost a string.
+const messages = Object.entries(status)
+  .filter((entry): entry is [string, number] => typeof entry[1] === 'number')
+  .reduce<string[]>((all, [name, code]) => {
+    all[code] = `grpc call ${name}`;
+    return all;
+  }, []);
+
+/** The message of a call that ended with `code`, whose name is `name`: `grpc call OK`. */
+export function logMessage(code: number, name: string): string {
+  return messages[code] ?? `grpc call ${name}`;
+}

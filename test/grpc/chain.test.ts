@@ -74,12 +74,12 @@ async function setup({ token = 'token-alice', limit = 100 } = {}) {
     ]),
     (c) => c.close(),
   );
-  return { client, serverLog, clientLog, metrics };
+  return { client, server, serverLog, clientLog, metrics };
 }
 
 describe('the recommended chains together', () => {
   it('serves unary and streaming calls with the identity, a deadline and one log line per call on each side', async () => {
-    const { client, serverLog, clientLog, metrics } = await setup();
+    const { client, server, serverLog, clientLog, metrics } = await setup();
     await expect(client.unary({ text: 'hello' })).resolves.toEqual({ text: 'hello for alice', index: 0 });
     await expect(client.serverStream({ count: 2 })).resolves.toMatchObject({
       messages: [
@@ -98,6 +98,8 @@ describe('the recommended chains together', () => {
       'bidi OK',
     ]);
     expect(metrics.map((m) => m.type)).toEqual(['unary', 'server_stream', 'client_stream', 'bidi']);
+    // The client's log line names the server, though the retry interceptor below it has ended its attempt.
+    expect(new Set(clientLog.lines.map((l) => l.peer))).toEqual(new Set([server.address]));
   });
 
   it('retries a server that fails twice with UNAVAILABLE: one call for the client, three for the server', async () => {

@@ -99,6 +99,22 @@ describe('authInterceptor', () => {
     expect(seen).toEqual(['Bearer t1', 'Bearer t2']);
   });
 
+  it('drops a cached token that the server starts rejecting, on calls that did not wait for it', async () => {
+    const revoked = new Set<string>();
+    const { server, seen } = await authLab(revoked);
+    let asked = 0;
+    const lab = after.add(labClient(server.address, [authInterceptor({ token: () => `t${++asked}` })]), (c) =>
+      c.close(),
+    );
+    await lab.unary({ text: 'fetched' });
+    await lab.unary({ text: 'cached' });
+    revoked.add('Bearer t1');
+    await expect(lab.unary({ text: 'cached, revoked' })).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    await expect(lab.unary({ text: 'fresh' })).resolves.toMatchObject({ text: 'fresh' });
+    expect(seen).toEqual(['Bearer t1', 'Bearer t1', 'Bearer t1', 'Bearer t2']);
+    expect(asked).toBe(2);
+  });
+
   it('fails the call with UNAVAILABLE when the provider fails, and asks again on the next call', async () => {
     const { server, seen } = await authLab();
     const answers: (() => TokenResult)[] = [

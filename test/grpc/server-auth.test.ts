@@ -150,6 +150,21 @@ describe('serverAuthInterceptor', () => {
     expect(bearerToken(metadata('Bearer '))).toBeUndefined();
     expect(bearerToken(metadata())).toBeUndefined();
     expect(identityOf(metadata('Bearer x'))).toBeUndefined();
+    // What the one regular expression of the definition gives, for odd spacing and casing too.
+    const reference = (value: string) => /^Bearer +([^ ]+) *$/i.exec(value)?.[1];
+    for (const value of [
+      'Bearer a',
+      'BEARER   a.b-c_d~e+f/g=  ',
+      'Bearer a b',
+      'Bearer  ',
+      'Bearer',
+      'Bearerx',
+      ' Bearer a',
+      'bEaReR x ',
+      'Bearer a  b ',
+    ]) {
+      expect(bearerToken(metadata(value)), value).toBe(reference(value));
+    }
   });
 
   it('rejects bad options with ERR_GRPC_OPTIONS', () => {

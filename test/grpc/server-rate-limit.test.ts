@@ -111,6 +111,26 @@ describe('serverRateLimitInterceptor', () => {
     expect(trailers.get('retry-after')).toEqual([]);
   });
 
+  it('decides alike whether the limiter answers at once (memory store) or later, with a cost per method', async () => {
+    const memory = tokenBucket({ capacity: 3, refillPerSecond: 0.001 });
+    const later = tokenBucket({ capacity: 3, refillPerSecond: 0.001 });
+    const slow: RateLimiter = {
+      ...later,
+      consume: (key, options) => new Promise((resolve) => setTimeout(() => resolve(later.consume(key, options)), 5)),
+    };
+    const cost = (method: string) => (method.endsWith('/Unary') ? 1 : 2);
+    for (const limiter of [memory, slow]) {
+      const server = await lab([serverRateLimitInterceptor({ limiter, key: () => 'k', cost })]);
+      const lab1 = client(server.address);
+      await expect(lab1.unary({ text: 'a' })).resolves.toMatchObject({ text: 'a' });
+      await expect(lab1.serverStream({ count: 1 })).resolves.toMatchObject({ error: undefined });
+      const denied = await lab1.serverStream({ count: 1 });
+      expect(denied).toMatchObject({ messages: [], error: { code: status.RESOURCE_EXHAUSTED } });
+      expect(Number(denied.error?.metadata.get('grpc-retry-pushback-ms')[0])).toBeGreaterThan(0);
+      await expect(lab1.unary({ text: 'b' })).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+    }
+  });
+
   it('answers UNAVAILABLE when the limiter fails, INTERNAL when key throws, and keeps serving', async () => {
     const broken: RateLimiter = {
       policy: { name: 'broken', limit: 1, windowMs: 1 },

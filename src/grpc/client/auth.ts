@@ -1,10 +1,18 @@
-import { InterceptingCall, type Interceptor, status } from '@grpc/grpc-js';
+import {
+  InterceptingCall,
+  type InterceptingListener,
+  type Interceptor,
+  type Metadata,
+  type StatusObject,
+  status,
+} from '@grpc/grpc-js';
 import { assertNumber } from '../../core/assert';
 import type { Clock } from '../../core/clock';
 import { systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
 import { assertFunction, assertOptions, OPTIONS_CODE } from '../options';
 import { deadlineMs, statusOf } from '../status';
+import { ForwardingCall, type InterceptingCallInterface } from './forwarding';
 
 /**
  * What a token provider may return: the token alone, cached until a call is answered
@@ -91,14 +99,26 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
     return pending;
   };
 
+  // A token without expiry needs no clock read per call.
   const current = (): Cached | undefined =>
-    cached !== undefined && cached.expiresAt - refreshBeforeMs > clock.now() ? cached : undefined;
+    cached !== undefined &&
+    (cached.expiresAt === Number.POSITIVE_INFINITY || cached.expiresAt - refreshBeforeMs > clock.now())
+      ? cached
+      : undefined;
+
+  const forget = (token: string): void => {
+    if (cached?.token === token) cached = undefined;
+  };
 
   return (callOptions, nextCall) => {
+    // grpc-js starts a call in the tick it builds it, so the token cached now is the one it sends.
+    const ready = current();
+    if (ready) return new AuthorizedCall(nextCall(callOptions), ready, forget).asCall();
     const inner = nextCall(callOptions);
     // Set while the call waits for the provider: grpc-js has not started it yet, so its own
     // deadline and cancellation cannot reach the caller, and this interceptor answers instead.
     let waiting: ((code: status, details: string) => void) | undefined;
+    // InterceptingCall holds the call's messages back until `next` runs with the token.
     return new InterceptingCall(inner, {
       start(metadata, listener, next) {
         const begin = (used: Cached): void => {
@@ -106,11 +126,12 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
           next(metadata, {
             onReceiveStatus(final, nextStatus) {
               // The server rejected this token: the provider decides what comes next.
-              if (final.code === status.UNAUTHENTICATED && cached?.token === used.token) cached = undefined;
+              if (final.code === status.UNAUTHENTICATED) forget(used.token);
               nextStatus(final);
             },
           });
         };
+        // Another call may have brought a token since this one was built.
         const ready = current();
         if (ready) {
           begin(ready);
@@ -151,6 +172,29 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
       },
     });
   };
+}
+
+/** A call whose token was cached when it was built: no wait, so no buffering layer. */
+class AuthorizedCall extends ForwardingCall {
+  private readonly used: Cached;
+  private readonly forget: (token: string) => void;
+
+  constructor(next: InterceptingCallInterface, used: Cached, forget: (token: string) => void) {
+    super(next);
+    this.used = used;
+    this.forget = forget;
+  }
+
+  override start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
+    metadata.set('authorization', this.used.header);
+    super.start(metadata, listener);
+  }
+
+  override onReceiveStatus(final: StatusObject): void {
+    // The server rejected this token: the provider decides what comes next.
+    if (final.code === status.UNAUTHENTICATED) this.forget(this.used.token);
+    this.listener?.onReceiveStatus?.(final);
+  }
 }
 
 // setTimeout fires at once for delays above 2^31 - 1 ms; such deadlines are as good as none.

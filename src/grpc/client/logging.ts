@@ -1,7 +1,15 @@
-import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
-import { assertLogger, defaultLogLevel, type GrpcLogEntry, type GrpcLogger, type GrpcLogLevel } from '../logger';
+import type { Interceptor, InterceptorOptions, StatusObject } from '@grpc/grpc-js';
+import {
+  assertLogger,
+  defaultLogLevel,
+  type GrpcLogEntry,
+  type GrpcLogger,
+  type GrpcLogLevel,
+  logMessage,
+} from '../logger';
 import { assertFunction, assertOptions } from '../options';
 import { callType, codeName } from '../status';
+import { ForwardingCall, type InterceptingCallInterface, type MessageContext } from './forwarding';
 
 /**
  * Options of {@link loggingInterceptor}.
@@ -37,47 +45,55 @@ export function loggingInterceptor(options: LoggingInterceptorOptions): Intercep
   const { logger, level = defaultLogLevel } = options;
   assertLogger(logger, 'loggingInterceptor');
   assertFunction(level, 'loggingInterceptor level');
-  return (callOptions, nextCall) => {
-    const definition = callOptions.method_definition;
-    const started = performance.now();
-    let requestMessages = 0;
-    let responseMessages = 0;
-    const call: InterceptingCall = new InterceptingCall(nextCall(callOptions), {
-      start(metadata, _listener, next) {
-        next(metadata, {
-          onReceiveMessage(message, nextMessage) {
-            // grpc-js reports a unary call without a response as a null message.
-            if (message === null) {
-              nextMessage(message);
-              return;
-            }
-            responseMessages++;
-            nextMessage(message);
-          },
-          onReceiveStatus(status, nextStatus) {
-            const entry: GrpcLogEntry = {
-              side: 'client',
-              method: definition.path,
-              type: callType(definition),
-              code: status.code,
-              status: codeName(status.code),
-              durationMs: performance.now() - started,
-              peer: call.getPeer(),
-              requestMessages,
-              responseMessages,
-            };
-            if (status.code !== 0) entry.details = status.details;
-            // The caller gets its status first: a throwing logger must not leave the call hanging.
-            nextStatus(status);
-            logger[level(status.code)](entry, `grpc call ${entry.status}`);
-          },
-        });
-      },
-      sendMessage(message, next) {
-        requestMessages++;
-        next(message);
-      },
-    });
-    return call;
-  };
+  const sink: Sink = { logger, level };
+  return (callOptions, nextCall) => new LoggedCall(nextCall(callOptions), callOptions.method_definition, sink).asCall();
+}
+
+interface Sink {
+  logger: GrpcLogger;
+  level: (code: number) => GrpcLogLevel;
+}
+
+/** One call's layer: counts messages, logs the status. */
+class LoggedCall extends ForwardingCall {
+  private readonly definition: InterceptorOptions['method_definition'];
+  private readonly sink: Sink;
+  private readonly started = performance.now();
+  private requestMessages = 0;
+  private responseMessages = 0;
+
+  constructor(next: InterceptingCallInterface, definition: InterceptorOptions['method_definition'], sink: Sink) {
+    super(next);
+    this.definition = definition;
+    this.sink = sink;
+  }
+
+  override onReceiveMessage(message: unknown): void {
+    // grpc-js reports a unary call without a response as a null message.
+    if (message !== null) this.responseMessages++;
+    this.listener?.onReceiveMessage?.(message);
+  }
+
+  override onReceiveStatus(status: StatusObject): void {
+    const entry: GrpcLogEntry = {
+      side: 'client',
+      method: this.definition.path,
+      type: callType(this.definition),
+      code: status.code,
+      status: codeName(status.code),
+      durationMs: performance.now() - this.started,
+      peer: this.next.getPeer(),
+      requestMessages: this.requestMessages,
+      responseMessages: this.responseMessages,
+    };
+    if (status.code !== 0) entry.details = status.details;
+    // The caller gets its status first: a throwing logger must not leave the call hanging.
+    this.listener?.onReceiveStatus?.(status);
+    this.sink.logger[this.sink.level(status.code)](entry, logMessage(status.code, entry.status));
+  }
+
+  override sendMessageWithContext(context: MessageContext, message: unknown): void {
+    this.requestMessages++;
+    this.next.sendMessageWithContext(context, message);
+  }
 }

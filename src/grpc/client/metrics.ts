@@ -1,6 +1,7 @@
-import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
+import type { Interceptor, InterceptorOptions, StatusObject } from '@grpc/grpc-js';
 import { assertFunction, assertOptions } from '../options';
 import { callType, codeName, type GrpcCallType } from '../status';
+import { ForwardingCall, type InterceptingCallInterface, type MessageContext } from './forwarding';
 
 /**
  * What {@link metricsInterceptor} reports for each finished call.
@@ -80,54 +81,74 @@ export function metricsInterceptor(options: MetricsInterceptorOptions): Intercep
   const { onCall, sizes = true, responseSize } = options;
   assertFunction(onCall, 'metricsInterceptor onCall');
   assertFunction(responseSize, 'metricsInterceptor responseSize', { optional: true });
-  return (callOptions, nextCall) => {
-    const definition = callOptions.method_definition;
-    const started = performance.now();
-    let requestMessages = 0;
-    let responseMessages = 0;
-    let requestBytes = sizes ? 0 : undefined;
-    let responseBytes = sizes ? 0 : undefined;
-    return new InterceptingCall(nextCall(callOptions), {
-      start(metadata, _listener, next) {
-        next(metadata, {
-          onReceiveMessage(message, nextMessage) {
-            // grpc-js reports a unary call without a response as a null message.
-            if (message === null) {
-              nextMessage(message);
-              return;
-            }
-            responseMessages++;
-            if (responseBytes !== undefined) {
-              const size = responseSize ? responseSize(message) : byteLength(message);
-              responseBytes = size === undefined ? undefined : responseBytes + size;
-            }
-            nextMessage(message);
-          },
-          onReceiveStatus(status, nextStatus) {
-            const metrics: CallMetrics = {
-              method: definition.path,
-              type: callType(definition),
-              code: status.code,
-              status: codeName(status.code),
-              durationMs: performance.now() - started,
-              requestMessages,
-              responseMessages,
-              requestBytes,
-              responseBytes,
-            };
-            // The caller gets its status first: a throwing hook must not leave the call hanging.
-            nextStatus(status);
-            onCall(metrics);
-          },
-        });
-      },
-      sendMessage(message, next) {
-        requestMessages++;
-        if (requestBytes !== undefined) requestBytes += definition.requestSerialize(message).length;
-        next(message);
-      },
-    });
-  };
+  const settings: Settings = { onCall, sizes, responseSize };
+  return (callOptions, nextCall) =>
+    new MeasuredCall(nextCall(callOptions), callOptions.method_definition, settings).asCall();
+}
+
+interface Settings {
+  onCall: (metrics: CallMetrics) => void;
+  sizes: boolean;
+  responseSize: ((message: unknown) => number) | undefined;
+}
+
+/** One call's layer: counts and sizes messages, reports the status. */
+class MeasuredCall extends ForwardingCall {
+  private readonly definition: InterceptorOptions['method_definition'];
+  private readonly settings: Settings;
+  private readonly started = performance.now();
+  private requestMessages = 0;
+  private responseMessages = 0;
+  private requestBytes: number | undefined;
+  private responseBytes: number | undefined;
+
+  constructor(
+    next: InterceptingCallInterface,
+    definition: InterceptorOptions['method_definition'],
+    settings: Settings,
+  ) {
+    super(next);
+    this.definition = definition;
+    this.settings = settings;
+    this.requestBytes = settings.sizes ? 0 : undefined;
+    this.responseBytes = settings.sizes ? 0 : undefined;
+  }
+
+  override onReceiveMessage(message: unknown): void {
+    // grpc-js reports a unary call without a response as a null message.
+    if (message !== null) {
+      this.responseMessages++;
+      if (this.responseBytes !== undefined) {
+        const { responseSize } = this.settings;
+        const size = responseSize ? responseSize(message) : byteLength(message);
+        this.responseBytes = size === undefined ? undefined : this.responseBytes + size;
+      }
+    }
+    this.listener?.onReceiveMessage?.(message);
+  }
+
+  override onReceiveStatus(status: StatusObject): void {
+    const metrics: CallMetrics = {
+      method: this.definition.path,
+      type: callType(this.definition),
+      code: status.code,
+      status: codeName(status.code),
+      durationMs: performance.now() - this.started,
+      requestMessages: this.requestMessages,
+      responseMessages: this.responseMessages,
+      requestBytes: this.requestBytes,
+      responseBytes: this.responseBytes,
+    };
+    // The caller gets its status first: a throwing hook must not leave the call hanging.
+    this.listener?.onReceiveStatus?.(status);
+    this.settings.onCall(metrics);
+  }
+
+  override sendMessageWithContext(context: MessageContext, message: unknown): void {
+    this.requestMessages++;
+    if (this.requestBytes !== undefined) this.requestBytes += this.definition.requestSerialize(message).length;
+    this.next.sendMessageWithContext(context, message);
+  }
 }
 
 function byteLength(message: unknown): number | undefined {

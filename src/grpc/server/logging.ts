@@ -1,7 +1,15 @@
-import { ServerInterceptingCall, type ServerInterceptor, status } from '@grpc/grpc-js';
-import { assertLogger, defaultLogLevel, type GrpcLogEntry, type GrpcLogger, type GrpcLogLevel } from '../logger';
+import { type ServerInterceptingCallInterface, type ServerInterceptor, status } from '@grpc/grpc-js';
+import {
+  assertLogger,
+  defaultLogLevel,
+  type GrpcLogEntry,
+  type GrpcLogger,
+  type GrpcLogLevel,
+  logMessage,
+} from '../logger';
 import { assertFunction, assertOptions } from '../options';
 import { callType, codeName } from '../status';
+import { ForwardingServerCall, type PartialStatusObject } from './forwarding';
 
 /**
  * Options of {@link serverLoggingInterceptor}.
@@ -35,49 +43,68 @@ export function serverLoggingInterceptor(options: ServerLoggingInterceptorOption
   const { logger, level = defaultLogLevel } = options;
   assertLogger(logger, 'serverLoggingInterceptor');
   assertFunction(level, 'serverLoggingInterceptor level');
-  return (descriptor, call) => {
-    const started = performance.now();
-    let requestMessages = 0;
-    let responseMessages = 0;
-    let logged = false;
-    const log = (code: number, details: string): void => {
-      if (logged) return;
-      logged = true;
-      const entry: GrpcLogEntry = {
-        side: 'server',
-        method: descriptor.path,
-        type: callType(descriptor),
-        code,
-        status: codeName(code),
-        durationMs: performance.now() - started,
-        peer: call.getPeer(),
-        requestMessages,
-        responseMessages,
-      };
-      if (code !== status.OK) entry.details = details;
-      logger[level(code)](entry, `grpc call ${entry.status}`);
+  const sink: Sink = { logger, level };
+  return (descriptor, call) => new LoggedServerCall(call, descriptor, sink).asCall();
+}
+
+interface Sink {
+  logger: GrpcLogger;
+  level: (code: number) => GrpcLogLevel;
+}
+
+type MethodDescriptor = Parameters<ServerInterceptor>[0];
+
+/** One call's layer: counts messages, logs the status sent or the client's cancellation. */
+class LoggedServerCall extends ForwardingServerCall {
+  private readonly descriptor: MethodDescriptor;
+  private readonly sink: Sink;
+  private readonly started = performance.now();
+  private requestMessages = 0;
+  private responseMessages = 0;
+  private logged = false;
+
+  constructor(next: ServerInterceptingCallInterface, descriptor: MethodDescriptor, sink: Sink) {
+    super(next);
+    this.descriptor = descriptor;
+    this.sink = sink;
+  }
+
+  override onReceiveMessage(message: unknown): void {
+    this.requestMessages++;
+    this.listener.onReceiveMessage(message);
+  }
+
+  override onCancel(): void {
+    this.log(status.CANCELLED, 'Cancelled by the client');
+    this.listener.onCancel();
+  }
+
+  override sendMessage(message: unknown, callback: () => void): void {
+    this.responseMessages++;
+    this.next.sendMessage(message, callback);
+  }
+
+  override sendStatus(final: PartialStatusObject): void {
+    // The status goes out first: a throwing logger must not leave the call hanging.
+    this.next.sendStatus(final);
+    this.log(final.code, final.details);
+  }
+
+  private log(code: number, details: string): void {
+    if (this.logged) return;
+    this.logged = true;
+    const entry: GrpcLogEntry = {
+      side: 'server',
+      method: this.descriptor.path,
+      type: callType(this.descriptor),
+      code,
+      status: codeName(code),
+      durationMs: performance.now() - this.started,
+      peer: this.next.getPeer(),
+      requestMessages: this.requestMessages,
+      responseMessages: this.responseMessages,
     };
-    return new ServerInterceptingCall(call, {
-      start(next) {
-        next({
-          onReceiveMessage(message, nextMessage) {
-            requestMessages++;
-            nextMessage(message);
-          },
-          onCancel() {
-            log(status.CANCELLED, 'Cancelled by the client');
-          },
-        });
-      },
-      sendMessage(message, next) {
-        responseMessages++;
-        next(message);
-      },
-      sendStatus(final, next) {
-        // The status goes out first: a throwing logger must not leave the call hanging.
-        next(final);
-        log(final.code, final.details);
-      },
-    });
-  };
+    if (code !== status.OK) entry.details = details;
+    this.sink.logger[this.sink.level(code)](entry, logMessage(code, entry.status));
+  }
 }

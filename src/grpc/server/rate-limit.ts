@@ -1,5 +1,6 @@
 import { type Deadline, Metadata, type ServerInterceptor, status } from '@grpc/grpc-js';
 import { PatchbayError } from '../../core/errors';
+import { settledValue } from '../../core/settled';
 import type { Decision, RateLimiter } from '../../ratelimit/types';
 import { assertFunction, assertOptions, OPTIONS_CODE } from '../options';
 import { type GateDecision, gate } from './gate';
@@ -83,11 +84,13 @@ export function serverRateLimitInterceptor(options: ServerRateLimitInterceptorOp
   if (typeof cost !== 'function' && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
     throw new PatchbayError(OPTIONS_CODE, 'serverRateLimitInterceptor cost must be a finite number >= 0 or a function');
   }
-  const decide = (callKey: string, method: string): Promise<GateDecision> =>
-    limiter.consume(callKey, { cost: typeof cost === 'function' ? cost(method) : cost }).then(
-      (decision) => (decision.allowed ? undefined : exhausted(decision)),
-      () => unavailable,
-    );
+  const decide = (callKey: string, method: string): GateDecision | Promise<GateDecision> => {
+    // A fresh options object per call: a limiter may keep or change what it is given.
+    const pending = limiter.consume(callKey, { cost: typeof cost === 'function' ? cost(method) : cost });
+    // An in-memory limiter's answer is known at once: the call goes on without a microtask.
+    const known = settledValue(pending);
+    return known === undefined ? pending.then(admit, () => unavailable) : admit(known);
+  };
   return gate((metadata, call, method) => {
     const callKey = key(
       {
@@ -103,6 +106,10 @@ export function serverRateLimitInterceptor(options: ServerRateLimitInterceptorOp
 }
 
 const unavailable: GateDecision = { code: status.UNAVAILABLE, details: 'Rate limiter unavailable' };
+
+function admit(decision: Decision): GateDecision {
+  return decision.allowed ? undefined : exhausted(decision);
+}
 
 function exhausted({ retryAfterMs }: Decision): GateDecision {
   const trailers = new Metadata();

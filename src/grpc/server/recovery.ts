@@ -1,12 +1,14 @@
 import {
   type handleBidiStreamingCall,
-  ServerInterceptingCall,
+  type Metadata,
+  type ServerInterceptingCallInterface,
   type ServerInterceptor,
   status,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { PatchbayError } from '../../core/errors';
 import { assertFunction } from '../options';
+import { ForwardingServerCall, type PartialStatusObject } from './forwarding';
 
 /**
  * What {@link ServerRecoveryInterceptorOptions.onError} is told about a hidden failure.
@@ -71,49 +73,62 @@ export function serverRecoveryInterceptor(options: ServerRecoveryInterceptorOpti
   }
   const { onError } = options;
   assertFunction(onError, 'serverRecoveryInterceptor onError', { optional: true });
-  return (descriptor, call) => {
-    const fail = (error: unknown): void => {
-      onError?.({ method: descriptor.path, error });
-      recovered.sendStatus(hidden);
-    };
-    // try/catch written out in each listener: they run for every call and message.
-    const recovered: ServerInterceptingCall = new ServerInterceptingCall(call, {
-      start(next) {
-        next({
-          onReceiveMetadata(metadata, nextMetadata) {
-            try {
-              nextMetadata(metadata);
-            } catch (error) {
-              fail(error);
-            }
-          },
-          onReceiveMessage(message, nextMessage) {
-            try {
-              nextMessage(message);
-            } catch (error) {
-              fail(error);
-            }
-          },
-          onReceiveHalfClose(nextHalfClose) {
-            try {
-              nextHalfClose();
-            } catch (error) {
-              fail(error);
-            }
-          },
-        });
-      },
-      sendStatus(final, next) {
-        if (final.code !== status.UNKNOWN) {
-          next(final);
-          return;
-        }
-        onError?.({ method: descriptor.path, error: { code: final.code, details: final.details } });
-        next(hidden);
-      },
-    });
-    return recovered;
-  };
+  return (descriptor, call) => new RecoveredCall(call, descriptor.path, onError).asCall();
+}
+
+/** One call's layer: catches what the layers above throw, hides UNKNOWN statuses. */
+class RecoveredCall extends ForwardingServerCall {
+  private readonly method: string;
+  private readonly onError: ((event: RecoveryEvent) => void) | undefined;
+
+  constructor(
+    next: ServerInterceptingCallInterface,
+    method: string,
+    onError: ((event: RecoveryEvent) => void) | undefined,
+  ) {
+    super(next);
+    this.method = method;
+    this.onError = onError;
+  }
+
+  // try/catch written out in each listener method: they run for every call and message.
+  override onReceiveMetadata(metadata: Metadata): void {
+    try {
+      this.listener.onReceiveMetadata(metadata);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  override onReceiveMessage(message: unknown): void {
+    try {
+      this.listener.onReceiveMessage(message);
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  override onReceiveHalfClose(): void {
+    try {
+      this.listener.onReceiveHalfClose();
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  override sendStatus(final: PartialStatusObject): void {
+    if (final.code !== status.UNKNOWN) {
+      this.next.sendStatus(final);
+      return;
+    }
+    this.onError?.({ method: this.method, error: { code: final.code, details: final.details } });
+    this.next.sendStatus(hidden);
+  }
+
+  private fail(error: unknown): void {
+    this.onError?.({ method: this.method, error });
+    this.next.sendStatus(hidden);
+  }
 }
 
 /**
@@ -156,18 +171,20 @@ type AnyHandler = (
 
 function recoverHandler(handler: AnyHandler, self: object): AnyHandler {
   return function recovered(call, callback) {
-    const fail = (error: unknown): void => {
-      const reason = error instanceof Error ? error : new Error(String(error));
-      if (callback) callback(reason);
-      else call.emit('error', reason);
-    };
     let result: unknown;
     try {
       result = callback ? handler.call(self, call, callback) : handler.call(self, call);
     } catch (error) {
-      fail(error);
+      fail(call, callback, error);
       return;
     }
-    if (result instanceof Promise) result.catch(fail);
+    // Only a promise needs a closure: a handler that returned nothing costs none.
+    if (result instanceof Promise) result.catch((error: unknown) => fail(call, callback, error));
   };
+}
+
+function fail(call: Parameters<AnyHandler>[0], callback: Parameters<AnyHandler>[1], error: unknown): void {
+  const reason = error instanceof Error ? error : new Error(String(error));
+  if (callback) callback(reason);
+  else call.emit('error', reason);
 }

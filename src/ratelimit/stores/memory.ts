@@ -1,6 +1,7 @@
 import { assertNumber } from '../../core/assert';
 import { type Clock, systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
+import { fulfilled } from '../../core/settled';
 import type { Decision, RateLimitAlgorithm, RateLimitStore } from '../types';
 import {
   type BucketState,
@@ -154,7 +155,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
           break;
       }
       if (!known && commit && decision.allowed && cost > 0) insert(partition, key, state, now);
-      return Promise.resolve(decision);
+      return fulfilled(decision);
     },
     reset(algorithm: RateLimitAlgorithm, key: string): Promise<void> {
       const state = partitions.get(algorithm.id)?.get(key);

@@ -1,0 +1,272 @@
+import {
+  type InterceptingListener,
+  type InterceptorOptions,
+  type Metadata,
+  type NextCall,
+  type StatusObject,
+  status,
+} from '@grpc/grpc-js';
+import type { Backoff } from '../../core/backoff';
+import { codeName, deadlineMs, statusOf } from '../status';
+import type { InterceptingCallInterface, MessageContext } from './forwarding';
+import type { RetryEvent } from './retry';
+
+/** What `retryInterceptor` was configured with, shared by its calls. */
+export interface Policy {
+  maxAttempts: number;
+  retryable: ReadonlySet<number>;
+  backoff: Backoff;
+  maxBuffered: number;
+  onRetry: ((event: RetryEvent) => void) | undefined;
+}
+
+/** A request message kept for replay, and the caller's write callback, which runs once. */
+class Outgoing {
+  readonly message: unknown;
+  readonly flags: number | undefined;
+  private callback: (() => void) | undefined;
+
+  constructor(message: unknown, context: MessageContext) {
+    this.message = message;
+    this.flags = context.flags;
+    this.callback = context.callback;
+  }
+
+  written(): void {
+    const callback = this.callback;
+    this.callback = undefined;
+    callback?.();
+  }
+}
+
+/** One attempt: its call, how far the replay of the buffered messages has got, and its listener. */
+class Attempt implements InterceptingListener {
+  readonly call: InterceptingCallInterface;
+  private readonly owner: RetryingCall;
+  sent = 0;
+  writing = false;
+  halfClosed = false;
+
+  constructor(owner: RetryingCall, call: InterceptingCallInterface) {
+    this.owner = owner;
+    this.call = call;
+  }
+
+  onReceiveMetadata(headers: Metadata): void {
+    this.owner.attemptHeaders(this, headers);
+  }
+
+  onReceiveMessage(message: unknown): void {
+    this.owner.attemptMessage(this, message);
+  }
+
+  onReceiveStatus(final: StatusObject): void {
+    this.owner.attemptStatus(this, final);
+  }
+}
+
+/** The call the caller sees: one attempt at a time, replaying what the caller sent. */
+export class RetryingCall implements InterceptingCallInterface {
+  private readonly options: InterceptorOptions;
+  private readonly nextCall: NextCall;
+  private readonly policy: Policy;
+  private readonly deadline: number;
+  private readonly outgoing: Outgoing[] = [];
+  private metadata: Metadata | undefined;
+  private listener: Partial<InterceptingListener> | undefined;
+  private current: Attempt | undefined;
+  /** The newest attempt, kept once it ended: the layers above ask it for the peer with the status. */
+  private latest: Attempt | undefined;
+  private attempts = 0;
+  private heldHeaders: Metadata | undefined;
+  private hasHeld = false;
+  private heldMessage: unknown;
+  private committed = false;
+  private halfClosed = false;
+  private readWanted = false;
+  private cancelled = false;
+  private finished = false;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(options: InterceptorOptions, nextCall: NextCall, policy: Policy) {
+    this.options = options;
+    this.nextCall = nextCall;
+    this.policy = policy;
+    this.deadline = deadlineMs(options.deadline);
+  }
+
+  start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
+    this.metadata = metadata;
+    this.listener = listener;
+    this.startAttempt();
+  }
+
+  sendMessageWithContext(context: MessageContext, message: unknown): void {
+    this.outgoing.push(new Outgoing(message, context));
+    if (!this.committed && this.outgoing.length > this.policy.maxBuffered && this.current) this.commit();
+    if (this.current) this.pump(this.current);
+  }
+
+  sendMessage(message: unknown): void {
+    this.sendMessageWithContext({}, message);
+  }
+
+  startRead(): void {
+    this.readWanted = true;
+    this.current?.call.startRead();
+  }
+
+  halfClose(): void {
+    this.halfClosed = true;
+    if (this.current) this.pump(this.current);
+  }
+
+  cancelWithStatus(code: status, details: string): void {
+    this.cancelled = true;
+    if (this.current) {
+      this.current.call.cancelWithStatus(code, details);
+      return;
+    }
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.finish(statusOf(code, details));
+  }
+
+  getPeer(): string {
+    return this.latest?.call.getPeer() ?? 'unknown';
+  }
+
+  getAuthContext(): ReturnType<InterceptingCallInterface['getAuthContext']> {
+    return this.latest?.call.getAuthContext() ?? null;
+  }
+
+  attemptHeaders(attempt: Attempt, headers: Metadata): void {
+    if (attempt !== this.current) return;
+    if (this.committed) this.listener?.onReceiveMetadata?.(headers);
+    else this.heldHeaders = headers;
+  }
+
+  attemptMessage(attempt: Attempt, message: unknown): void {
+    if (attempt !== this.current) return;
+    // grpc-js hands a unary response over (or null, when there is none) just before the
+    // status: it is held with the status, which decides whether it counts.
+    if (!this.options.method_definition.responseStream) {
+      this.hasHeld = true;
+      this.heldMessage = message;
+      return;
+    }
+    this.commit();
+    this.readWanted = false;
+    this.listener?.onReceiveMessage?.(message);
+  }
+
+  attemptStatus(attempt: Attempt, failed: StatusObject): void {
+    if (attempt !== this.current || this.finished) return;
+    this.current = undefined;
+    const delayMs = this.retryDelay(failed);
+    if (delayMs === undefined) {
+      this.commit();
+      if (this.hasHeld) this.listener?.onReceiveMessage?.(this.heldMessage);
+      this.finish(failed);
+      return;
+    }
+    this.heldHeaders = undefined;
+    this.hasHeld = false;
+    this.heldMessage = undefined;
+    if (Date.now() + delayMs >= this.deadline) {
+      const why = `${codeName(failed.code)}: ${failed.details}`;
+      this.finish(
+        statusOf(
+          status.DEADLINE_EXCEEDED,
+          `Deadline exceeded while retrying: attempt ${this.attempts} failed with ${why}`,
+          failed.metadata,
+        ),
+      );
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.startAttempt();
+    }, delayMs);
+    // After the retry is scheduled: a throwing hook must not leave the call hanging.
+    this.policy.onRetry?.({
+      method: this.options.method_definition.path,
+      attempt: this.attempts + 1,
+      code: failed.code,
+      details: failed.details,
+      delayMs,
+    });
+  }
+
+  private startAttempt(): void {
+    this.attempts++;
+    const attempt = new Attempt(this, this.nextCall(this.options));
+    this.current = attempt;
+    this.latest = attempt;
+    // Each attempt gets its own copy: the interceptors below may change what they are given.
+    attempt.call.start((this.metadata as Metadata).clone(), attempt);
+    this.pump(attempt);
+    if (this.readWanted) attempt.call.startRead();
+  }
+
+  // From here on the call is never retried: what was replayed is no longer needed.
+  private commit(): void {
+    if (this.committed) return;
+    this.committed = true;
+    if (this.current) {
+      this.outgoing.splice(0, this.current.sent);
+      this.current.sent = 0;
+    }
+    if (this.heldHeaders) this.listener?.onReceiveMetadata?.(this.heldHeaders);
+    this.heldHeaders = undefined;
+  }
+
+  private finish(final: StatusObject): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.commit();
+    this.outgoing.length = 0;
+    this.listener?.onReceiveStatus?.(final);
+  }
+
+  // Sends buffered messages to the attempt one at a time: grpc-js holds one message in flight.
+  private pump(attempt: Attempt): void {
+    while (!attempt.writing && attempt.sent < this.outgoing.length && attempt === this.current) {
+      const next = this.outgoing[attempt.sent] as Outgoing;
+      attempt.writing = true;
+      const context: MessageContext = {
+        callback: () => {
+          attempt.writing = false;
+          attempt.sent++;
+          next.written();
+          if (this.committed && attempt === this.current) {
+            this.outgoing.splice(0, attempt.sent);
+            attempt.sent = 0;
+          }
+          this.pump(attempt);
+        },
+      };
+      if (next.flags !== undefined) context.flags = next.flags;
+      attempt.call.sendMessageWithContext(context, next.message);
+    }
+    // grpc-js takes a half-close right behind the message in flight, as unary calls do.
+    const handedOver = attempt.sent + (attempt.writing ? 1 : 0);
+    if (this.halfClosed && !attempt.halfClosed && handedOver === this.outgoing.length && attempt === this.current) {
+      attempt.halfClosed = true;
+      attempt.call.halfClose();
+    }
+  }
+
+  private retryDelay(failed: StatusObject): number | undefined {
+    const { policy } = this;
+    if (this.cancelled || this.committed || !policy.retryable.has(failed.code) || this.attempts >= policy.maxAttempts) {
+      return undefined;
+    }
+    const pushback = failed.metadata?.get('grpc-retry-pushback-ms');
+    if (pushback !== undefined && pushback.length > 0) {
+      const value = String(pushback[0]);
+      return /^\d+$/.test(value) ? Number(value) : undefined;
+    }
+    return policy.backoff.delay(this.attempts - 1);
+  }
+}
