@@ -1,6 +1,5 @@
 import { type Deadline, Metadata, type ServerInterceptor, status } from '@grpc/grpc-js';
 import { PatchbayError } from '../../core/errors';
-import { settledValue } from '../../core/settled';
 import type { Decision, RateLimiter } from '../../ratelimit/types';
 import { assertFunction, assertOptions, OPTIONS_CODE } from '../options';
 import { type GateDecision, gate } from './gate';
@@ -84,13 +83,9 @@ export function serverRateLimitInterceptor(options: ServerRateLimitInterceptorOp
   if (typeof cost !== 'function' && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
     throw new PatchbayError(OPTIONS_CODE, 'serverRateLimitInterceptor cost must be a finite number >= 0 or a function');
   }
-  const decide = (callKey: string, method: string): GateDecision | Promise<GateDecision> => {
-    // A fresh options object per call: a limiter may keep or change what it is given.
-    const pending = limiter.consume(callKey, { cost: typeof cost === 'function' ? cost(method) : cost });
-    // An in-memory limiter's answer is known at once: the call goes on without a microtask.
-    const known = settledValue(pending);
-    return known === undefined ? pending.then(admit, () => unavailable) : admit(known);
-  };
+  // A fresh options object per call: a limiter may keep or change what it is given.
+  const decide = (callKey: string, method: string): Promise<GateDecision> =>
+    limiter.consume(callKey, { cost: typeof cost === 'function' ? cost(method) : cost }).then(admit, () => unavailable);
   return gate((metadata, call, method) => {
     const callKey = key(
       {

@@ -1,7 +1,6 @@
 import { assertNumber } from '../../core/assert';
 import { type Clock, systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
-import { fulfilled } from '../../core/settled';
 import type { Decision, RateLimitAlgorithm, RateLimitStore } from '../types';
 import {
   type BucketState,
@@ -155,7 +154,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
           break;
       }
       if (!known && commit && decision.allowed && cost > 0) insert(partition, key, state, now);
-      return fulfilled(decision);
+      return Promise.resolve(decision);
     },
     reset(algorithm: RateLimitAlgorithm, key: string): Promise<void> {
       const state = partitions.get(algorithm.id)?.get(key);
