@@ -83,7 +83,8 @@ export interface RedisStoreOptions {
   /**
    * Most decisions of one limiter sent in one script call. Decisions made in the same turn of the
    * event loop travel together, so under load Redis runs one script for many of them; none waits
-   * longer than its own round trip. Default 64, or 1 on an ioredis `Cluster` (whose keys live in
+   * longer than its own round trip. Default 16 (small enough that several batches are in flight at once, so
+   * Redis and the app work in parallel), or 1 on an ioredis `Cluster` (whose keys live in
    * different slots). Set 1 behind a proxy that routes a script by its first key only.
    */
   maxBatch?: number;
@@ -115,7 +116,7 @@ const DENY_RETRY_MS = 1_000;
  */
 export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {}): RateLimitStore {
   const { prefix = 'pb:rl:', onError = 'insurance', timeoutMs = 500, onEvent } = options;
-  const maxBatch = options.maxBatch ?? ((redis as { isCluster?: unknown } | null)?.isCluster === true ? 1 : 64);
+  const maxBatch = options.maxBatch ?? ((redis as { isCluster?: unknown } | null)?.isCluster === true ? 1 : 16);
   if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
     throw new PatchbayError('ERR_RATELIMIT_OPTIONS', 'redisStore needs an ioredis client (Redis or Cluster)');
   }
