@@ -147,6 +147,36 @@ describe('serverRecoveryInterceptor', () => {
     expect(crashed.stderr).toContain('hunter2');
   });
 
+  it('answers at once and keeps serving when the onError hook itself throws', async () => {
+    let told = 0;
+    const server = after.add(
+      await startLab({
+        interceptors: [
+          serverRecoveryInterceptor({
+            onError: () => {
+              told++;
+              throw new Error('broken logger');
+            },
+          }),
+        ],
+        implementation: recoverHandlers(failing as unknown as UntypedServiceImplementation),
+      }),
+      (s) => s.stop(),
+    );
+    const lab = after.add(labClient(server.address), (c) => c.close());
+    for (const text of ['throw', 'plain']) {
+      const started = performance.now();
+      const error = await lab
+        .unary({ text }, { deadline: Date.now() + 5_000 })
+        .catch((e: Error & { code: number }) => e);
+      expect(error).toMatchObject({ code: status.INTERNAL, details: 'Internal server error' });
+      // answered by the interceptor, not by the deadline
+      expect(performance.now() - started).toBeLessThan(2_000);
+    }
+    expect(told).toBe(2);
+    expect(await lab.unary({ text: 'still serving' })).toMatchObject({ text: 'still serving' });
+  });
+
   it('rejects bad input with ERR_GRPC_OPTIONS', () => {
     expect(() => serverRecoveryInterceptor({ onError: 1 } as never)).toThrow(
       expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),

@@ -37,7 +37,10 @@ export interface RecoveryEvent {
  * ```
  */
 export interface ServerRecoveryInterceptorOptions {
-  /** Told each failure that was hidden from the client, so it can still be logged. */
+  /**
+   * Told each failure that was hidden from the client, so it can still be logged; called after the
+   * client has its INTERNAL status. What it throws is ignored.
+   */
   onError?: (event: RecoveryEvent) => void;
 }
 
@@ -121,13 +124,25 @@ class RecoveredCall extends ForwardingServerCall {
       this.next.sendStatus(final);
       return;
     }
-    this.onError?.({ method: this.method, error: { code: final.code, details: final.details } });
     this.next.sendStatus(hidden);
+    this.report({ code: final.code, details: final.details });
   }
 
   private fail(error: unknown): void {
-    this.onError?.({ method: this.method, error });
     this.next.sendStatus(hidden);
+    this.report(error);
+  }
+
+  /**
+   * Tells `onError` after the status went out, and swallows what the hook throws: a broken hook
+   * must neither leave the call hanging nor turn a recovered failure into a crash.
+   */
+  private report(error: unknown): void {
+    try {
+      this.onError?.({ method: this.method, error });
+    } catch {
+      // the failure was already answered; there is nowhere left to send the hook's own error
+    }
   }
 }
 
