@@ -164,6 +164,21 @@ describe('metricsInterceptor', () => {
     ]);
   });
 
+  it('lets grpc-js fail a request it cannot serialize with INTERNAL, as without the interceptor', async () => {
+    const server = await lab();
+    const calls: CallMetrics[] = [];
+    const bare = after.add(labClient(server.address), (c) => c.close());
+    const measured = after.add(labClient(server.address, [metricsInterceptor({ onCall: (m) => calls.push(m) })]), (c) =>
+      c.close(),
+    );
+    const unserializable = { text: 'a', count: 1n } as never; // a BigInt cannot become an int32
+    const expected = await bare.unary(unserializable).catch((e: Error & { code: number }) => e);
+    expect(expected).toMatchObject({ code: status.INTERNAL });
+    const error = await measured.unary(unserializable).catch((e: Error & { code: number }) => e);
+    expect(error).toMatchObject({ code: status.INTERNAL, details: (expected as { details: string }).details });
+    expect(calls).toMatchObject([{ code: status.INTERNAL, requestMessages: 1, requestBytes: undefined }]);
+  });
+
   it('rejects a missing onCall with ERR_GRPC_OPTIONS', () => {
     for (const bad of [undefined, {}, { onCall: 1 }, { onCall() {}, responseSize: 2 }]) {
       expect(() => metricsInterceptor(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));

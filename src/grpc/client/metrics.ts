@@ -146,7 +146,14 @@ class MeasuredCall extends ForwardingCall {
 
   override sendMessageWithContext(context: MessageContext, message: unknown): void {
     this.requestMessages++;
-    if (this.requestBytes !== undefined) this.requestBytes += this.definition.requestSerialize(message).length;
+    if (this.requestBytes !== undefined) {
+      try {
+        this.requestBytes += this.definition.requestSerialize(message).length;
+      } catch {
+        // grpc-js serializes it again below and fails the call with INTERNAL, as it would without us
+        this.requestBytes = undefined;
+      }
+    }
     this.next.sendMessageWithContext(context, message);
   }
 }
