@@ -172,7 +172,7 @@ describe('metricsInterceptor', () => {
       c.close(),
     );
     const unserializable = { text: 'a', count: 1n } as never; // a BigInt cannot become an int32
-    const expected = await bare.unary(unserializable).catch((e: Error & { code: number }) => e);
+    const expected = await bare.unary(unserializable).catch((e: Error & { code: number; details: string }) => e);
     expect(expected).toMatchObject({ code: status.INTERNAL });
     const error = await measured.unary(unserializable).catch((e: Error & { code: number }) => e);
     expect(error).toMatchObject({ code: status.INTERNAL, details: (expected as { details: string }).details });
