@@ -314,6 +314,10 @@ const deadlineRate = rates('deadline');
 const noopRate = rates('noop');
 const floorRate = rates('floor');
 const format = (n: number): string => Math.round(n).toLocaleString('en-US');
+// Each round ran bare and full back to back: the ratio within a round cancels most of what the
+// machine's other load did to that round, so its median moves less between runs.
+const paired = (kind: keyof Sample): number =>
+  median(samples.full.map((sample, round) => sample[kind] / samples.bare[round]![kind]));
 
 const cpu = cpus();
 process.stdout.write(`Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores; Node ${process.version}
@@ -328,6 +332,8 @@ Unary calls over loopback, ${IN_FLIGHT} in flight, client and server in one proc
 | ten interceptors that do nothing (5 client, 5 server): grpc-js's own cost per layer | ${format(noopRate.wall)} | ${format(noopRate.cpu)} | ${(noopRate.wall / bareRate.wall).toFixed(2)} | ${(noopRate.cpu / bareRate.cpu).toFixed(2)} |
 | ten do-nothing layers built as patchbay's are (one object per call), with a deadline and an authorization header: the floor of this design | ${format(floorRate.wall)} | ${format(floorRate.cpu)} | ${(floorRate.wall / bareRate.wall).toFixed(2)} | ${(floorRate.cpu / bareRate.cpu).toFixed(2)} |
 | full recommended chains | ${format(fullRate.wall)} | ${format(fullRate.cpu)} | ${(fullRate.wall / bareRate.wall).toFixed(2)} | ${(fullRate.cpu / bareRate.cpu).toFixed(2)} |
+
+Full chains ÷ bare, median of the ${ROUNDS} per-round ratios: ${paired('wall').toFixed(2)} in calls per second, ${paired('cpu').toFixed(2)} per CPU-second.
 
 The floor row keeps what every call of the full chains must carry (ten layers, a deadline on both sides, an authorization header) and drops the interceptors' work: the full chains cannot be cheaper than it.
 Full chains, as docs/grpc.md recommends them: client logging, metrics (sizes on), deadline, retry, auth (cached token); server logging, recovery (and recoverHandlers), deadline (maxMs), auth (sync verify), rate limit (memory token bucket, keyed by identity and method), the last three skipping health checks.
