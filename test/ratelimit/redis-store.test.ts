@@ -243,6 +243,15 @@ describe('redisStore: keys, round trips, time', () => {
     expect(commands).toEqual(Array(10).fill('evalsha'));
   });
 
+  it('resets after the decisions made before the reset, in the same turn', async () => {
+    const limiter = slidingWindow({ limit: 3, windowMs: 60_000, store: store() });
+    const consumed = [limiter.consume('reset-order'), limiter.consume('reset-order')];
+    await limiter.reset('reset-order');
+    await Promise.all(consumed);
+    // the two consumes happened before the reset, so the key starts over
+    expect(await limiter.peek('reset-order')).toMatchObject({ allowed: true, remaining: 3 });
+  });
+
   it('orders a key decided many times in one call by admission, past 9 → 10 and 99 → 100', async () => {
     // one TIME for the whole call: equal timestamps must not let "9:1" sort after "10:1"
     const limiter = slidingWindow({ limit: 120, windowMs: 60_000, store: store() });

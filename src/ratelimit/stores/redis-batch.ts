@@ -22,7 +22,11 @@ interface Batch {
 export function decisionBatcher(
   send: SendBatch,
   maxBatch: number,
-): (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean) => Promise<Reply> {
+): {
+  decide(algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<Reply>;
+  /** Sends what is queued now, so a command sent next (a reset) reaches Redis after it. */
+  flush(): void;
+} {
   let queued = new Map<RateLimitAlgorithm, Batch>();
   let scheduled = false;
 
@@ -41,13 +45,12 @@ export function decisionBatcher(
   };
 
   const flush = (): void => {
-    scheduled = false;
     const batches = queued;
     queued = new Map();
     for (const [algorithm, batch] of batches) dispatch(algorithm, batch);
   };
 
-  return (algorithm, key, cost, commit) =>
+  const decide = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<Reply> =>
     new Promise<Reply>((resolve, reject) => {
       let batch = queued.get(algorithm);
       if (!batch) {
@@ -62,7 +65,12 @@ export function decisionBatcher(
         dispatch(algorithm, batch);
       } else if (!scheduled) {
         scheduled = true;
-        process.nextTick(flush);
+        process.nextTick(() => {
+          scheduled = false;
+          flush();
+        });
       }
     });
+
+  return { decide, flush };
 }

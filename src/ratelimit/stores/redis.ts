@@ -139,7 +139,7 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
   // every algorithm keeps one key per limiter and caller key, hash-tagged on the caller key
   const keyOf = (algorithm: RateLimitAlgorithm, key: string): string => redisKey(`${prefix}${algorithm.id}:`, key);
 
-  const send = decisionBatcher((algorithm, keys, args) => {
+  const batcher = decisionBatcher((algorithm, keys, args) => {
     const work =
       algorithm.kind === 'token-bucket'
         ? tokenBucketScript.run(redis, keys, [algorithm.capacity, algorithm.refillPerSecond, ...args])
@@ -155,7 +155,7 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
     if (redis.status !== undefined && redis.status !== 'ready') {
       return Promise.reject(new Error(`Redis client is ${redis.status}`));
     }
-    return send(algorithm, keyOf(algorithm, key), cost, commit);
+    return batcher.decide(algorithm, keyOf(algorithm, key), cost, commit);
   };
 
   const fallback = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean, cause: unknown) => {
@@ -198,6 +198,8 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
       };
     },
     async reset(algorithm, key) {
+      // decisions made before the reset reach Redis before it, as they would unbatched
+      batcher.flush();
       await insurance?.reset(algorithm, key);
       try {
         await withTimeout(redis.del(keyOf(algorithm, key)), timeoutMs);
