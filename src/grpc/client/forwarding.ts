@@ -1,4 +1,11 @@
-import type { InterceptingCall, InterceptingListener, Metadata, NextCall, StatusObject } from '@grpc/grpc-js';
+import {
+  InterceptingCall,
+  type InterceptingListener,
+  type Metadata,
+  type NextCall,
+  type StatusObject,
+} from '@grpc/grpc-js';
+import { forwardMissing } from '../forward-missing';
 
 /** What an interceptor wraps and returns; grpc-js does not export the interface by name. */
 export type InterceptingCallInterface = ReturnType<NextCall>;
@@ -79,3 +86,5 @@ export class ForwardingCall implements InterceptingCallInterface, InterceptingLi
     return this.next.getAuthContext();
   }
 }
+
+forwardMissing(ForwardingCall.prototype, InterceptingCall.prototype);

@@ -1,4 +1,5 @@
-import type { Metadata, ServerInterceptingCall, ServerInterceptingCallInterface } from '@grpc/grpc-js';
+import { type Metadata, ServerInterceptingCall, type ServerInterceptingCallInterface } from '@grpc/grpc-js';
+import { forwardMissing } from '../forward-missing';
 
 /** What a server call's layer listens with; grpc-js does not export the interface by name. */
 type InterceptingServerListener = Parameters<ServerInterceptingCallInterface['start']>[0];
@@ -94,3 +95,5 @@ export class ForwardingServerCall implements ServerInterceptingCallInterface, In
     return this.next.getMetricsRecorder();
   }
 }
+
+forwardMissing(ForwardingServerCall.prototype, ServerInterceptingCall.prototype);
