@@ -83,9 +83,9 @@ export interface RedisStoreOptions {
   /**
    * Most decisions of one limiter sent in one script call. Decisions made in the same turn of the
    * event loop travel together, so under load Redis runs one script for many of them; none waits
-   * longer than its own round trip. Default 16 (small enough that several batches are in flight at once, so
-   * Redis and the app work in parallel), or 1 on an ioredis `Cluster` (whose keys live in
-   * different slots). Set 1 behind a proxy that routes a script by its first key only.
+   * longer than its own round trip. Default 16 (small enough that several batches are in flight
+   * at once, so Redis and the app work in parallel), or 1 on an ioredis `Cluster` (whose keys
+   * live in different slots). Set 1 behind a proxy that routes a script by its first key only.
    */
   maxBatch?: number;
 }
@@ -98,8 +98,8 @@ const DENY_RETRY_MS = 1_000;
  * is made by a Lua script in one round trip: atomic, timed by the Redis server's clock (so app
  * servers with skewed clocks agree), every key with a TTL, and all keys of one decision under one
  * hash tag, so it works on Redis Cluster. Decisions of one limiter made in the same turn of the
- * event loop share one EVALSHA (up to `maxBatch`), which is what keeps Redis CPU per decision low
- * under load.
+ * event loop share script calls of up to `maxBatch` decisions, which is what keeps Redis CPU per
+ * decision low under load.
  *
  * A Redis outage never becomes an unhandled rejection or a hang: each call is bounded by
  * `timeoutMs`, calls fail fast while the client is not connected (nothing piles up in ioredis's
