@@ -10,7 +10,7 @@ import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 type Decide = (key: string) => Promise<unknown>;
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-const ROUNDS = 3;
+const ROUNDS = 5;
 const SLICE_MS = 700;
 
 // rate-limiter-flexible rejects the promise when a request is over the limit; count it as a decision.
@@ -48,12 +48,18 @@ async function throughput(decide: Decide, keys: string[], inFlight: number): Pro
   return count / ((performance.now() - started) / 1000);
 }
 
-/** Median throughput over ROUNDS, the subjects alternating so machine noise hits all of them. */
-async function compare(
-  subjects: Record<string, Decide>,
-  keys: string[],
-  inFlight: number,
-): Promise<Record<string, number>> {
+interface Comparison {
+  /** Median throughput of each subject over ROUNDS. */
+  rate: Record<string, number>;
+  /**
+   * Median over ROUNDS of each subject's throughput ÷ the peer's in the same round: the subjects
+   * ran back to back, so the ratio cancels most of what the machine's other load did to a round.
+   */
+  ratio: Record<string, number>;
+}
+
+/** Throughput over ROUNDS, the subjects alternating so machine noise hits all of them. */
+async function compare(subjects: Record<string, Decide>, keys: string[], inFlight: number): Promise<Comparison> {
   const samples: Record<string, number[]> = {};
   for (const name of Object.keys(subjects)) await throughput(subjects[name]!, keys, inFlight); // warm-up
   for (let round = 0; round < ROUNDS; round++) {
@@ -62,7 +68,12 @@ async function compare(
       samples[name].push(await throughput(decide, keys, inFlight));
     }
   }
-  return Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, s.sort((a, b) => a - b)[ROUNDS >> 1]!]));
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  const entries = Object.entries(samples);
+  return {
+    rate: Object.fromEntries(entries.map(([name, s]) => [name, median(s)])),
+    ratio: Object.fromEntries(entries.map(([name, s]) => [name, median(s.map((v, i) => v / samples.rlf![i]!))])),
+  };
 }
 
 /** The `addr=` of a CLIENT INFO reply: how MONITOR names that client as the source. */
@@ -128,10 +139,11 @@ function bytesPerKey(make: () => Decide): Promise<number> {
   })();
 }
 
-const row = (label: string, r: Record<string, number>): string =>
-  `| ${label} | ${fmt(r.rlf!)} | ${['log', 'approx', 'bucket'].map((name) => `${fmt(r[name]!)} (${ratio(r[name]!, r.rlf!)})`).join(' | ')} |`;
+const row = (label: string, { rate, ratio }: Comparison): string =>
+  `| ${label} | ${fmt(rate.rlf!)} | ${['log', 'approx', 'bucket'].map((name) => `${fmt(rate[name]!)} (${times(ratio[name]!)})`).join(' | ')} |`;
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
+const times = (r: number): string => `${r.toFixed(2)}×`;
 const keysOf = (n: number, tag: string): string[] => Array.from({ length: n }, (_, i) => `${tag}:${i}`);
 const prefix = `pb:bench:${process.pid}:`;
 const rows: string[] = [];
@@ -193,7 +205,7 @@ for (const [label, keyCount] of [
   );
   rows.push(row(label, result));
   notes.push(
-    `- ${label}: the floor (a clock read and a resolved decision, no limiting) runs at ${ratio(result.floor!, result.rlf!)} the peer, a minimal token bucket (a Map, no key bound, no input checks) at ${ratio(result.minimal!, result.rlf!)}, patchbay's token bucket at ${ratio(result.bucket!, result.rlf!)}.`,
+    `- ${label}: the floor (a clock read and a resolved decision, no limiting) runs at ${times(result.ratio.floor!)} the peer, a minimal token bucket (a Map, no key bound, no input checks) at ${times(result.ratio.minimal!)}, patchbay's token bucket at ${times(result.ratio.bucket!)}.`,
   );
 }
 
@@ -277,7 +289,7 @@ await redis.quit();
 console.log(`### ratelimit — ${new Date().toISOString().slice(0, 10)}
 
 ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; Node ${process.version}; Redis ${redisVersion} on 127.0.0.1;
-rate-limiter-flexible 11.4.0. Decisions per second (median of ${ROUNDS} alternating ${SLICE_MS} ms slices); ratio = patchbay / rate-limiter-flexible.
+rate-limiter-flexible 11.4.0. Decisions per second (median of ${ROUNDS} alternating ${SLICE_MS} ms slices); ratio = median of the per-round ratios patchbay / rate-limiter-flexible.
 
 | scenario | rate-limiter-flexible | patchbay sliding window (exact log) | patchbay sliding window (approximate) | patchbay token bucket |
 | --- | ---: | ---: | ---: | ---: |
