@@ -52,15 +52,27 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-/** Starts `redis-server` from the PATH on a free port, without persistence. */
-export async function startRedisServer(): Promise<RedisServer> {
+/** Starts `redis-server` from the PATH on a free port, without persistence; `extra` adds arguments. */
+export async function startRedisServer(extra: (port: number) => string[] = () => []): Promise<RedisServer> {
   const port = await freePort();
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
     const proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--loglevel',
+        'warning',
+        ...extra(port),
+      ],
       { stdio: 'ignore' },
     );
     child = proc;

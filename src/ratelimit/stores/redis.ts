@@ -85,7 +85,8 @@ export interface RedisStoreOptions {
    * event loop travel together, so under load Redis runs one script for many of them; none waits
    * longer than its own round trip. Default 16 (small enough that several batches are in flight
    * at once, so Redis and the app work in parallel), or 1 on an ioredis `Cluster` (whose keys
-   * live in different slots). Set 1 behind a proxy that routes a script by its first key only.
+   * live in different slots; anything else is refused there). Set 1 behind a proxy that routes a
+   * script by its first key only.
    */
   maxBatch?: number;
 }
@@ -116,7 +117,8 @@ const DENY_RETRY_MS = 1_000;
  */
 export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {}): RateLimitStore {
   const { prefix = 'pb:rl:', onError = 'insurance', timeoutMs = 500, onEvent } = options;
-  const maxBatch = options.maxBatch ?? ((redis as { isCluster?: unknown } | null)?.isCluster === true ? 1 : 16);
+  const cluster = (redis as { isCluster?: unknown } | null)?.isCluster === true;
+  const maxBatch = options.maxBatch ?? (cluster ? 1 : 16);
   if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
     throw new PatchbayError('ERR_RATELIMIT_OPTIONS', 'redisStore needs an ioredis client (Redis or Cluster)');
   }
@@ -131,6 +133,10 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
   }
   assertNumber(timeoutMs, 'timeoutMs', 'ERR_RATELIMIT_OPTIONS', { min: 1 });
   assertNumber(maxBatch, 'maxBatch', 'ERR_RATELIMIT_OPTIONS', { min: 1, integer: true });
+  if (cluster && maxBatch !== 1) {
+    // one script call may only touch one slot, and a batch's keys hash to many
+    throw new PatchbayError('ERR_RATELIMIT_OPTIONS', `maxBatch must be 1 on a Redis Cluster, got ${maxBatch}`);
+  }
 
   const insurance = onError === 'insurance' ? memoryStore() : undefined;
   let healthy = true;
