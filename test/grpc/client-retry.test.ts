@@ -7,6 +7,7 @@ import {
   echoHandlers,
   grpcError,
   type LabHandlers,
+  type LabReply,
   type LabRequest,
   labClient,
   startLab,
@@ -72,6 +73,33 @@ describe('retryInterceptor', () => {
     const lab1 = client(server.address, [retryInterceptor({ maxAttempts: 4, backoff: fast })]);
     await expect(lab1.unary({})).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: 'busy 4' });
     expect(calls).toBe(4);
+  });
+
+  it('delivers every message of a client stream written from write callbacks, as a first attempt', async () => {
+    const server = await lab({
+      ClientStream: (call, callback) => {
+        const texts: string[] = [];
+        call.on('data', (request: LabRequest) => texts.push(request.text));
+        call.on('end', () => callback(null, { text: texts.join(','), index: texts.length }));
+      },
+    });
+    const lab1 = client(server.address, [retryInterceptor({ backoff: fast })]);
+    const texts = Array.from({ length: 20 }, (_, i) => `m${i}`);
+    const reply = await new Promise<LabReply>((resolve, reject) => {
+      const call = lab1.raw.ClientStream(new Metadata(), {}, (error, result) =>
+        error ? reject(error) : resolve(result as LabReply),
+      );
+      // the way a caller honouring backpressure writes: the next message from the last one's callback
+      const write = (i: number): void => {
+        if (i === texts.length) {
+          call.end();
+          return;
+        }
+        call.write({ text: `m${i}`, count: 0 }, () => write(i + 1));
+      };
+      write(0);
+    });
+    expect(reply).toEqual({ text: texts.join(','), index: 20 });
   });
 
   it('replays every message of a client stream to the next attempt', async () => {
