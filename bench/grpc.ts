@@ -42,8 +42,12 @@ import {
 } from 'patchbay/grpc';
 import { tokenBucket } from 'patchbay/ratelimit';
 
-const ROUNDS = 15;
-const SLICE_MS = 600;
+const ROUNDS = 20;
+const SLICE_MS = 500;
+// Each round builds every setup afresh: a server and client pair carries a bias of its own (two
+// identical bare pairs differed by 4% over 30 rounds), which fresh pairs turn into noise the
+// median cancels. The warm-up connects the pair and lets the JIT see it.
+const WARM_MS = 100;
 const IN_FLIGHT = 32;
 
 // The test suite's service: LabRequest { string text; int32 count }, LabReply { string text; int32 index }.
@@ -251,12 +255,12 @@ interface Sample {
   cpu: number;
 }
 
-/** Unary calls per second with IN_FLIGHT concurrent loops, for SLICE_MS. */
-async function throughput(client: LabClient, deadlineMs?: number): Promise<Sample> {
+/** Unary calls per second with IN_FLIGHT concurrent loops, for `ms`. */
+async function throughput(client: LabClient, deadlineMs: number | undefined, ms: number): Promise<Sample> {
   let count = 0;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
-  const deadline = started + SLICE_MS;
+  const deadline = started + ms;
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (performance.now() < deadline) {
@@ -269,33 +273,32 @@ async function throughput(client: LabClient, deadlineMs?: number): Promise<Sampl
   return { wall: count / ((performance.now() - started) / 1000), cpu: count / ((user + system) / 1e6) };
 }
 
-const bareServer = await serve([]);
-const noopServer = await serve(noopServerChain);
-const noop = new Lab(noopServer.address, credentials.createInsecure(), {
-  interceptors: noopClientChain,
-}) as unknown as LabClient;
-const floorServer = await serve(floorServerChain);
-const floor = new Lab(floorServer.address, credentials.createInsecure(), {
-  interceptors: floorClientChain,
-}) as unknown as LabClient;
-const fullServer = await serve(serverChain, recoverHandlers(implementation));
-const bare = new Lab(bareServer.address, credentials.createInsecure()) as unknown as LabClient;
-const full = new Lab(fullServer.address, credentials.createInsecure(), {
-  interceptors: clientChain,
-}) as unknown as LabClient;
-
 type Setup = 'bare' | 'deadline' | 'noop' | 'floor' | 'full';
-const run = (setup: Setup): Promise<Sample> =>
-  setup === 'full'
-    ? throughput(full)
-    : setup === 'noop'
-      ? throughput(noop)
-      : setup === 'floor'
-        ? throughput(floor)
-        : throughput(bare, setup === 'deadline' ? 5_000 : undefined);
+const rigs: Record<Setup, { server: ServerInterceptor[]; client: Interceptor[]; full?: true; deadlineMs?: number }> = {
+  bare: { server: [], client: [] },
+  deadline: { server: [], client: [], deadlineMs: 5_000 },
+  noop: { server: noopServerChain, client: noopClientChain },
+  floor: { server: floorServerChain, client: floorClientChain },
+  full: { server: serverChain, client: clientChain, full: true },
+};
+
+/** A fresh server and client for `setup`, warmed up, measured for `ms`, then closed. */
+async function run(setup: Setup, ms = SLICE_MS): Promise<Sample> {
+  const rig = rigs[setup];
+  const { address, server } = await serve(rig.server, rig.full ? recoverHandlers(implementation) : implementation);
+  const client = new Lab(address, credentials.createInsecure(), { interceptors: rig.client }) as unknown as LabClient;
+  try {
+    await throughput(client, rig.deadlineMs, WARM_MS);
+    return await throughput(client, rig.deadlineMs, ms);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+}
+
 const samples: Record<Setup, Sample[]> = { bare: [], deadline: [], noop: [], floor: [], full: [] };
-const setups: Setup[] = ['bare', 'deadline', 'noop', 'floor', 'full'];
-for (const setup of setups) await run(setup); // warm-up: connections, JIT
+const setups = Object.keys(rigs) as Setup[];
+for (const setup of setups) await run(setup, 1_000); // warm-up: JIT
 for (let round = 0; round < ROUNDS; round++) {
   // Rotate which goes first, so none always runs on a freshly collected heap.
   for (let i = 0; i < setups.length; i++) {
@@ -314,15 +317,17 @@ const deadlineRate = rates('deadline');
 const noopRate = rates('noop');
 const floorRate = rates('floor');
 const format = (n: number): string => Math.round(n).toLocaleString('en-US');
-// Each round ran bare and full back to back: the ratio within a round cancels most of what the
+// Each round ran every setup back to back: the ratio within a round cancels most of what the
 // machine's other load did to that round, so its median moves less between runs.
-const paired = (kind: keyof Sample): number =>
-  median(samples.full.map((sample, round) => sample[kind] / samples.bare[round]![kind]));
+const paired = (setup: Setup, base: Setup, kind: keyof Sample): string =>
+  median(samples[setup].map((sample, round) => sample[kind] / samples[base][round]![kind])).toFixed(2);
+const pairedRow = (label: string, setup: Setup, base: Setup): string =>
+  `| ${label} | ${paired(setup, base, 'wall')} | ${paired(setup, base, 'cpu')} |`;
 
 const cpu = cpus();
 process.stdout.write(`Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores; Node ${process.version}
 
-Unary calls over loopback, ${IN_FLIGHT} in flight, client and server in one process; median of ${ROUNDS} rounds (the setups rotating within each) of ${SLICE_MS} ms.
+Unary calls over loopback, ${IN_FLIGHT} in flight, client and server in one process; median of ${ROUNDS} rounds (the setups rotating within each) of ${SLICE_MS} ms, each setup on a fresh server and client every round.
 "per CPU-second" divides by the process's CPU time instead of wall time, which other load on the machine disturbs less.
 
 | setup | calls/s | calls per CPU-second | ratio calls/s (÷ bare) | ratio per CPU-second (÷ bare) |
@@ -333,11 +338,16 @@ Unary calls over loopback, ${IN_FLIGHT} in flight, client and server in one proc
 | ten do-nothing layers built as patchbay's are (one object per call), with a deadline and an authorization header: the floor of this design | ${format(floorRate.wall)} | ${format(floorRate.cpu)} | ${(floorRate.wall / bareRate.wall).toFixed(2)} | ${(floorRate.cpu / bareRate.cpu).toFixed(2)} |
 | full recommended chains | ${format(fullRate.wall)} | ${format(fullRate.cpu)} | ${(fullRate.wall / bareRate.wall).toFixed(2)} | ${(fullRate.cpu / bareRate.cpu).toFixed(2)} |
 
-Full chains ÷ bare, median of the ${ROUNDS} per-round ratios: ${paired('wall').toFixed(2)} in calls per second, ${paired('cpu').toFixed(2)} per CPU-second.
+Medians of the ${ROUNDS} per-round ratios:
+
+| ratio | calls/s | per CPU-second |
+| --- | ---: | ---: |
+${pairedRow("full chains ÷ bare (the issue's measure)", 'full', 'bare')}
+${pairedRow('bare with a deadline ÷ bare: what grpc-js charges for a deadline', 'deadline', 'bare')}
+${pairedRow('floor ÷ bare', 'floor', 'bare')}
+${pairedRow('full chains ÷ bare with a deadline', 'full', 'deadline')}
+${pairedRow("full chains ÷ floor: the interceptors' work", 'full', 'floor')}
 
 The floor row keeps what every call of the full chains must carry (ten layers, a deadline on both sides, an authorization header) and drops the interceptors' work: the full chains cannot be cheaper than it.
 Full chains, as docs/grpc.md recommends them: client logging, metrics (sizes on), deadline, retry, auth (cached token); server logging, recovery (and recoverHandlers), deadline (maxMs), auth (sync verify), rate limit (memory token bucket, keyed by identity and method), the last three skipping health checks.
 `);
-
-for (const client of [bare, noop, floor, full]) client.close();
-for (const { server } of [bareServer, noopServer, floorServer, fullServer]) server.forceShutdown();
