@@ -59,15 +59,23 @@ export function sleep(ms: number, { signal }: { signal?: AbortSignal | undefined
   });
 }
 
+/** The longest delay `setTimeout` honours; a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /**
  * Bounds `work` by `ms` milliseconds. `work` is either a promise or a function that receives an
  * `AbortSignal`, which is aborted when the time runs out or the outer `signal` aborts, so the
  * underlying I/O (a `fetch`, say) is cancelled rather than left running. Rejects with
  * {@link TimeoutError} or {@link AbortError}; the timer is cleared however the race ends.
  *
+ * `ms` may be `Infinity`: only `signal` bounds the work then, which still releases the caller
+ * on abort when the work itself cannot be cancelled (a DNS lookup, say). A finite `ms` longer
+ * than a timer can count (about 24.8 days) is no limit either, rather than a timer that fires at once.
+ *
  * @example
  * ```ts
  * const response = await withTimeout((signal) => fetch(url, { signal }), 2_000);
+ * const address = await withTimeout(() => lookup(host), Number.POSITIVE_INFINITY, { signal });
  * ```
  */
 export function withTimeout<T>(
@@ -75,7 +83,9 @@ export function withTimeout<T>(
   ms: number,
   options: WithTimeoutOptions = {},
 ): Promise<T> {
-  assertNumber(ms, 'timeout ms', 'ERR_TIMEOUT_OPTIONS', { min: 0, exclusiveMin: true });
+  if (ms !== Number.POSITIVE_INFINITY) {
+    assertNumber(ms, 'timeout ms', 'ERR_TIMEOUT_OPTIONS', { min: 0, exclusiveMin: true });
+  }
   const { signal, message } = options;
   if (signal?.aborted) return Promise.reject(new AbortError(signal.reason));
   // only work that takes a signal can be cancelled; a bare promise does not need a controller,
@@ -91,12 +101,15 @@ export function withTimeout<T>(
       controller?.abort(signal?.reason);
       reject(new AbortError(signal?.reason));
     };
-    const timer = setTimeout(() => {
-      finish();
-      const error = new TimeoutError(ms, message);
-      controller?.abort(error);
-      reject(error);
-    }, ms);
+    const timer =
+      ms > MAX_TIMER_MS
+        ? undefined
+        : setTimeout(() => {
+            finish();
+            const error = new TimeoutError(ms, message);
+            controller?.abort(error);
+            reject(error);
+          }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
     let promise: Promise<T>;
     try {

@@ -2,7 +2,6 @@ import type { Backoff } from '../core/backoff';
 import type { Clock } from '../core/clock';
 import { AbortError, TimeoutError } from '../core/errors';
 import { sleep, withTimeout } from '../core/timeout';
-import { untilAborted } from './abortable';
 import type { TaskSpec } from './task';
 import type { PrewarmEvent, PrewarmMode, PrewarmTaskReport } from './types';
 
@@ -62,11 +61,9 @@ export function interrupted(signal: AbortSignal): Pick<PrewarmTaskReport, 'statu
 }
 
 function runAttempt(task: TaskSpec, signal: AbortSignal): Promise<unknown> {
-  if (task.timeoutMs !== undefined) {
-    return withTimeout((attemptSignal) => task.run(attemptSignal), task.timeoutMs, {
-      signal,
-      message: `prewarm task "${task.name}" timed out after ${task.timeoutMs} ms`,
-    });
-  }
-  return untilAborted(task.run, signal);
+  // Without timeoutMs only the run's signal bounds the attempt.
+  return withTimeout((attemptSignal) => task.run(attemptSignal), task.timeoutMs ?? Number.POSITIVE_INFINITY, {
+    signal,
+    message: `prewarm task "${task.name}" timed out after ${task.timeoutMs} ms`,
+  });
 }

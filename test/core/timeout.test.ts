@@ -99,6 +99,39 @@ describe('withTimeout', () => {
     expect(ran).toBe(false);
   });
 
+  it('with an infinite timeout, is bounded by the signal alone', async () => {
+    await expect(withTimeout(sleep(10).then(() => 'late'), Number.POSITIVE_INFINITY)).resolves.toBe('late');
+    const outer = new AbortController();
+    let seen: AbortSignal | undefined;
+    const pending = withTimeout(
+      (signal) => {
+        seen = signal;
+        return new Promise(() => {});
+      },
+      Number.POSITIVE_INFINITY,
+      { signal: outer.signal },
+    ).catch((e: unknown) => e);
+    outer.abort('shutting down');
+    const error = await pending;
+    expect(error).toBeInstanceOf(AbortError);
+    expect((error as AbortError).cause).toBe('shutting down');
+    expect(seen?.aborted).toBe(true);
+  });
+
+  it('treats a timeout longer than a timer can count as no limit, not as one that fires at once', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      await expect(withTimeout(sleep(30).then(() => 'done'), 3_000_000_000)).resolves.toBe('done');
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => w.name)).not.toContain('TimeoutOverflowWarning');
+  });
+
   it('rejects a non-positive timeout', () => {
     expect(() => withTimeout(Promise.resolve(1), 0)).toThrow(expect.objectContaining({ code: 'ERR_TIMEOUT_OPTIONS' }));
   });
@@ -123,15 +156,16 @@ describe('no leaked timers', () => {
       const pending = sleep(60_000, { signal: controller.signal }).catch((e) => e.code);
       const outer = new AbortController();
       const raced = withTimeout(new Promise(() => {}), 60_000, { signal: outer.signal }).catch((e) => e.code);
+      const unbounded = withTimeout(new Promise(() => {}), Infinity, { signal: outer.signal }).catch((e) => e.code);
       controller.abort();
       outer.abort();
-      results.push(await pending, await raced);
+      results.push(await pending, await raced, await unbounded);
       console.log(JSON.stringify(results));
     `);
     expect(result.hung).toBe(false);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual(['fast', 'x', 'ERR_ABORTED', 'ERR_ABORTED']);
+    expect(JSON.parse(result.stdout)).toEqual(['fast', 'x', 'ERR_ABORTED', 'ERR_ABORTED', 'ERR_ABORTED']);
     expect(result.durationMs).toBeLessThan(4_000);
   });
 });

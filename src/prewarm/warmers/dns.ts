@@ -1,7 +1,7 @@
 import { lookup as systemLookup } from 'node:dns/promises';
 import { describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
-import { untilAborted } from '../abortable';
+import { withTimeout } from '../../core/timeout';
 import { never, type Warmer } from './warmer';
 
 /**
@@ -69,25 +69,33 @@ export function warmDns(hosts: readonly string[], options: WarmDnsOptions = {}):
   if (typeof lookup !== 'function') throw new PatchbayError('ERR_PREWARM_OPTIONS', 'warmDns lookup must be a function');
   const list = [...new Set(hosts)];
   return (signal = never) =>
-    untilAborted(async () => {
-      const outcomes = await Promise.allSettled(
-        list.map(async (host) => {
-          const started = performance.now();
-          const answers = await lookup(host, { all: true });
-          return { host, addresses: answers.map((answer) => answer.address), durationMs: performance.now() - started };
-        }),
-      );
-      const failures = outcomes.flatMap((outcome, i) =>
-        outcome.status === 'rejected' ? [{ host: list[i], error: outcome.reason as unknown }] : [],
-      );
-      if (failures.length > 0) {
-        const detail = failures.map(({ host, error }) => `${host} (${errorCode(error)})`).join(', ');
-        throw new PatchbayError('ERR_PREWARM_DNS', `could not resolve ${detail}`, {
-          cause: failures.length === 1 ? failures[0]?.error : new AggregateError(failures.map((f) => f.error)),
-        });
-      }
-      return { hosts: outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : [])) };
-    }, signal);
+    withTimeout(
+      async () => {
+        const outcomes = await Promise.allSettled(
+          list.map(async (host) => {
+            const started = performance.now();
+            const answers = await lookup(host, { all: true });
+            return {
+              host,
+              addresses: answers.map((answer) => answer.address),
+              durationMs: performance.now() - started,
+            };
+          }),
+        );
+        const failures = outcomes.flatMap((outcome, i) =>
+          outcome.status === 'rejected' ? [{ host: list[i], error: outcome.reason as unknown }] : [],
+        );
+        if (failures.length > 0) {
+          const detail = failures.map(({ host, error }) => `${host} (${errorCode(error)})`).join(', ');
+          throw new PatchbayError('ERR_PREWARM_DNS', `could not resolve ${detail}`, {
+            cause: failures.length === 1 ? failures[0]?.error : new AggregateError(failures.map((f) => f.error)),
+          });
+        }
+        return { hosts: outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : [])) };
+      },
+      Number.POSITIVE_INFINITY,
+      { signal },
+    );
 }
 
 function errorCode(error: unknown): string {

@@ -1,7 +1,7 @@
 import { assertNumber } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 import { decodeHealthResponse, encodeHealthRequest } from '../../core/grpc-health-codec';
-import { untilAborted } from '../abortable';
+import { withTimeout } from '../../core/timeout';
 import { never, type Warmer } from './warmer';
 
 /**
@@ -111,13 +111,17 @@ export function warmGrpc(client: GrpcReadyClient, options: WarmGrpcOptions): War
   }
 
   return (signal = never) =>
-    untilAborted(async (inner) => {
-      const started = performance.now();
-      const deadline = Date.now() + deadlineMs;
-      await waitForReady(client.getChannel(), deadline, deadlineMs, inner);
-      const health = healthService === false ? 'skipped' : await checkHealth(client, healthService, deadline, inner);
-      return { health, durationMs: performance.now() - started };
-    }, signal);
+    withTimeout(
+      async (inner) => {
+        const started = performance.now();
+        const deadline = Date.now() + deadlineMs;
+        await waitForReady(client.getChannel(), deadline, deadlineMs, inner);
+        const health = healthService === false ? 'skipped' : await checkHealth(client, healthService, deadline, inner);
+        return { health, durationMs: performance.now() - started };
+      },
+      Number.POSITIVE_INFINITY,
+      { signal },
+    );
 }
 
 const READY = 2;

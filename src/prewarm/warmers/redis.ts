@@ -1,5 +1,5 @@
 import { PatchbayError } from '../../core/errors';
-import { untilAborted } from '../abortable';
+import { withTimeout } from '../../core/timeout';
 import { never, type Warmer } from './warmer';
 
 /**
@@ -53,23 +53,27 @@ export function warmRedis(redis: RedisPingClient): Warmer<RedisWarmResult> {
     throw new PatchbayError('ERR_PREWARM_OPTIONS', 'warmRedis needs a Redis client with a ping() method');
   }
   return (signal = never) =>
-    untilAborted(async () => {
-      if (redis.status === 'end') {
-        throw new PatchbayError(
-          'ERR_PREWARM_REDIS',
-          'the Redis client was closed (quit or disconnect); create a new one',
-        );
-      }
-      try {
-        if (redis.status === 'wait' && typeof redis.connect === 'function') await redis.connect();
-        const started = performance.now();
-        const reply = await redis.ping();
-        if (reply !== 'PONG') throw new Error(`PING answered ${String(reply)}`);
-        return { status: redis.status, pingMs: performance.now() - started };
-      } catch (error) {
-        throw new PatchbayError('ERR_PREWARM_REDIS', `Redis did not answer PING: ${(error as Error).message}`, {
-          cause: error,
-        });
-      }
-    }, signal);
+    withTimeout(
+      async () => {
+        if (redis.status === 'end') {
+          throw new PatchbayError(
+            'ERR_PREWARM_REDIS',
+            'the Redis client was closed (quit or disconnect); create a new one',
+          );
+        }
+        try {
+          if (redis.status === 'wait' && typeof redis.connect === 'function') await redis.connect();
+          const started = performance.now();
+          const reply = await redis.ping();
+          if (reply !== 'PONG') throw new Error(`PING answered ${String(reply)}`);
+          return { status: redis.status, pingMs: performance.now() - started };
+        } catch (error) {
+          throw new PatchbayError('ERR_PREWARM_REDIS', `Redis did not answer PING: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+      },
+      Number.POSITIVE_INFINITY,
+      { signal },
+    );
 }
