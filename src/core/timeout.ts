@@ -29,6 +29,23 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortError(signal.reason);
 }
 
+/** The longest delay `setTimeout` honours (about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * `ms` as a `setTimeout` delay: at most {@link MAX_TIMER_MS}. A longer delay would fire after
+ * 1 ms in Node (at once in browsers), so a server asking a client to wait a year would get a
+ * retry storm instead; a wait of 24.8 days is as good as forever.
+ *
+ * @example
+ * ```ts
+ * setTimeout(reconnect, timerDelay(serverRetryMs));
+ * ```
+ */
+export function timerDelay(ms: number): number {
+  return ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms;
+}
+
 /**
  * Waits `ms` milliseconds. Rejects with {@link AbortError} when `signal` aborts, and removes its
  * timer and listener either way, so a cancelled sleep never keeps the process alive.
@@ -54,13 +71,10 @@ export function sleep(ms: number, { signal }: { signal?: AbortSignal | undefined
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
-    }, ms);
+    }, timerDelay(ms));
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
-
-/** The longest delay `setTimeout` honours; a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Bounds `work` by `ms` milliseconds. `work` is either a promise or a function that receives an

@@ -1,5 +1,6 @@
 import { assertNumber } from '../core/assert';
 import { PatchbayError } from '../core/errors';
+import { timerDelay } from '../core/timeout';
 import type { TaskSpec } from './task';
 import type { PrewarmEvent, PrewarmReport } from './types';
 
@@ -80,7 +81,7 @@ export function startKeepWarm(options: KeepWarmOptions, host: KeepWarmHost): Kee
 
   const next = (): void => {
     if (controller.signal.aborted) return;
-    timer = setTimeout(tick, intervalMs);
+    timer = setTimeout(tick, timerDelay(intervalMs));
     timer.unref();
   };
 

@@ -1,6 +1,7 @@
 import type { Backoff } from '../core/backoff';
 import type { Clock } from '../core/clock';
 import { PatchbayError, TimeoutError } from '../core/errors';
+import { timerDelay } from '../core/timeout';
 import { runTask } from './attempt';
 import type { TaskSpec } from './task';
 import type { PrewarmEvent, PrewarmMode, PrewarmReport, PrewarmTaskReport } from './types';
@@ -60,7 +61,7 @@ export function schedule(options: ScheduleOptions): Promise<PrewarmReport> {
               unfinished: tasks.filter((t) => !results.has(t.name)).map((t) => t.name),
             });
             controller.abort(new TimeoutError(deadlineMs, `prewarm deadline of ${deadlineMs} ms passed`));
-          }, deadlineMs);
+          }, timerDelay(deadlineMs));
 
     const record = (report: PrewarmTaskReport): void => {
       results.set(report.name, report);

@@ -1,6 +1,7 @@
 import { assertNumber } from '../core/assert';
 import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
+import { timerDelay } from '../core/timeout';
 import { messageEvent } from './message-event';
 import { createSseParser, type SseEvent, type SseParser } from './sse-parser';
 
@@ -186,7 +187,7 @@ export class ReconnectingEventSource extends EventTarget {
       clearTimeout(idle);
       idle = setTimeout(
         () => controller.abort(new PatchbayError('ERR_REALTIME_IDLE', `no data for ${idleTimeoutMs} ms`)),
-        idleTimeoutMs,
+        timerDelay(idleTimeoutMs),
       );
     };
     try {
@@ -252,7 +253,7 @@ export class ReconnectingEventSource extends EventTarget {
       new CustomEvent<ReconnectingDetail>('reconnecting', { detail: { attempt: this.#attempt, delayMs, reason } }),
     );
     if (this.#closed) return; // a listener may have closed it
-    this.#retryTimer = setTimeout(() => void this.#connect(), delayMs);
+    this.#retryTimer = setTimeout(() => void this.#connect(), timerDelay(delayMs));
   }
 
   #fail(reason: unknown): void {

@@ -1,6 +1,7 @@
 import { assertNumber } from '../core/assert';
 import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
+import { timerDelay } from '../core/timeout';
 import type { ReconnectingDetail } from './event-source';
 import { messageEvent } from './message-event';
 
@@ -139,7 +140,7 @@ export class ReconnectingWebSocket extends EventTarget {
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   readonly #target: Resolvable<string | URL>;
   readonly #protocols: Resolvable<string | string[] | undefined>;
-  readonly #options: ReconnectingWebSocketOptions;
+  readonly #options: ReconnectingWebSocketOptions & { connectTimeoutMs: number };
   readonly #backoff: ReturnType<typeof backoff>;
 
   constructor(
@@ -293,7 +294,7 @@ export class ReconnectingWebSocket extends EventTarget {
           socket,
           new PatchbayError('ERR_REALTIME_TIMEOUT', `not open after ${this.#options.connectTimeoutMs} ms`),
         ),
-      this.#options.connectTimeoutMs,
+      timerDelay(this.#options.connectTimeoutMs),
     );
     socket.onopen = (event) => {
       clearTimeout(this.#connectTimer);
@@ -402,6 +403,6 @@ export class ReconnectingWebSocket extends EventTarget {
       new CustomEvent<ReconnectingDetail>('reconnecting', { detail: { attempt: this.#attempt, delayMs, reason } }),
     );
     if (this.#closedByUser) return;
-    this.#retryTimer = setTimeout(() => void this.#connect(), delayMs);
+    this.#retryTimer = setTimeout(() => void this.#connect(), timerDelay(delayMs));
   }
 }

@@ -23,6 +23,22 @@ describe('sleep', () => {
     await expect(sleep(10, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError);
   });
 
+  it('waits a duration longer than a timer can count instead of returning after 1 ms', async () => {
+    const controller = new AbortController();
+    let settled = false;
+    const pending = sleep(3_000_000_000, { signal: controller.signal }).then(
+      () => 'resolved',
+      (e: unknown) => (e as AbortError).code,
+    );
+    void pending.then(() => {
+      settled = true;
+    });
+    await sleep(50);
+    expect(settled).toBe(false);
+    controller.abort();
+    await expect(pending).resolves.toBe('ERR_ABORTED');
+  });
+
   it('rejects a negative or non-finite duration', () => {
     expect(() => sleep(-1)).toThrow(expect.objectContaining({ code: 'ERR_TIMEOUT_OPTIONS' }));
     expect(() => sleep(Number.NaN)).toThrow(expect.objectContaining({ code: 'ERR_TIMEOUT_OPTIONS' }));
@@ -100,7 +116,12 @@ describe('withTimeout', () => {
   });
 
   it('with an infinite timeout, is bounded by the signal alone', async () => {
-    await expect(withTimeout(sleep(10).then(() => 'late'), Number.POSITIVE_INFINITY)).resolves.toBe('late');
+    await expect(
+      withTimeout(
+        sleep(10).then(() => 'late'),
+        Number.POSITIVE_INFINITY,
+      ),
+    ).resolves.toBe('late');
     const outer = new AbortController();
     let seen: AbortSignal | undefined;
     const pending = withTimeout(
@@ -125,7 +146,12 @@ describe('withTimeout', () => {
     };
     process.on('warning', onWarning);
     try {
-      await expect(withTimeout(sleep(30).then(() => 'done'), 3_000_000_000)).resolves.toBe('done');
+      await expect(
+        withTimeout(
+          sleep(30).then(() => 'done'),
+          3_000_000_000,
+        ),
+      ).resolves.toBe('done');
     } finally {
       process.off('warning', onWarning);
     }

@@ -252,6 +252,37 @@ describe('retryInterceptor', () => {
     expect(calls).toBe(1);
   });
 
+  it('waits a pushback longer than a timer can count instead of retrying at once', async () => {
+    let calls = 0;
+    const server = await lab({
+      Unary: (_call, callback) => {
+        calls++;
+        callback(
+          grpcError(status.UNAVAILABLE, 'come back next year', { 'grpc-retry-pushback-ms': '31536000000' }) as never,
+        );
+      },
+    });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      const lab1 = client(server.address, [retryInterceptor({ backoff: fast })]);
+      const ended = new Promise<{ code?: number }>((resolve) => {
+        const call = lab1.raw.Unary({ text: 'x', count: 0 }, new Metadata(), {}, (error) => resolve(error ?? {}));
+        // No deadline: only the caller can end the wait for the retry.
+        setTimeout(() => call.cancel(), 300);
+      });
+      await expect(ended).resolves.toMatchObject({ code: status.CANCELLED });
+    } finally {
+      process.off('warning', onWarning);
+    }
+    // setTimeout fires after 1 ms for a delay above 2^31 - 1 ms: that would have been a retry storm.
+    expect(calls).toBe(1);
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
   it('bounds all attempts by the overall deadline: DEADLINE_EXCEEDED while retrying', async () => {
     let calls = 0;
     const server = await lab({

@@ -89,6 +89,34 @@ describe('ReconnectingEventSource', () => {
     expect(connections).toBeGreaterThanOrEqual(3);
   });
 
+  it('waits out a retry: longer than a timer can count instead of reconnecting at once', async () => {
+    let connections = 0;
+    const server = await serve((_req, res) => {
+      connections++;
+      // A year, far past the 2^31 - 1 ms a timer can count.
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('retry: 31536000000\ndata: bye\n\n');
+    });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.name);
+    };
+    process.on('warning', onWarning);
+    try {
+      const source = open(server.url);
+      const reconnects: number[] = [];
+      source.addEventListener('reconnecting', (event) => reconnects.push((event as CustomEvent).detail.delayMs));
+      await until(() => reconnects.length === 1);
+      await sleep(300);
+      expect(reconnects).toEqual([31_536_000_000]);
+      expect(connections).toBe(1);
+      source.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('TimeoutOverflowWarning');
+  });
+
   it.each([
     ['204 No Content', (res: ServerResponse) => res.writeHead(204).end()],
     [

@@ -1,3 +1,5 @@
+import { timerDelay } from '../../core/timeout';
+
 /** Lets waiters sleep until a timeout or until someone calls `wake`, with no timer left behind. */
 export interface Waker {
   /** Counts `wake` calls; pass it to `wait` to not miss a wake that came before the wait. */
@@ -26,7 +28,7 @@ export function createWaker(): Waker {
           signal?.removeEventListener('abort', done);
           resolve();
         };
-        const timer = setTimeout(done, ms);
+        const timer = setTimeout(done, timerDelay(ms));
         waiters.add(done);
         signal?.addEventListener('abort', done, { once: true });
       });

@@ -10,6 +10,7 @@ import { assertNumber } from '../../core/assert';
 import type { Clock } from '../../core/clock';
 import { systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
+import { MAX_TIMER_MS } from '../../core/timeout';
 import { assertFunction, assertOptions, OPTIONS_CODE } from '../options';
 import { deadlineMs, statusOf } from '../status';
 import { ForwardingCall, type InterceptingCallInterface } from './forwarding';
@@ -139,7 +140,7 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
         }
         const remaining = deadlineMs(callOptions.deadline) - Date.now();
         const timer =
-          remaining <= maxTimerMs
+          remaining <= MAX_TIMER_MS
             ? setTimeout(
                 () => waiting?.(status.DEADLINE_EXCEEDED, 'Deadline exceeded waiting for the auth token'),
                 remaining,
@@ -196,9 +197,6 @@ class AuthorizedCall extends ForwardingCall {
     this.listener?.onReceiveStatus?.(final);
   }
 }
-
-// setTimeout fires at once for delays above 2^31 - 1 ms; such deadlines are as good as none.
-const maxTimerMs = 2_147_483_647;
 
 const tokenPattern = /^[\x21-\x7e]+$/;
 

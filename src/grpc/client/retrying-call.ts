@@ -7,6 +7,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type { Backoff } from '../../core/backoff';
+import { timerDelay } from '../../core/timeout';
 import { codeName, deadlineMs, statusOf } from '../status';
 import type { InterceptingCallInterface, MessageContext } from './forwarding';
 import type { RetryEvent } from './retry';
@@ -190,7 +191,7 @@ export class RetryingCall implements InterceptingCallInterface {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.startAttempt();
-    }, delayMs);
+    }, timerDelay(delayMs));
     // After the retry is scheduled: a throwing hook must not leave the call hanging.
     this.policy.onRetry?.({
       method: this.options.method_definition.path,
