@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { assertNumber } from '../core/assert';
 import { PatchbayError } from '../core/errors';
+import { timerDelay } from '../core/timeout';
 
 /**
  * Options of {@link createSseStream}.
@@ -96,7 +97,7 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
   res.flushHeaders();
   if (retryMs !== undefined) res.write(`retry: ${retryMs}\n\n`);
 
-  const heartbeat = heartbeatMs > 0 ? setInterval(() => res.write(':\n\n'), heartbeatMs) : undefined;
+  const heartbeat = heartbeatMs > 0 ? setInterval(() => res.write(':\n\n'), timerDelay(heartbeatMs)) : undefined;
   const stop = (): void => {
     closed = true;
     clearInterval(heartbeat);

@@ -350,7 +350,7 @@ export class ReconnectingWebSocket extends EventTarget {
       if (socket.readyState !== 1) return;
       if (protocolPing) socket.ping?.();
       else socket.send(heartbeat.message ?? 'ping');
-    }, heartbeat.intervalMs);
+    }, timerDelay(heartbeat.intervalMs));
   }
 
   /** Drops a socket that will not finish on its own (never opened, or dead) and reconnects. */
