@@ -35,18 +35,18 @@ export async function fetchJson(
         const length = Number(response.headers.get('content-length') ?? 0);
         if (length > MAX_BYTES) {
           await response.body?.cancel();
-          throw new Error(`response of ${length} bytes is too large`);
+          throw new OidcError(code, `${url} announced ${length} bytes, more than ${MAX_BYTES}`);
         }
-        return { status: response.status, text: await response.text() };
+        return { status: response.status, text: await readText(response, url, code) };
       },
       timeoutMs,
       { message: `${url} did not answer within ${timeoutMs} ms` },
     ));
   } catch (error) {
+    if (error instanceof OidcError) throw error;
     const why = error instanceof TimeoutError ? error.message : `request to ${url} failed`;
     throw new OidcError(code, why, { cause: error });
   }
-  if (text.length > MAX_BYTES) throw new OidcError(code, `${url} sent more than ${MAX_BYTES} bytes`);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -57,4 +57,26 @@ export async function fetchJson(
     throw new OidcError(code, `${url} answered ${status} with JSON that is not an object`);
   }
   return { status, body: body as Record<string, unknown> };
+}
+
+/**
+ * The body as text, read only up to {@link MAX_BYTES}: a body without a `content-length` (chunked)
+ * is counted as it arrives and cancelled past the limit, rather than buffered whole first.
+ */
+async function readText(response: Response, url: string, code: OidcErrorCode): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    bytes += value.byteLength;
+    if (bytes > MAX_BYTES) {
+      await reader.cancel();
+      throw new OidcError(code, `${url} sent more than ${MAX_BYTES} bytes`);
+    }
+    text += decoder.decode(value, { stream: true });
+  }
 }

@@ -51,6 +51,45 @@ describe('discover', () => {
     expect(metadata).toMatchObject({ issuer, jwks_uri: `${issuer}/jwks` });
   });
 
+  it('stops reading a body that streams past 1 MB without a content-length', async () => {
+    let sent = 0;
+    let closedEarly = false;
+    const { issuer } = await serve((_iss, _req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.write('{"issuer":"');
+      const chunk = 'x'.repeat(64 * 1024);
+      // Chunked and endless: only the client can end it.
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk)) sent += chunk.length;
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.on('close', () => {
+        closedEarly = !res.writableFinished;
+      });
+      pump();
+    });
+    const started = performance.now();
+    await expect(discover(issuer, { timeoutMs: 30_000 })).rejects.toMatchObject({
+      code: 'ERR_OIDC_DISCOVERY',
+      message: expect.stringContaining('more than 1048576 bytes'),
+    });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closedEarly).toBe(true);
+    expect(sent).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('refuses a body whose content-length is past 1 MB without reading it', async () => {
+    const { issuer } = await serve((_iss, _req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(2 * 1024 * 1024) });
+      res.write('{"issuer":"');
+    });
+    await expect(discover(issuer)).rejects.toMatchObject({
+      code: 'ERR_OIDC_DISCOVERY',
+      message: expect.stringContaining('announced 2097152 bytes'),
+    });
+  });
+
   it('requires the document to name exactly the requested issuer', async () => {
     const { issuer } = await serve((iss, _req, res) => json(res, document(`${iss}/`)));
     await expect(discover(issuer)).rejects.toMatchObject({ code: 'ERR_OIDC_DISCOVERY' });
