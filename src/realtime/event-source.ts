@@ -46,6 +46,12 @@ export interface ReconnectingEventSourceOptions {
   maxRetries?: number;
   /** Reconnect when nothing (not even a comment) arrives for this long, in ms. Default: off. */
   idleTimeoutMs?: number;
+  /**
+   * The most characters one event (or one unfinished line) may hold. A larger one is dropped and
+   * the stream reconnects with `ERR_REALTIME_EVENT_TOO_LARGE` as the reason, so a runaway server
+   * cannot grow memory without bound. Default 16 Mi characters.
+   */
+  maxEventLength?: number;
 }
 
 /**
@@ -140,6 +146,7 @@ export class ReconnectingEventSource extends EventTarget {
       onRetry: (ms) => {
         this.#serverRetryMs = ms;
       },
+      ...(options.maxEventLength === undefined ? {} : { maxEventLength: options.maxEventLength }),
     });
     // like EventSource, connect after the current task so listeners can be attached first
     queueMicrotask(() => void this.#connect());

@@ -1,3 +1,4 @@
+import { assertNumber } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 
 /**
@@ -32,7 +33,16 @@ export interface SseParserHandlers {
   onRetry?(ms: number): void;
   /** Called with the text of a comment line (after the colon and one optional space). */
   onComment?(comment: string): void;
+  /**
+   * The most characters an unfinished line plus an undispatched event's data may hold across
+   * chunks. Past it, `feed` drops them and throws `ERR_REALTIME_EVENT_TOO_LARGE`, so a stream
+   * that never ends its line cannot grow memory without bound. Default 16 Mi (16 777 216).
+   */
+  maxEventLength?: number;
 }
+
+/** Default of {@link SseParserHandlers.maxEventLength}. */
+const MAX_EVENT_LENGTH = 16 * 1024 * 1024;
 
 /**
  * A push parser for `text/event-stream`.
@@ -101,7 +111,8 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
   if (typeof handlers?.onEvent !== 'function') {
     throw new PatchbayError('ERR_REALTIME_OPTIONS', 'createSseParser needs an onEvent handler');
   }
-  const { onEvent, onRetry, onComment } = handlers;
+  const { onEvent, onRetry, onComment, maxEventLength = MAX_EVENT_LENGTH } = handlers;
+  assertNumber(maxEventLength, 'maxEventLength', 'ERR_REALTIME_OPTIONS', { min: 1 });
   let decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let started = false;
   let partial = '';
@@ -222,6 +233,20 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
     return start;
   };
 
+  // Checked once a chunk: what one chunk holds is already in memory; what chunks pile up is not.
+  const limitHeld = (): void => {
+    const held = partial.length + data.length;
+    if (held <= maxEventLength) return;
+    partial = '';
+    data = '';
+    dataLines = 0;
+    type = '';
+    throw new PatchbayError(
+      'ERR_REALTIME_EVENT_TOO_LARGE',
+      `an event or line of more than ${maxEventLength} characters (${held} held); it was dropped`,
+    );
+  };
+
   const feedText = (input: string): void => {
     let text = input;
     if (!started) {
@@ -241,6 +266,7 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
       const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
       if (end === -1) {
         partial += start === 0 ? text : text.slice(start);
+        limitHeld();
         return;
       }
       const whole = partial + text.slice(start, end);
@@ -251,6 +277,7 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
     }
     start = text.indexOf('\r', start) === -1 ? feedLfOnly(text, start) : feedAnyEnding(text, start);
     if (start < text.length) partial = text.slice(start);
+    limitHeld();
   };
 
   return {

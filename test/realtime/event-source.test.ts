@@ -89,6 +89,42 @@ describe('ReconnectingEventSource', () => {
     expect(connections).toBeGreaterThanOrEqual(3);
   });
 
+  it('drops an event that grows past maxEventLength and reconnects, instead of buffering it without end', async () => {
+    let connections = 0;
+    const closed: boolean[] = [];
+    const server = await serve((_req, res) => {
+      connections++;
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('id: 1\ndata: small\n\ndata: ');
+      const chunk = 'x'.repeat(16 * 1024);
+      // One data line that never ends: only the client can stop it.
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.on('close', () => closed.push(!res.writableFinished));
+      pump();
+    });
+    const source = open(server.url, { maxEventLength: 100_000, backoff: { initialMs: 5_000, maxMs: 5_000 } });
+    const data: string[] = [];
+    const reasons: unknown[] = [];
+    source.onmessage = (event) => data.push(event.data);
+    source.addEventListener('reconnecting', (event) => reasons.push((event as CustomEvent).detail.reason));
+    await until(() => reasons.length === 1 && closed.length === 1);
+    source.close();
+    expect(reasons[0]).toMatchObject({ code: 'ERR_REALTIME_EVENT_TOO_LARGE' });
+    expect(data).toEqual(['small']);
+    expect(source.lastEventId).toBe('1');
+    expect(closed).toEqual([true]);
+    expect(connections).toBe(1);
+  });
+
+  it('refuses a maxEventLength that is not a positive number', () => {
+    expect(() => new ReconnectingEventSource('http://127.0.0.1:1/', { maxEventLength: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }),
+    );
+  });
+
   it('waits out a retry: longer than a timer can count instead of reconnecting at once', async () => {
     let connections = 0;
     const server = await serve((_req, res) => {

@@ -158,6 +158,47 @@ describe('createSseParser: the WHATWG event-stream rules', () => {
     expect(() => createSseParser({} as never)).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }));
   });
 
+  it('drops a line that keeps growing across chunks past maxEventLength, and throws', () => {
+    const events: SseEvent[] = [];
+    const parser = createSseParser({ onEvent: (event) => events.push(event), maxEventLength: 1_000 });
+    parser.feed('data: first\n\ndata: ');
+    const chunk = 'x'.repeat(300);
+    let thrown: unknown;
+    for (let i = 0; i < 10 && thrown === undefined; i++) {
+      try {
+        parser.feed(chunk);
+      } catch (error) {
+        thrown = error;
+      }
+    }
+    expect(thrown).toMatchObject({ code: 'ERR_REALTIME_EVENT_TOO_LARGE' });
+    parser.reset();
+    parser.feed('data: next\n\n');
+    expect(events.map((e) => e.data)).toEqual(['first', 'next']);
+  });
+
+  it('counts the data of an event spread over many lines and chunks', () => {
+    const events: SseEvent[] = [];
+    const parser = createSseParser({ onEvent: (event) => events.push(event), maxEventLength: 1_000 });
+    const line = `data: ${'y'.repeat(94)}\n`;
+    // 10 lines of 94 characters of data (plus the joining LFs) fit; the eleventh does not.
+    for (let i = 0; i < 10; i++) parser.feed(line);
+    parser.feed('\n');
+    expect(events).toHaveLength(1);
+    for (let i = 0; i < 10; i++) parser.feed(line);
+    expect(() => parser.feed(line)).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_EVENT_TOO_LARGE' }));
+    parser.feed('\n');
+    expect(events).toHaveLength(1);
+  });
+
+  it('refuses a maxEventLength that is not a positive number', () => {
+    for (const maxEventLength of [0, -1, Number.NaN, '10' as unknown as number]) {
+      expect(() => createSseParser({ onEvent: () => {}, maxEventLength })).toThrow(
+        expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }),
+      );
+    }
+  });
+
   it('agrees with a literal reading of the spec on random streams, however they are chunked', () => {
     const random = seededRandom(7);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
