@@ -64,6 +64,9 @@ export function parseClaims(payload: Uint8Array): IdTokenClaims {
   if (typeof c.aud !== 'string' && !(Array.isArray(c.aud) && c.aud.every((a) => typeof a === 'string'))) {
     throw new OidcError('ERR_OIDC_MALFORMED', 'ID token aud is neither a string nor a list of strings');
   }
+  if (c.nbf !== undefined && !isNumber(c.nbf)) {
+    throw new OidcError('ERR_OIDC_MALFORMED', 'ID token nbf is not a number');
+  }
   return c as IdTokenClaims;
 }
 
@@ -87,8 +90,8 @@ export async function checkClaims(claims: IdTokenClaims, checks: ClaimChecks): P
     );
   }
   if (claims.exp <= now - skew) throw new OidcError('ERR_OIDC_EXPIRED', `ID token expired at ${claims.exp}`);
-  if (claims.nbf !== undefined && (!isNumber(claims.nbf) || claims.nbf > now + skew)) {
-    throw new OidcError('ERR_OIDC_NOT_YET_VALID', `ID token is not valid before ${String(claims.nbf)}`);
+  if (claims.nbf !== undefined && claims.nbf > now + skew) {
+    throw new OidcError('ERR_OIDC_NOT_YET_VALID', `ID token is not valid before ${claims.nbf}`);
   }
   if (claims.iat > now + skew) throw new OidcError('ERR_OIDC_IAT', `ID token was issued in the future (${claims.iat})`);
   if (checks.nonce !== undefined ? claims.nonce !== checks.nonce : claims.nonce !== undefined) {

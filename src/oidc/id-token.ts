@@ -1,9 +1,10 @@
-import { compactVerify, errors } from 'jose';
-import { assertNonEmptyString, assertNumber } from '../core/assert';
+import { compactVerify, decodeProtectedHeader, errors } from 'jose';
+import { assertNonEmptyString, assertNumber, describe } from '../core/assert';
 import { type Clock, systemClock } from '../core/clock';
 import { type ClaimChecks, checkClaims, type IdTokenClaims, parseClaims } from './claims';
 import { checkIssuer, discover } from './discovery';
 import { OidcError } from './errors';
+import { failureHoldMs, failureMemo } from './failure-memo';
 import type { Fetch } from './http';
 import { createJwksCache, type KeyResolver } from './jwks';
 
@@ -53,7 +54,10 @@ export interface IdTokenVerifierOptions {
   fetch?: Fetch;
   /** Bound on each discovery or JWKS request, in ms. Default 5 000. */
   timeoutMs?: number;
-  /** Least time between two JWKS fetches caused by an unknown `kid`, in ms. Default 30 000. */
+  /**
+   * Least time between two JWKS fetches caused by an unknown `kid`, in ms. Default 30 000. Before
+   * any keys are held, a failed discovery or JWKS load waits this long, at most 5 s, to be retried.
+   */
   jwksCooldownMs?: number;
   /** Age after which JWKS keys are refreshed in the background, in ms. Default 10 minutes. */
   jwksMaxAgeMs?: number;
@@ -62,7 +66,8 @@ export interface IdTokenVerifierOptions {
 }
 
 /**
- * Per-call checks of {@link IdTokenVerifier.verify}.
+ * Per-call checks of {@link IdTokenVerifier.verify}. A check of the wrong type is refused with
+ * `ERR_OIDC_INPUT` rather than skipped.
  *
  * @example
  * ```ts
@@ -150,7 +155,12 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
   assertNumber(jwksMaxAgeMs, 'jwksMaxAgeMs', 'ERR_OIDC_OPTIONS', { min: 0 });
 
   let setup: Promise<{ keys: KeyResolver; algorithms: string[] }> | undefined;
+  const setupFailed = failureMemo(clock, failureHoldMs(jwksCooldownMs), 'ERR_OIDC_DISCOVERY', `discovering ${issuer}`);
   const prepare = (): Promise<{ keys: KeyResolver; algorithms: string[] }> => {
+    if (setup === undefined) {
+      const recent = setupFailed.recent();
+      if (recent) return Promise.reject(recent);
+    }
     setup ??= (async () => {
       let uri = jwksUri;
       let allowed = algorithms;
@@ -174,8 +184,9 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
       });
       return { keys, algorithms: allowed };
     })();
-    // a failed discovery is retried on the next verification rather than remembered
-    setup.catch(() => {
+    // a failed discovery is retried, after a pause, rather than remembered for good
+    setup.catch((error: unknown) => {
+      setupFailed.record(error);
       setup = undefined;
     });
     return setup;
@@ -191,13 +202,11 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
       }
       if (idToken.split('.').length !== 3)
         throw new OidcError('ERR_OIDC_MALFORMED', 'ID token is not a JWS in compact form');
+      checkVerifyChecks(checks);
+      // before any request to the provider, so a string that is no token costs it nothing
+      checkProtectedHeader(idToken);
       const { keys, algorithms: allowed } = await prepare();
-      let verified: Awaited<ReturnType<typeof compactVerify>>;
-      try {
-        verified = await compactVerify(idToken, keys, { algorithms: allowed });
-      } catch (error) {
-        throw joseFailure(error);
-      }
+      const verified = await verifySignature(idToken, keys, allowed);
       const claims = parseClaims(verified.payload);
       const claimChecks: ClaimChecks = {
         issuer,
@@ -214,6 +223,72 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
       return claims;
     },
   };
+}
+
+function checkVerifyChecks(checks: unknown): asserts checks is VerifyChecks {
+  if (typeof checks !== 'object' || checks === null) {
+    throw new OidcError('ERR_OIDC_INPUT', 'verify checks must be an object');
+  }
+  const { nonce, maxAgeSeconds, accessToken, code } = checks as Record<string, unknown>;
+  for (const [name, value] of [
+    ['nonce', nonce],
+    ['accessToken', accessToken],
+    ['code', code],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'string') {
+      throw new OidcError('ERR_OIDC_INPUT', `${name} must be a string, got ${describe(value)}`);
+    }
+  }
+  // a string or NaN here would make the max_age comparison always pass
+  if (
+    maxAgeSeconds !== undefined &&
+    !(typeof maxAgeSeconds === 'number' && maxAgeSeconds >= 0 && Number.isFinite(maxAgeSeconds))
+  ) {
+    throw new OidcError('ERR_OIDC_INPUT', `maxAgeSeconds must be a finite number >= 0, got ${describe(maxAgeSeconds)}`);
+  }
+}
+
+/**
+ * Refuses a header that is not base64url JSON, and any `crit` header: RFC 7515 has a recipient
+ * refuse extensions it does not understand, and patchbay understands none. The one jose knows,
+ * `b64: false` (RFC 7797), leaves the payload unencoded, which a JWT must not be.
+ */
+function checkProtectedHeader(idToken: string): void {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(idToken);
+  } catch (error) {
+    throw new OidcError('ERR_OIDC_MALFORMED', 'ID token header is not base64url-encoded JSON', { cause: error });
+  }
+  if (header.crit !== undefined) {
+    throw new OidcError('ERR_OIDC_MALFORMED', `ID token header has critical extensions (${describe(header.crit)})`);
+  }
+}
+
+/**
+ * Verifies the signature. A token without `kid` that several keys of the JWKS could have signed
+ * (a provider mid-rotation) is tried with each in turn, as jose offers them.
+ */
+async function verifySignature(
+  idToken: string,
+  keys: KeyResolver,
+  algorithms: string[],
+): Promise<Awaited<ReturnType<typeof compactVerify>>> {
+  try {
+    return await compactVerify(idToken, keys, { algorithms });
+  } catch (error) {
+    if (!(error instanceof errors.JWKSMultipleMatchingKeys)) throw joseFailure(error);
+    let last: unknown = error;
+    for await (const key of error) {
+      try {
+        return await compactVerify(idToken, key, { algorithms });
+      } catch (attempt) {
+        last = attempt;
+        if (!(attempt instanceof errors.JWSSignatureVerificationFailed)) break;
+      }
+    }
+    throw joseFailure(last);
+  }
 }
 
 /** Maps jose's failures onto the module's codes. */

@@ -1,6 +1,7 @@
 import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose';
 import type { Clock } from '../core/clock';
 import { OidcError } from './errors';
+import { failureHoldMs, failureMemo } from './failure-memo';
 import { type Fetch, fetchJson } from './http';
 
 /** Settings of a {@link JwksCache}. */
@@ -21,8 +22,9 @@ export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput
 /**
  * A provider's JWKS, cached. Keys are fetched on first use; a token whose `kid` is not in the
  * set triggers one refetch (at most once per `cooldownMs`, and one request however many
- * verifications wait on it); stale keys are refreshed in the background; and when the endpoint
- * is down, the keys already held keep verifying tokens.
+ * verifications wait on it); stale keys are refreshed in the background; when the endpoint
+ * is down, the keys already held keep verifying tokens; and before any keys are held, a failed
+ * load is not retried for a few seconds.
  */
 export function createJwksCache(options: JwksCacheOptions): KeyResolver {
   const { uri, fetch: fetchImpl, timeoutMs, cooldownMs, maxAgeMs, clock } = options;
@@ -32,6 +34,7 @@ export function createJwksCache(options: JwksCacheOptions): KeyResolver {
   // background refreshes are not, so a rotation just after start-up is picked up at once
   let missRefreshAt = Number.NEGATIVE_INFINITY;
   let inflight: Promise<void> | undefined;
+  const failed = failureMemo(clock, failureHoldMs(cooldownMs), 'ERR_OIDC_JWKS', `fetching ${uri}`);
 
   const load = async (): Promise<void> => {
     const { status, body } = await fetchJson(
@@ -52,16 +55,27 @@ export function createJwksCache(options: JwksCacheOptions): KeyResolver {
   const refresh = (): Promise<void> => {
     if (!inflight) {
       fetchedAt = clock.now();
-      inflight = load().finally(() => {
-        inflight = undefined;
-      });
+      inflight = load()
+        .then(
+          () => failed.clear(),
+          (error: unknown) => {
+            failed.record(error);
+            throw error;
+          },
+        )
+        .finally(() => {
+          inflight = undefined;
+        });
     }
     return inflight;
   };
 
   return async (header, token) => {
-    if (!keys) await refresh();
-    else if (clock.now() - fetchedAt >= maxAgeMs) refresh().catch(() => {}); // stale-while-revalidate
+    if (!keys) {
+      const recent = failed.recent();
+      if (recent) throw recent;
+      await refresh();
+    } else if (clock.now() - fetchedAt >= maxAgeMs) refresh().catch(() => {}); // stale-while-revalidate
     try {
       return await keys!(header, token);
     } catch (error) {

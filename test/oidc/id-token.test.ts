@@ -105,6 +105,7 @@ describe('createIdTokenVerifier: every OIDC Core 3.1.3.7 rule', () => {
     ['ERR_OIDC_NONCE', { nonce: 'unexpected' }],
     ['ERR_OIDC_MALFORMED', { sub: 42 }],
     ['ERR_OIDC_MALFORMED', { exp: 'tomorrow' }],
+    ['ERR_OIDC_MALFORMED', { nbf: 'soon' }],
   ])('%s for %j', async (code, claims) => {
     const { issuer, verifier } = await setup();
     const token = await issuer.sign(claims as Record<string, unknown>);
@@ -257,6 +258,56 @@ describe('createIdTokenVerifier: keys', () => {
   });
 });
 
+describe('createIdTokenVerifier: a failing provider', () => {
+  it('does not ask a failing JWKS endpoint again for every token, and uses it again once it is back', async () => {
+    issuer = await startIssuer();
+    issuer.jwksMode = 'down';
+    const verifier = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId, jwksCooldownMs: 300 });
+    const token = await issuer.sign();
+    for (let i = 0; i < 20; i++) expect((await failure(verifier.verify(token))).code).toBe('ERR_OIDC_JWKS');
+    expect(issuer.requests.jwks).toBe(1);
+    issuer.jwksMode = 'ok';
+    await sleep(350);
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    expect(issuer.requests.jwks).toBe(2);
+  });
+
+  it('does not ask a failing discovery endpoint again for every token', async () => {
+    issuer = await startIssuer();
+    issuer.discoveryMode = 'down';
+    const verifier = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId, jwksCooldownMs: 300 });
+    const token = await issuer.sign();
+    for (let i = 0; i < 20; i++) expect((await failure(verifier.verify(token))).code).toBe('ERR_OIDC_DISCOVERY');
+    expect(issuer.requests.discovery).toBe(1);
+    issuer.discoveryMode = 'ok';
+    await sleep(350);
+    await expect(verifier.verify(token)).resolves.toBeDefined();
+    expect(issuer.requests.discovery).toBe(2);
+  });
+
+  it('refuses a string that is no token before asking the provider anything', async () => {
+    const { issuer, verifier } = await setup();
+    for (const garbage of ['a.b.c', `${base64url.encode('[1]')}.e30.sig`]) {
+      expect((await failure(verifier.verify(garbage))).code).toBe('ERR_OIDC_MALFORMED');
+    }
+    expect(issuer.requests).toEqual({ discovery: 0, jwks: 0 });
+  });
+
+  it('verifies a token without kid against a JWKS whose keys have none, trying each key', async () => {
+    const { issuer, verifier } = await setup();
+    const first = issuer.current;
+    const second = await issuer.rotate();
+    issuer.omitKids = true;
+    for (const key of [first, second]) {
+      const token = await issuer.sign({}, { key, header: { kid: undefined } });
+      await expect(verifier.verify(token)).resolves.toMatchObject({ sub: 'user-1' });
+    }
+    const stranger = await issuer.unpublishedKey();
+    const forged = await issuer.sign({}, { key: stranger, header: { kid: undefined } });
+    expect((await failure(verifier.verify(forged))).code).toBe('ERR_OIDC_SIGNATURE');
+  });
+});
+
 describe('createIdTokenVerifier: bad input', () => {
   it.each([
     ['empty', ''],
@@ -269,6 +320,39 @@ describe('createIdTokenVerifier: bad input', () => {
   ])('%s → ERR_OIDC_MALFORMED', async (_, token) => {
     const { verifier } = await setup();
     expect((await failure(verifier.verify(token as string))).code).toBe('ERR_OIDC_MALFORMED');
+  });
+
+  it.each([
+    ['maxAgeSeconds as a string', { maxAgeSeconds: '60' }],
+    ['maxAgeSeconds NaN', { maxAgeSeconds: Number.NaN }],
+    ['maxAgeSeconds negative', { maxAgeSeconds: -1 }],
+    ['nonce not a string', { nonce: 42 }],
+    ['accessToken not a string', { accessToken: {} }],
+    ['code not a string', { code: 7 }],
+    ['checks null', null],
+  ])('per-call %s → ERR_OIDC_INPUT, even for a token that would fail that check', async (_, checks) => {
+    const { issuer, verifier } = await setup();
+    const old = await issuer.sign({ auth_time: now() - 86_400 });
+    expect((await failure(verifier.verify(old, checks as never))).code).toBe('ERR_OIDC_INPUT');
+  });
+
+  it('refuses critical header extensions, b64: false (an unencoded payload) among them', async () => {
+    const { issuer, verifier } = await setup();
+    const { CompactSign, FlattenedSign } = await import('jose');
+    const claims = new TextEncoder().encode(
+      JSON.stringify({ iss: issuer.issuer, aud: issuer.clientId, sub: 'user-1', iat: now(), exp: now() + 300 }),
+    );
+    // jose builds an unencoded payload only in the flattened form; without dots it also reads as compact
+    const flat = await new FlattenedSign(new TextEncoder().encode('{"sub":"user-1"}'))
+      .setProtectedHeader({ alg: 'RS256', kid: issuer.current.kid, b64: false, crit: ['b64'] })
+      .sign(issuer.current.privateKey);
+    const unencoded = `${flat.protected}.${flat.payload}.${flat.signature}`;
+    const extended = await new CompactSign(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: issuer.current.kid, crit: ['exp-tenant'], 'exp-tenant': 'a' })
+      .sign(issuer.current.privateKey, { crit: { 'exp-tenant': true } });
+    for (const token of [unencoded, extended]) {
+      expect((await failure(verifier.verify(token))).code).toBe('ERR_OIDC_MALFORMED');
+    }
   });
 
   it('a payload that is JSON but not an object', async () => {

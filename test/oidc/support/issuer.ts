@@ -20,6 +20,10 @@ export interface TestIssuer {
   requests: { discovery: number; jwks: number };
   /** `ok` serves, `down` answers 503, `hang` never answers. */
   jwksMode: Mode;
+  /** The same, for the discovery document. */
+  discoveryMode: Mode;
+  /** Publishes the keys without their `kid`, as some providers do. */
+  omitKids: boolean;
   /** The key tokens are signed with unless `sign` is told otherwise. */
   current: SigningKey;
   /** Signs `claims` on top of valid defaults (iss, aud, sub, iat, exp). */
@@ -45,9 +49,19 @@ async function newKey(alg: string): Promise<SigningKey> {
 export async function startIssuer({ alg = 'RS256', algorithms = ['RS256', 'ES256'] } = {}): Promise<TestIssuer> {
   const published: SigningKey[] = [await newKey(alg)];
   const hung: ServerResponse[] = [];
+  // false when the mode answered for the endpoint (503) or left it hanging
+  const answer = (mode: Mode, res: ServerResponse): boolean => {
+    if (mode === 'hang') hung.push(res);
+    if (mode === 'down') {
+      res.statusCode = 503;
+      res.end('{"error":"down"}');
+    }
+    return mode === 'ok';
+  };
   const server = createServer((req, res) => {
     if (req.url === '/.well-known/openid-configuration') {
       state.requests.discovery++;
+      if (!answer(state.discoveryMode, res)) return;
       res.setHeader('content-type', 'application/json');
       res.end(
         JSON.stringify({
@@ -64,17 +78,10 @@ export async function startIssuer({ alg = 'RS256', algorithms = ['RS256', 'ES256
     }
     if (req.url === '/jwks') {
       state.requests.jwks++;
-      if (state.jwksMode === 'hang') {
-        hung.push(res);
-        return;
-      }
-      if (state.jwksMode === 'down') {
-        res.statusCode = 503;
-        res.end('{"error":"down"}');
-        return;
-      }
+      if (!answer(state.jwksMode, res)) return;
+      const keys = published.map(({ publicJwk: { kid, ...rest } }) => (state.omitKids ? rest : { kid, ...rest }));
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ keys: published.map((key) => key.publicJwk) }));
+      res.end(JSON.stringify({ keys }));
       return;
     }
     res.statusCode = 404;
@@ -89,6 +96,8 @@ export async function startIssuer({ alg = 'RS256', algorithms = ['RS256', 'ES256
     clientId: 'patchbay-client',
     requests: { discovery: 0, jwks: 0 },
     jwksMode: 'ok',
+    discoveryMode: 'ok',
+    omitKids: false,
     current: published[0]!,
     async sign(claims = {}, { key = state.current, header = {} } = {}) {
       const now = Math.floor(Date.now() / 1000);
