@@ -259,31 +259,24 @@ describe('createIdTokenVerifier: keys', () => {
 });
 
 describe('createIdTokenVerifier: a failing provider', () => {
-  it('does not ask a failing JWKS endpoint again for every token, and uses it again once it is back', async () => {
-    issuer = await startIssuer();
-    issuer.jwksMode = 'down';
-    const verifier = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId, jwksCooldownMs: 300 });
-    const token = await issuer.sign();
-    for (let i = 0; i < 20; i++) expect((await failure(verifier.verify(token))).code).toBe('ERR_OIDC_JWKS');
-    expect(issuer.requests.jwks).toBe(1);
-    issuer.jwksMode = 'ok';
-    await sleep(350);
-    await expect(verifier.verify(token)).resolves.toBeDefined();
-    expect(issuer.requests.jwks).toBe(2);
-  });
-
-  it('does not ask a failing discovery endpoint again for every token', async () => {
-    issuer = await startIssuer();
-    issuer.discoveryMode = 'down';
-    const verifier = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId, jwksCooldownMs: 300 });
-    const token = await issuer.sign();
-    for (let i = 0; i < 20; i++) expect((await failure(verifier.verify(token))).code).toBe('ERR_OIDC_DISCOVERY');
-    expect(issuer.requests.discovery).toBe(1);
-    issuer.discoveryMode = 'ok';
-    await sleep(350);
-    await expect(verifier.verify(token)).resolves.toBeDefined();
-    expect(issuer.requests.discovery).toBe(2);
-  });
+  it.each([
+    ['JWKS', 'jwks', 'ERR_OIDC_JWKS'],
+    ['discovery', 'discovery', 'ERR_OIDC_DISCOVERY'],
+  ] as const)(
+    'does not ask a failing %s endpoint again for every token, and asks again once it is back',
+    async (_, endpoint, code) => {
+      issuer = await startIssuer();
+      issuer[`${endpoint}Mode`] = 'down';
+      const verifier = createIdTokenVerifier({ issuer: issuer.issuer, clientId: issuer.clientId, jwksCooldownMs: 300 });
+      const token = await issuer.sign();
+      for (let i = 0; i < 20; i++) expect((await failure(verifier.verify(token))).code).toBe(code);
+      expect(issuer.requests[endpoint]).toBe(1);
+      issuer[`${endpoint}Mode`] = 'ok';
+      await sleep(350);
+      await expect(verifier.verify(token)).resolves.toBeDefined();
+      expect(issuer.requests[endpoint]).toBe(2);
+    },
+  );
 
   it('refuses a string that is no token before asking the provider anything', async () => {
     const { issuer, verifier } = await setup();
