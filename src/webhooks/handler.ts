@@ -36,7 +36,10 @@ export interface WebhookHandlerOptions {
   ackBeforeProcessing?: boolean;
   /** The idempotency key of an event. Default `${scheme}:${id}`, with the id from the headers or else the payload's `id`. */
   key?(event: VerifiedWebhook): string | undefined;
-  /** Told about failures the sender cannot see or that need attention: a throwing `handle`, a store failure. */
+  /**
+   * Told about failures the sender cannot see or that need attention: a throwing `handle`, a store
+   * failure. It may be async; what it throws or rejects with is ignored.
+   */
   onError?(error: unknown, event: VerifiedWebhook | undefined): void;
 }
 
@@ -82,11 +85,13 @@ export function webhookHandler(options: WebhookHandlerOptions): (req: IncomingMe
   const keyOf = options.key ?? ((event: VerifiedWebhook) => defaultKey(verifier.scheme, event));
 
   const report = (error: unknown, event: VerifiedWebhook | undefined): void => {
+    // a failing error hook must not take the server down, and there is nowhere left to report it
     try {
-      onError?.(error, event);
-    } catch {
-      // a failing error hook must not take the server down
-    }
+      // typed void so any function fits, which lets an async one through too
+      const pending: unknown = onError?.(error, event);
+      // an async hook that rejects would be an unhandled rejection, which ends the process by default
+      if (pending !== undefined) Promise.resolve(pending).catch(() => {});
+    } catch {}
   };
 
   const receive = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -139,6 +139,32 @@ describe('webhookHandler', () => {
     expect(calls).toBe(2);
   });
 
+  it('survives an async onError that rejects: no unhandled rejection, and the 500 is still sent', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const told: unknown[] = [];
+      const url = await receiver({
+        handle: async () => {
+          throw new Error('database down');
+        },
+        onError: async (error) => {
+          told.push(error);
+          throw new Error('logging backend down');
+        },
+      });
+      const response = await post(url, delivery('msg_async_hook'));
+      expect(response).toMatchObject({ status: 500, json: { error: { code: 'ERR_WEBHOOK_HANDLER' } } });
+      expect(told).toEqual([expect.objectContaining({ message: 'database down' })]);
+      // unhandledRejection is emitted once the microtask queue drains; give it a full turn of the loop
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('answers 503 with Retry-After to a redelivery that arrives while the first is still processing', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => {
