@@ -28,6 +28,8 @@ export interface WebhookSenderOptions {
   /**
    * p-retry options. Default `{ retries: 5, minTimeout: 1_000, factor: 2, maxTimeout: 60_000, randomize: true }`:
    * six attempts over about a minute. Your `onFailedAttempt` and `shouldRetry` are called too.
+   * Aborting `signal` ends the delivery at once, cancelling the request in flight: the report's
+   * outcome is `aborted`.
    */
   retry?: RetryOptions;
   /** Budget of each attempt (connect, send, response headers), in ms. Default 10 000. */
@@ -216,7 +218,8 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
               return answer;
             },
             timeoutMs,
-            { message: `no response within ${timeoutMs} ms` },
+            // the caller's signal cancels the request in flight, not only the wait between attempts
+            { signal: retry.signal ?? undefined, message: `no response within ${timeoutMs} ms` },
           );
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);

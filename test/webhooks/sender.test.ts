@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createWebhookSender,
@@ -115,6 +117,30 @@ describe('createWebhookSender', () => {
     expect(report).toMatchObject({ delivered: false, outcome: 'aborted' });
     expect(report.attempts).toHaveLength(1);
     expect(deadLetters).toEqual([]);
+  });
+
+  it('abandons the attempt in flight when the signal aborts: settles at once as aborted and closes the socket', async () => {
+    const server = await listen(() => {});
+    servers.push(server);
+    const sockets: Socket[] = [];
+    server.server.on('connection', (socket: Socket) => sockets.push(socket));
+    const controller = new AbortController();
+    const { sender: s, deadLetters } = sender({ timeoutMs: 5_000, retry: { ...fast, signal: controller.signal } });
+    setTimeout(() => controller.abort(), 100);
+    const started = performance.now();
+    const report = await s.send(server.url, { payload: {} });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(report).toMatchObject({ delivered: false, outcome: 'aborted' });
+    expect(report.attempts).toHaveLength(1);
+    expect(report.attempts[0]?.status).toBeUndefined();
+    expect(deadLetters).toEqual([]);
+    expect(sockets).toHaveLength(1);
+    const socket = sockets[0] as Socket;
+    if (!socket.destroyed) {
+      const closed = once(socket, 'close').then(() => true);
+      const late = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1_000));
+      expect(await Promise.race([closed, late])).toBe(true);
+    }
   });
 
   it('retries network errors (nothing listening) and reports them', async () => {
