@@ -86,7 +86,8 @@ export interface DeliveryAttempt {
 /**
  * What happened to a delivery: `delivered` (a 2xx), `gone` (410: stop sending to this endpoint),
  * `rejected` (another non-retryable answer: a 4xx other than 408 and 429, or a redirect, which is
- * not followed), `exhausted` (every attempt failed) or `aborted` (the retry signal fired).
+ * not followed), `exhausted` (every attempt failed) or `aborted` (the retry signal fired before
+ * any 2xx arrived; a 2xx that arrived first stands, so the report says `delivered`).
  *
  * @example
  * ```ts
@@ -208,11 +209,13 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
           ...signer.sign({ id, body }),
         };
         const started = performance.now();
+        let answered: Response | undefined;
         let response: Response;
         try {
           response = await withTimeout(
             async (signal) => {
               const answer = await fetchImpl(target, { method: 'POST', body, headers, signal, redirect: 'manual' });
+              answered = answer;
               // the receiver's body is not needed; cancelling it frees the connection
               await answer.body?.cancel().catch(() => undefined);
               return answer;
@@ -222,9 +225,13 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
             { signal: retry.signal ?? undefined, message: `no response within ${timeoutMs} ms` },
           );
         } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          report.attempts.push({ attempt: attemptNumber, error: message, durationMs: elapsed(started) });
-          throw new RetryableFailure(message, undefined);
+          // an abort or timeout while the body is discarded changes nothing: the receiver has answered
+          if (answered === undefined) {
+            const message = error instanceof Error ? error.message : String(error);
+            report.attempts.push({ attempt: attemptNumber, error: message, durationMs: elapsed(started) });
+            throw new RetryableFailure(message, undefined);
+          }
+          response = answered;
         }
         const { status } = response;
         const wait = retryAfterMs(response.headers.get('retry-after'), clock.now());
@@ -234,7 +241,11 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
           durationMs: elapsed(started),
           ...(wait === undefined ? {} : { retryAfterMs: wait }),
         });
-        if (status >= 200 && status < 300) return;
+        if (status >= 200 && status < 300) {
+          report.delivered = true;
+          report.outcome = 'delivered';
+          return;
+        }
         if (status === 410) throw new StopRetrying(new FinalAnswer('gone'));
         if (status >= 500 || status === 429 || status === 408) throw new RetryableFailure(`HTTP ${status}`, wait);
         throw new StopRetrying(new FinalAnswer('rejected'));
@@ -254,12 +265,18 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
             }
           },
         });
-        report.delivered = true;
-        report.outcome = 'delivered';
-        return report;
       } catch (error) {
-        report.outcome = retry.signal?.aborted ? 'aborted' : error instanceof FinalAnswer ? error.outcome : 'exhausted';
+        // p-retry rejects when the signal fired during an attempt that got a 2xx; the receiver has
+        // the event all the same, and a caller told otherwise would send it twice
+        if (!report.delivered) {
+          report.outcome = retry.signal?.aborted
+            ? 'aborted'
+            : error instanceof FinalAnswer
+              ? error.outcome
+              : 'exhausted';
+        }
       }
+      if (report.delivered) return report;
       // cancelled on purpose: the caller knows, and nothing was lost that it did not choose to drop
       if (report.outcome !== 'aborted') await onDeadLetter?.(report);
       return report;

@@ -143,6 +143,34 @@ describe('createWebhookSender', () => {
     }
   });
 
+  it('reports a 2xx as delivered when the signal aborts after it arrived, so a caller does not send it again', async () => {
+    const server = await receiver([200]);
+    const controller = new AbortController();
+    const { sender: s, deadLetters } = sender({
+      retry: { ...fast, signal: controller.signal },
+      // the real request and response; the abort lands once the sender has the 200 in hand and
+      // is discarding the body, the one moment that cannot be timed from outside
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        const body = response.body;
+        if (body) {
+          const cancel = body.cancel.bind(body);
+          body.cancel = (reason) => {
+            controller.abort();
+            return cancel(reason);
+          };
+        }
+        return response;
+      },
+    });
+    const report = await s.send(server.url, { id: 'msg_late_abort', payload: {} });
+    expect(controller.signal.aborted).toBe(true);
+    expect(report).toMatchObject({ delivered: true, outcome: 'delivered' });
+    expect(report.attempts).toEqual([expect.objectContaining({ attempt: 1, status: 200 })]);
+    expect(server.received).toHaveLength(1);
+    expect(deadLetters).toEqual([]);
+  });
+
   it('retries network errors (nothing listening) and reports them', async () => {
     const server = await receiver([200]);
     const url = server.url;
