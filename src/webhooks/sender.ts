@@ -38,7 +38,11 @@ export interface WebhookSenderOptions {
   maxRetryAfterMs?: number;
   /** The fetch to use. Default the global `fetch`. */
   fetch?: typeof fetch;
-  /** Extra headers sent with every delivery (a `user-agent`, say). Signature headers win over them. */
+  /**
+   * Extra headers sent with every delivery (a `user-agent`, say). Signature headers win over them.
+   * Names and values must be ones fetch accepts (values without CR, LF or NUL, and no character
+   * above U+00FF), or the factory throws `ERR_WEBHOOK_OPTIONS`.
+   */
   headers?: Record<string, string>;
   /** Called with the report of every delivery that failed: out of attempts, gone (410) or rejected (4xx); not when aborted. */
   onDeadLetter?(report: DeliveryReport): void | Promise<void>;
@@ -57,7 +61,10 @@ export interface WebhookSenderOptions {
 export interface OutgoingWebhook {
   /** Delivery id, the same on every attempt so the receiver can deduplicate. Default a random id. */
   id?: string;
-  /** Event type, sent as `x-github-event` (github) or `webhook-type` (standard, stripe). */
+  /**
+   * Event type, sent as `x-github-event` (github) or `webhook-type` (standard, stripe): a
+   * non-empty header value, without CR, LF or NUL and with no character above U+00FF.
+   */
   type?: string;
   /** The body, sent as JSON. */
   payload: unknown;
@@ -115,8 +122,8 @@ export interface DeliveryReport {
 export interface WebhookSender {
   /**
    * Delivers `webhook` to `url` and resolves with the report; it does not reject because the
-   * delivery failed. Rejects with `ERR_WEBHOOK_INPUT` for a bad url or a payload that is not
-   * JSON-serialisable, and with whatever `onDeadLetter` throws.
+   * delivery failed. Rejects with `ERR_WEBHOOK_INPUT` for a bad url, id or type, or a payload that
+   * is not JSON-serialisable, and with whatever `onDeadLetter` throws.
    */
   send(url: string | URL, webhook: OutgoingWebhook): Promise<DeliveryReport>;
 }
@@ -172,6 +179,23 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
   if (onDeadLetter !== undefined && typeof onDeadLetter !== 'function') {
     throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'onDeadLetter must be a function');
   }
+  if (
+    typeof extraHeaders !== 'object' ||
+    extraHeaders === null ||
+    Array.isArray(extraHeaders) ||
+    Object.values(extraHeaders).some((value) => typeof value !== 'string')
+  ) {
+    throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'headers must be an object of header names to string values');
+  }
+  // checked here: fetch would refuse them on every attempt, which would be retried and dead-lettered
+  const headersRefused = headerError(Object.entries(extraHeaders));
+  if (headersRefused !== undefined) {
+    throw new PatchbayError(
+      'ERR_WEBHOOK_OPTIONS',
+      'headers holds a name or value that fetch refuses (values: no CR, LF or NUL, nothing above U+00FF)',
+      { cause: headersRefused },
+    );
+  }
   const retry: RetryOptions = {
     retries: 5,
     minTimeout: 1_000,
@@ -190,11 +214,19 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
       }
       const body = serialise(webhook.payload);
       const { type } = webhook;
-      if (type !== undefined && (typeof type !== 'string' || type.length === 0 || /[\r\n]/.test(type))) {
-        throw new PatchbayError(
-          'ERR_WEBHOOK_INPUT',
-          `type must be a non-empty single-line string, got ${describe(type)}`,
-        );
+      if (type !== undefined) {
+        if (typeof type !== 'string' || type.length === 0) {
+          throw new PatchbayError('ERR_WEBHOOK_INPUT', `type must be a non-empty string, got ${describe(type)}`);
+        }
+        // fetch would refuse it on every attempt, which would be retried and dead-lettered
+        const refused = headerError([[typeHeader, type]]);
+        if (refused !== undefined) {
+          throw new PatchbayError(
+            'ERR_WEBHOOK_INPUT',
+            `type must be a valid header value (no CR, LF or NUL, nothing above U+00FF), got ${describe(type)}`,
+            { cause: refused },
+          );
+        }
       }
       const id = webhook.id ?? defaultId(options.scheme);
       // signing once up front rejects a bad id at this call rather than on the first attempt
@@ -282,6 +314,20 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
       return report;
     },
   };
+}
+
+/**
+ * Why fetch would refuse these headers, or undefined. The `Headers` constructor applies the Fetch
+ * standard's checks (names are tokens; values are byte strings without CR, LF or NUL), the same
+ * ones the global fetch applies to each request, rather than a copy of them that could drift.
+ */
+function headerError(entries: [string, string][]): unknown {
+  try {
+    new Headers(entries);
+    return undefined;
+  } catch (error) {
+    return error;
+  }
 }
 
 function elapsed(started: number): number {

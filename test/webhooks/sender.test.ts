@@ -223,6 +223,38 @@ describe('createWebhookSender', () => {
     }
   });
 
+  it('rejects a type that is not a valid header value at send(), before any attempt', async () => {
+    const server = await receiver([200]);
+    const { sender: s, deadLetters } = sender();
+    for (const type of ['invoice\u0000paid', 'facture.payée€', 'a\rb']) {
+      await expect(s.send(server.url, { type, payload: {} })).rejects.toMatchObject({
+        name: 'PatchbayError',
+        code: 'ERR_WEBHOOK_INPUT',
+        message: expect.stringMatching(/^type must be/),
+      });
+    }
+    expect(server.received).toHaveLength(0);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('rejects extra headers that fetch would refuse at creation, with ERR_WEBHOOK_OPTIONS', () => {
+    for (const headers of [
+      { 'user-agent': 'patchbay\u0000' },
+      { 'x-team': 'équipe €' },
+      { 'bad name': 'x' },
+      { 'x-count': 1 },
+      'user-agent: x',
+      ['user-agent', 'x'],
+    ]) {
+      expect(() => createWebhookSender({ scheme: 'standard', secret, headers: headers as never })).toThrow(
+        expect.objectContaining({ name: 'PatchbayError', code: 'ERR_WEBHOOK_OPTIONS' }),
+      );
+    }
+    expect(() =>
+      createWebhookSender({ scheme: 'standard', secret, headers: { 'user-agent': 'acme/1.0' } }),
+    ).not.toThrow();
+  });
+
   it('lets the process exit after a timed-out delivery: no leaked timers or sockets', async () => {
     const server = await listen(() => {});
     servers.push(server);
