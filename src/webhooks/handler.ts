@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertNumber } from '../core/assert';
 import { PatchbayError } from '../core/errors';
@@ -6,6 +7,7 @@ import { memoryIdempotencyStore } from './idempotency/memory';
 import { type IdempotencyStore, MAX_KEY_LENGTH } from './idempotency/store';
 import { processOnce } from './process-once';
 import { readBody } from './read-body';
+import type { Scheme } from './schemes/scheme';
 import type { VerifiedWebhook, WebhookVerifier } from './verify';
 
 /**
@@ -34,9 +36,17 @@ export interface WebhookHandlerOptions {
    * is told instead. Default false: answer 200 after `handle` resolves.
    */
   ackBeforeProcessing?: boolean;
-  /** The idempotency key of an event. Default `${scheme}:${id}`, with the id from the headers or else the payload's `id`. */
+  /**
+   * The idempotency key of an event. Default: for `standard` and `stripe`, `${scheme}:${id}` with
+   * the id from the signed `webhook-id` header or else the signed payload's `id`; for `github`,
+   * `github:${sha256 of the body, hex}`, because GitHub's signature does not cover
+   * `X-GitHub-Delivery` and a replay could otherwise pass as a new event under a fresh id.
+   */
   key?(event: VerifiedWebhook): string | undefined;
-  /** Told about failures the sender cannot see or that need attention: a throwing `handle`, a store failure. */
+  /**
+   * Told about failures the sender cannot see or that need attention: a throwing `handle`, a store
+   * failure. It may be async; what it throws or rejects with is ignored.
+   */
   onError?(error: unknown, event: VerifiedWebhook | undefined): void;
 }
 
@@ -51,9 +61,10 @@ const STATUS_OF: Record<string, number> = {
  * A node:http request listener (also usable as Connect/Express middleware) that receives
  * webhooks: reads the raw body up to `maxBodyBytes` (413 beyond), verifies it (400 for bad
  * headers or body, 401 for a bad signature or timestamp, with a JSON `{ error: { code, message } }`
- * that never holds a secret), and runs `handle` once per event id through the store: a
- * redelivery of a processed event gets 200 `duplicate`, one that arrives while the first is
- * still running gets 503 with `Retry-After`. It never throws and never rejects. Throws
+ * that never holds a secret), and runs `handle` once per event through the store (see
+ * {@link WebhookHandlerOptions.key} for what identifies an event): a redelivery of a processed
+ * event gets 200 `duplicate`, one that arrives while the first is still running gets 503 with
+ * `Retry-After`. It never throws and never rejects. Throws
  * `ERR_WEBHOOK_OPTIONS` on bad options.
  *
  * @example
@@ -82,11 +93,13 @@ export function webhookHandler(options: WebhookHandlerOptions): (req: IncomingMe
   const keyOf = options.key ?? ((event: VerifiedWebhook) => defaultKey(verifier.scheme, event));
 
   const report = (error: unknown, event: VerifiedWebhook | undefined): void => {
+    // a failing error hook must not take the server down, and there is nowhere left to report it
     try {
-      onError?.(error, event);
-    } catch {
-      // a failing error hook must not take the server down
-    }
+      // typed void so any function fits, which lets an async one through too
+      const pending: unknown = onError?.(error, event);
+      // an async hook that rejects would be an unhandled rejection, which ends the process by default
+      if (pending !== undefined) Promise.resolve(pending).catch(() => {});
+    } catch {}
   };
 
   const receive = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -162,7 +175,15 @@ export function webhookHandler(options: WebhookHandlerOptions): (req: IncomingMe
   };
 }
 
-function defaultKey(scheme: string, event: VerifiedWebhook): string | undefined {
+/**
+ * The key must come from signed content, or a captured delivery replayed under a fresh id would
+ * be processed again. Standard Webhooks signs the id, and Stripe's id is in the signed body; both
+ * also sign a timestamp, so a replay is refused once it falls outside the tolerance.
+ */
+function defaultKey(scheme: Scheme, event: VerifiedWebhook): string | undefined {
+  // GitHub signs the body alone, with no timestamp: X-GitHub-Delivery can be changed at will. A
+  // redelivery resends the same body, so a digest of it still deduplicates those.
+  if (scheme === 'github') return `github:${createHash('sha256').update(event.rawBody).digest('hex')}`;
   if (event.id !== undefined) return `${scheme}:${event.id}`;
   const payload = event.payload;
   if (typeof payload === 'object' && payload !== null && 'id' in payload) {

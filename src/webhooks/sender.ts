@@ -28,6 +28,8 @@ export interface WebhookSenderOptions {
   /**
    * p-retry options. Default `{ retries: 5, minTimeout: 1_000, factor: 2, maxTimeout: 60_000, randomize: true }`:
    * six attempts over about a minute. Your `onFailedAttempt` and `shouldRetry` are called too.
+   * Aborting `signal` ends the delivery at once, cancelling the request in flight: the report's
+   * outcome is `aborted`.
    */
   retry?: RetryOptions;
   /** Budget of each attempt (connect, send, response headers), in ms. Default 10 000. */
@@ -36,7 +38,11 @@ export interface WebhookSenderOptions {
   maxRetryAfterMs?: number;
   /** The fetch to use. Default the global `fetch`. */
   fetch?: typeof fetch;
-  /** Extra headers sent with every delivery (a `user-agent`, say). Signature headers win over them. */
+  /**
+   * Extra headers sent with every delivery (a `user-agent`, say). Signature headers win over them.
+   * Names and values must be ones fetch accepts (values without CR, LF or NUL, and no character
+   * above U+00FF), or the factory throws `ERR_WEBHOOK_OPTIONS`.
+   */
   headers?: Record<string, string>;
   /** Called with the report of every delivery that failed: out of attempts, gone (410) or rejected (4xx); not when aborted. */
   onDeadLetter?(report: DeliveryReport): void | Promise<void>;
@@ -55,7 +61,10 @@ export interface WebhookSenderOptions {
 export interface OutgoingWebhook {
   /** Delivery id, the same on every attempt so the receiver can deduplicate. Default a random id. */
   id?: string;
-  /** Event type, sent as `x-github-event` (github) or `webhook-type` (standard, stripe). */
+  /**
+   * Event type, sent as `x-github-event` (github) or `webhook-type` (standard, stripe): a
+   * non-empty header value, without CR, LF or NUL and with no character above U+00FF.
+   */
   type?: string;
   /** The body, sent as JSON. */
   payload: unknown;
@@ -84,7 +93,8 @@ export interface DeliveryAttempt {
 /**
  * What happened to a delivery: `delivered` (a 2xx), `gone` (410: stop sending to this endpoint),
  * `rejected` (another non-retryable answer: a 4xx other than 408 and 429, or a redirect, which is
- * not followed), `exhausted` (every attempt failed) or `aborted` (the retry signal fired).
+ * not followed), `exhausted` (every attempt failed) or `aborted` (the retry signal fired before
+ * any 2xx arrived; a 2xx that arrived first stands, so the report says `delivered`).
  *
  * @example
  * ```ts
@@ -112,8 +122,8 @@ export interface DeliveryReport {
 export interface WebhookSender {
   /**
    * Delivers `webhook` to `url` and resolves with the report; it does not reject because the
-   * delivery failed. Rejects with `ERR_WEBHOOK_INPUT` for a bad url or a payload that is not
-   * JSON-serialisable, and with whatever `onDeadLetter` throws.
+   * delivery failed. Rejects with `ERR_WEBHOOK_INPUT` for a bad url, id or type, or a payload that
+   * is not JSON-serialisable, and with whatever `onDeadLetter` throws.
    */
   send(url: string | URL, webhook: OutgoingWebhook): Promise<DeliveryReport>;
 }
@@ -169,6 +179,23 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
   if (onDeadLetter !== undefined && typeof onDeadLetter !== 'function') {
     throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'onDeadLetter must be a function');
   }
+  if (
+    typeof extraHeaders !== 'object' ||
+    extraHeaders === null ||
+    Array.isArray(extraHeaders) ||
+    Object.values(extraHeaders).some((value) => typeof value !== 'string')
+  ) {
+    throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'headers must be an object of header names to string values');
+  }
+  // checked here: fetch would refuse them on every attempt, which would be retried and dead-lettered
+  const headersRefused = headerError(Object.entries(extraHeaders));
+  if (headersRefused !== undefined) {
+    throw new PatchbayError(
+      'ERR_WEBHOOK_OPTIONS',
+      'headers holds a name or value that fetch refuses (values: no CR, LF or NUL, nothing above U+00FF)',
+      { cause: headersRefused },
+    );
+  }
   const retry: RetryOptions = {
     retries: 5,
     minTimeout: 1_000,
@@ -187,11 +214,19 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
       }
       const body = serialise(webhook.payload);
       const { type } = webhook;
-      if (type !== undefined && (typeof type !== 'string' || type.length === 0 || /[\r\n]/.test(type))) {
-        throw new PatchbayError(
-          'ERR_WEBHOOK_INPUT',
-          `type must be a non-empty single-line string, got ${describe(type)}`,
-        );
+      if (type !== undefined) {
+        if (typeof type !== 'string' || type.length === 0) {
+          throw new PatchbayError('ERR_WEBHOOK_INPUT', `type must be a non-empty string, got ${describe(type)}`);
+        }
+        // fetch would refuse it on every attempt, which would be retried and dead-lettered
+        const refused = headerError([[typeHeader, type]]);
+        if (refused !== undefined) {
+          throw new PatchbayError(
+            'ERR_WEBHOOK_INPUT',
+            `type must be a valid header value (no CR, LF or NUL, nothing above U+00FF), got ${describe(type)}`,
+            { cause: refused },
+          );
+        }
       }
       const id = webhook.id ?? defaultId(options.scheme);
       // signing once up front rejects a bad id at this call rather than on the first attempt
@@ -206,22 +241,29 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
           ...signer.sign({ id, body }),
         };
         const started = performance.now();
+        let answered: Response | undefined;
         let response: Response;
         try {
           response = await withTimeout(
             async (signal) => {
               const answer = await fetchImpl(target, { method: 'POST', body, headers, signal, redirect: 'manual' });
+              answered = answer;
               // the receiver's body is not needed; cancelling it frees the connection
               await answer.body?.cancel().catch(() => undefined);
               return answer;
             },
             timeoutMs,
-            { message: `no response within ${timeoutMs} ms` },
+            // the caller's signal cancels the request in flight, not only the wait between attempts
+            { signal: retry.signal ?? undefined, message: `no response within ${timeoutMs} ms` },
           );
         } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          report.attempts.push({ attempt: attemptNumber, error: message, durationMs: elapsed(started) });
-          throw new RetryableFailure(message, undefined);
+          // an abort or timeout while the body is discarded changes nothing: the receiver has answered
+          if (answered === undefined) {
+            const message = error instanceof Error ? error.message : String(error);
+            report.attempts.push({ attempt: attemptNumber, error: message, durationMs: elapsed(started) });
+            throw new RetryableFailure(message, undefined);
+          }
+          response = answered;
         }
         const { status } = response;
         const wait = retryAfterMs(response.headers.get('retry-after'), clock.now());
@@ -231,7 +273,11 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
           durationMs: elapsed(started),
           ...(wait === undefined ? {} : { retryAfterMs: wait }),
         });
-        if (status >= 200 && status < 300) return;
+        if (status >= 200 && status < 300) {
+          report.delivered = true;
+          report.outcome = 'delivered';
+          return;
+        }
         if (status === 410) throw new StopRetrying(new FinalAnswer('gone'));
         if (status >= 500 || status === 429 || status === 408) throw new RetryableFailure(`HTTP ${status}`, wait);
         throw new StopRetrying(new FinalAnswer('rejected'));
@@ -251,17 +297,37 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
             }
           },
         });
-        report.delivered = true;
-        report.outcome = 'delivered';
-        return report;
       } catch (error) {
-        report.outcome = retry.signal?.aborted ? 'aborted' : error instanceof FinalAnswer ? error.outcome : 'exhausted';
+        // p-retry rejects when the signal fired during an attempt that got a 2xx; the receiver has
+        // the event all the same, and a caller told otherwise would send it twice
+        if (!report.delivered) {
+          report.outcome = retry.signal?.aborted
+            ? 'aborted'
+            : error instanceof FinalAnswer
+              ? error.outcome
+              : 'exhausted';
+        }
       }
+      if (report.delivered) return report;
       // cancelled on purpose: the caller knows, and nothing was lost that it did not choose to drop
       if (report.outcome !== 'aborted') await onDeadLetter?.(report);
       return report;
     },
   };
+}
+
+/**
+ * Why fetch would refuse these headers, or undefined. The `Headers` constructor applies the Fetch
+ * standard's checks (names are tokens; values are byte strings without CR, LF or NUL), the same
+ * ones the global fetch applies to each request, rather than a copy of them that could drift.
+ */
+function headerError(entries: [string, string][]): unknown {
+  try {
+    new Headers(entries);
+    return undefined;
+  } catch (error) {
+    return error;
+  }
 }
 
 function elapsed(started: number): number {

@@ -40,7 +40,11 @@ export interface WebhookVerifierOptions {
  * ```
  */
 export interface VerifiedWebhook {
-  /** The delivery id from the headers (`webhook-id`, `X-GitHub-Delivery`); undefined for Stripe, whose id is in the payload. */
+  /**
+   * The delivery id from the headers (`webhook-id`, `X-GitHub-Delivery`); undefined for Stripe,
+   * whose id is in the payload. GitHub's signature does not cover `X-GitHub-Delivery`: anyone can
+   * change it, so do not deduplicate on it alone.
+   */
   readonly id: string | undefined;
   /** The signed timestamp; undefined for GitHub, which signs none. */
   readonly timestamp: Date | undefined;

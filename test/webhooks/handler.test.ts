@@ -1,3 +1,5 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { sign as octokitSign } from '@octokit/webhooks-methods';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -139,6 +141,32 @@ describe('webhookHandler', () => {
     expect(calls).toBe(2);
   });
 
+  it('survives an async onError that rejects: no unhandled rejection, and the 500 is still sent', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const told: unknown[] = [];
+      const url = await receiver({
+        handle: async () => {
+          throw new Error('database down');
+        },
+        onError: async (error) => {
+          told.push(error);
+          throw new Error('logging backend down');
+        },
+      });
+      const response = await post(url, delivery('msg_async_hook'));
+      expect(response).toMatchObject({ status: 500, json: { error: { code: 'ERR_WEBHOOK_HANDLER' } } });
+      expect(told).toEqual([expect.objectContaining({ message: 'database down' })]);
+      // unhandledRejection is emitted once the microtask queue drains; give it a full turn of the loop
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it('answers 503 with Retry-After to a redelivery that arrives while the first is still processing', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => {
@@ -205,6 +233,45 @@ describe('webhookHandler', () => {
       json: { error: { code: 'ERR_WEBHOOK_ID' } },
     });
     expect(runs).toBe(1);
+  });
+
+  it('deduplicates GitHub deliveries on the signed body, so a replay with fresh X-GitHub-Delivery ids runs nothing and stores nothing', async () => {
+    const githubSecret = "It's a Secret to Everybody";
+    const storePrefix = `${prefix}github-replay:`;
+    const seen: unknown[] = [];
+    const server = await listen(
+      webhookHandler({
+        verifier: createWebhookVerifier({ scheme: 'github', secret: githubSecret }),
+        store: redisIdempotencyStore(redis, { prefix: storePrefix, resultTtlMs: 600_000 }),
+        handle: (event) => void seen.push(event.payload),
+      }),
+    );
+    servers.push(server);
+    const body = JSON.stringify({ action: 'completed', check_run: { id: 1 }, sender: { login: 'octocat' } });
+    const captured = {
+      'content-type': 'application/json',
+      'x-github-event': 'check_run',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': await octokitSign(githubSecret, body),
+    };
+    expect(await post(server.url, { body, headers: captured })).toMatchObject({ json: { status: 'processed' } });
+    for (let i = 0; i < 5; i++) {
+      const replay = { ...captured, 'x-github-delivery': randomUUID() };
+      expect(await post(server.url, { body, headers: replay })).toMatchObject({
+        status: 200,
+        json: { status: 'duplicate' },
+      });
+    }
+    // a redelivery from GitHub resends the same body with the same delivery id
+    expect(await post(server.url, { body, headers: captured })).toMatchObject({ json: { status: 'duplicate' } });
+    expect(seen).toHaveLength(1);
+    const digest = createHash('sha256').update(body).digest('hex');
+    expect(await redis.keys(`${storePrefix}*`)).toEqual([`${storePrefix}{github:${digest}}`]);
+
+    const next = JSON.stringify({ action: 'completed', check_run: { id: 2 }, sender: { login: 'octocat' } });
+    const headers = { ...captured, 'x-hub-signature-256': await octokitSign(githubSecret, next) };
+    expect(await post(server.url, { body: next, headers })).toMatchObject({ json: { status: 'processed' } });
+    expect(seen).toHaveLength(2);
   });
 
   it('uses a body that a framework already read raw, and refuses one it parsed or consumed without keeping', async () => {

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createWebhookSender,
@@ -117,6 +119,58 @@ describe('createWebhookSender', () => {
     expect(deadLetters).toEqual([]);
   });
 
+  it('abandons the attempt in flight when the signal aborts: settles at once as aborted and closes the socket', async () => {
+    const server = await listen(() => {});
+    servers.push(server);
+    const sockets: Socket[] = [];
+    server.server.on('connection', (socket: Socket) => sockets.push(socket));
+    const controller = new AbortController();
+    const { sender: s, deadLetters } = sender({ timeoutMs: 5_000, retry: { ...fast, signal: controller.signal } });
+    setTimeout(() => controller.abort(), 100);
+    const started = performance.now();
+    const report = await s.send(server.url, { payload: {} });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(report).toMatchObject({ delivered: false, outcome: 'aborted' });
+    expect(report.attempts).toHaveLength(1);
+    expect(report.attempts[0]?.status).toBeUndefined();
+    expect(deadLetters).toEqual([]);
+    expect(sockets).toHaveLength(1);
+    const socket = sockets[0] as Socket;
+    if (!socket.destroyed) {
+      const closed = once(socket, 'close').then(() => true);
+      const late = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1_000));
+      expect(await Promise.race([closed, late])).toBe(true);
+    }
+  });
+
+  it('reports a 2xx as delivered when the signal aborts after it arrived, so a caller does not send it again', async () => {
+    const server = await receiver([200]);
+    const controller = new AbortController();
+    const { sender: s, deadLetters } = sender({
+      retry: { ...fast, signal: controller.signal },
+      // the real request and response; the abort lands once the sender has the 200 in hand and
+      // is discarding the body, the one moment that cannot be timed from outside
+      fetch: async (input, init) => {
+        const response = await fetch(input, init);
+        const body = response.body;
+        if (body) {
+          const cancel = body.cancel.bind(body);
+          body.cancel = (reason) => {
+            controller.abort();
+            return cancel(reason);
+          };
+        }
+        return response;
+      },
+    });
+    const report = await s.send(server.url, { id: 'msg_late_abort', payload: {} });
+    expect(controller.signal.aborted).toBe(true);
+    expect(report).toMatchObject({ delivered: true, outcome: 'delivered' });
+    expect(report.attempts).toEqual([expect.objectContaining({ attempt: 1, status: 200 })]);
+    expect(server.received).toHaveLength(1);
+    expect(deadLetters).toEqual([]);
+  });
+
   it('retries network errors (nothing listening) and reports them', async () => {
     const server = await receiver([200]);
     const url = server.url;
@@ -167,6 +221,38 @@ describe('createWebhookSender', () => {
         expect.objectContaining({ code: 'ERR_WEBHOOK_OPTIONS' }),
       );
     }
+  });
+
+  it('rejects a type that is not a valid header value at send(), before any attempt', async () => {
+    const server = await receiver([200]);
+    const { sender: s, deadLetters } = sender();
+    for (const type of ['invoice\u0000paid', 'facture.payée€', 'a\rb']) {
+      await expect(s.send(server.url, { type, payload: {} })).rejects.toMatchObject({
+        name: 'PatchbayError',
+        code: 'ERR_WEBHOOK_INPUT',
+        message: expect.stringMatching(/^type must be/),
+      });
+    }
+    expect(server.received).toHaveLength(0);
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('rejects extra headers that fetch would refuse at creation, with ERR_WEBHOOK_OPTIONS', () => {
+    for (const headers of [
+      { 'user-agent': 'patchbay\u0000' },
+      { 'x-team': 'équipe €' },
+      { 'bad name': 'x' },
+      { 'x-count': 1 },
+      'user-agent: x',
+      ['user-agent', 'x'],
+    ]) {
+      expect(() => createWebhookSender({ scheme: 'standard', secret, headers: headers as never })).toThrow(
+        expect.objectContaining({ name: 'PatchbayError', code: 'ERR_WEBHOOK_OPTIONS' }),
+      );
+    }
+    expect(() =>
+      createWebhookSender({ scheme: 'standard', secret, headers: { 'user-agent': 'acme/1.0' } }),
+    ).not.toThrow();
   });
 
   it('lets the process exit after a timed-out delivery: no leaked timers or sockets', async () => {

@@ -8,7 +8,8 @@ const PREFIX = 'sha256=';
  * GitHub (https://docs.github.com/webhooks/using-webhooks/validating-webhook-deliveries):
  * `X-Hub-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the body alone keyed with the secret
  * string's UTF-8 bytes. There is no signed timestamp, so GitHub deliveries cannot be checked for
- * age; `X-GitHub-Delivery` is the id used for deduplication.
+ * age, and `X-GitHub-Delivery` is not signed either: it is read as the event's id for information,
+ * but the handler deduplicates on a digest of the body.
  */
 export const githubScheme: SchemeDefinition = {
   name: 'github',
