@@ -39,7 +39,8 @@ export interface WebhookSenderOptions {
   /** The fetch to use. Default the global `fetch`. */
   fetch?: typeof fetch;
   /**
-   * Extra headers sent with every delivery (a `user-agent`, say). Signature headers win over them.
+   * Extra headers sent with every delivery (a `user-agent`, say). The content type, type and
+   * signature headers the sender sets replace any of the same name, in any case.
    * Names and values must be ones fetch accepts (values without CR, LF or NUL, and no character
    * above U+00FF), or the factory throws `ERR_WEBHOOK_OPTIONS`.
    */
@@ -205,6 +206,9 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     ...options.retry,
   };
   const typeHeader = options.scheme === 'github' ? 'x-github-event' : 'webhook-type';
+  // lower-cased like the signer's own names, so those replace a caller's `Content-Type` or
+  // `Webhook-Signature` instead of fetch joining the two values into one header
+  const extra = Object.fromEntries(Object.entries(extraHeaders).map(([name, value]) => [name.toLowerCase(), value]));
 
   return {
     async send(url, webhook) {
@@ -235,7 +239,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
 
       const attempt = async (attemptNumber: number): Promise<void> => {
         const headers: Record<string, string> = {
-          ...extraHeaders,
+          ...extra,
           'content-type': 'application/json',
           ...(type === undefined ? {} : { [typeHeader]: type }),
           ...signer.sign({ id, body }),

@@ -196,6 +196,21 @@ describe('createWebhookSender', () => {
     }
   });
 
+  it('sends extra headers, but its own content-type, type and signature replace theirs, whatever their case', async () => {
+    const server = await receiver([200]);
+    const { sender: s } = sender({
+      headers: { 'User-Agent': 'acme-hooks/1', 'Content-Type': 'text/plain', 'Webhook-Signature': 'v1,forged' },
+    });
+    await s.send(server.url, { id: 'msg_headers', type: 'invoice.paid', payload: { amount: 1 } });
+    const [request] = server.received;
+    if (!request) throw new Error('nothing received');
+    expect(request.headers['user-agent']).toBe('acme-hooks/1');
+    expect(request.headers['content-type']).toBe('application/json');
+    expect(request.headers['webhook-signature']).not.toContain('forged');
+    const event = createWebhookVerifier({ scheme: 'standard', secret }).verify(request.body, request.headers);
+    expect(event.id).toBe('msg_headers');
+  });
+
   it('rejects bad input at send() and bad options at creation', async () => {
     const { sender: s } = sender();
     const cyclic: Record<string, unknown> = {};
