@@ -235,9 +235,10 @@ export class ReconnectingWebSocket extends EventTarget {
           `${this.#queue.length} messages already wait for a connection`,
         );
       }
-      const dropped = queueOverflow === 'drop-oldest' ? this.#queue.shift() : data;
-      this.dispatchEvent(new CustomEvent('drop', { detail: { data: dropped } }));
-      if (queueOverflow === 'drop-newest') return;
+      // with maxQueuedMessages 0 nothing is queued, so the message being sent is the oldest
+      const dropOldest = queueOverflow === 'drop-oldest' && this.#queue.length > 0;
+      this.dispatchEvent(new CustomEvent('drop', { detail: { data: dropOldest ? this.#queue.shift() : data } }));
+      if (!dropOldest) return;
     }
     this.#queue.push(data);
   }

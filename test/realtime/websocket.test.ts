@@ -116,6 +116,17 @@ describe('ReconnectingWebSocket', () => {
     expect(newest.queuedMessages).toBe(0);
   });
 
+  it('drops the message being sent under drop-oldest when maxQueuedMessages is 0', async () => {
+    const server = await serve(() => {});
+    await server.kill();
+    const socket = connect(server.url, { maxQueuedMessages: 0, queueOverflow: 'drop-oldest' });
+    const dropped: unknown[] = [];
+    socket.addEventListener('drop', (event) => dropped.push((event as CustomEvent).detail.data));
+    for (const message of ['a', 'b', 'c']) socket.send(message);
+    expect(socket.queuedMessages).toBe(0);
+    expect(dropped).toEqual(['a', 'b', 'c']);
+  });
+
   it('asks the URL function again for every attempt (fresh credentials)', async () => {
     const server = await serve(() => {});
     let token = 0;
