@@ -1,4 +1,4 @@
-import { assertNumber } from '../core/assert';
+import { assertNumber, describe } from '../core/assert';
 import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
@@ -84,6 +84,19 @@ export interface ReconnectingWebSocketOptions {
    * and a reconnect when nothing has arrived for `timeoutMs`.
    */
   heartbeat?: { intervalMs: number; timeoutMs: number; message?: string };
+}
+
+/**
+ * Refuses what the standard `close()` refuses, before the wrapper changes any state: left to the
+ * socket, the throw would come after the wrapper had let go of a socket that is still open.
+ */
+function checkClose(code: number | undefined, reason: string | undefined): void {
+  if (code !== undefined && !(code === 1000 || (Number.isInteger(code) && code >= 3000 && code <= 4999))) {
+    throw new PatchbayError('ERR_REALTIME_INPUT', `close code must be 1000 or 3000–4999, got ${describe(code)}`);
+  }
+  if (reason !== undefined && new TextEncoder().encode(reason).byteLength > 123) {
+    throw new PatchbayError('ERR_REALTIME_INPUT', 'close reason must be at most 123 UTF-8 bytes');
+  }
 }
 
 /**
@@ -243,8 +256,13 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#queue.push(data);
   }
 
-  /** Closes for good: no reconnection, queued messages discarded. */
+  /**
+   * Closes for good: no reconnection, queued messages discarded. As with the standard WebSocket,
+   * `code` must be 1000 or 3000–4999 and `reason` at most 123 UTF-8 bytes; otherwise this throws
+   * `ERR_REALTIME_INPUT` (where the standard throws a `DOMException`) and changes nothing.
+   */
   close(code?: number, reason?: string): void {
+    checkClose(code, reason);
     if (this.#closedByUser) return;
     this.#closedByUser = true;
     this.#queue.length = 0;

@@ -82,6 +82,30 @@ describe('ReconnectingWebSocket', () => {
     expect(() => socket.send('late')).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_CLOSED' }));
   });
 
+  it('refuses a close code or reason the WebSocket API refuses, and stays open and closable', async () => {
+    const closes: [number, string][] = [];
+    const server = await serve((ws) => {
+      echo(ws);
+      ws.on('close', (code, reason) => closes.push([code, String(reason)]));
+    });
+    const socket = connect(server.url);
+    const received: unknown[] = [];
+    socket.onmessage = (event) => received.push(event.data);
+    await until(() => socket.readyState === ReconnectingWebSocket.OPEN);
+    for (const code of [1006, 1001, 2999, 5000, 3000.5]) {
+      expect(() => socket.close(code)).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_INPUT' }));
+    }
+    // 62 two-byte characters: 124 UTF-8 bytes, one past the limit
+    expect(() => socket.close(1000, 'é'.repeat(62))).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_INPUT' }));
+    expect(socket.readyState).toBe(ReconnectingWebSocket.OPEN);
+    socket.send('still open');
+    await until(() => received.length === 1);
+    const reason = `${'é'.repeat(61)}.`;
+    socket.close(4000, reason);
+    await until(() => socket.readyState === ReconnectingWebSocket.CLOSED && closes.length === 1);
+    expect(closes).toEqual([[4000, reason]]);
+  });
+
   it('delivers messages sent while offline after reconnecting, in order', async () => {
     const seen: string[] = [];
     const server = await serve((ws) => ws.on('message', (data) => seen.push(String(data))));
