@@ -51,7 +51,7 @@ export interface SseStream {
   comment(text: string): boolean;
   /** Ends the response and stops the heartbeat. Safe to call twice. */
   close(): void;
-  /** True once closed by either side. */
+  /** True once closed by either side, or from the start when created on a closed response. */
   readonly closed: boolean;
 }
 
@@ -66,7 +66,9 @@ function checkField(value: string | undefined, name: string): void {
 /**
  * Turns a node:http response into a `text/event-stream`: the right headers (no caching, no proxy
  * buffering), `id` / `event` / `data` encoded so multi-line data survives, heartbeat comments,
- * an initial `retry`, and a clean end. The heartbeat timer stops when either side closes.
+ * an initial `retry`, and a clean end. The heartbeat timer stops when either side closes. A
+ * response whose client already left (common after an `await` in the handler) gives a stream
+ * that is closed from the start: nothing is written and no timer runs.
  *
  * @example
  * ```ts
@@ -87,22 +89,27 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
   if (typeof res?.write !== 'function')
     throw new PatchbayError('ERR_REALTIME_OPTIONS', 'createSseStream needs a node:http ServerResponse');
 
-  let closed = false;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  res.flushHeaders();
-  if (retryMs !== undefined) res.write(`retry: ${retryMs}\n\n`);
-
-  const heartbeat = heartbeatMs > 0 ? setInterval(() => res.write(':\n\n'), timerDelay(heartbeatMs)) : undefined;
+  // a 'close' that already happened is not emitted again: without this check the heartbeat
+  // would run forever and send() would report success to nobody
+  let closed = res.destroyed || res.writableEnded;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
   const stop = (): void => {
     closed = true;
     clearInterval(heartbeat);
   };
-  res.once('close', stop);
+
+  if (!closed) {
+    res.once('close', stop);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    if (retryMs !== undefined) res.write(`retry: ${retryMs}\n\n`);
+    if (heartbeatMs > 0) heartbeat = setInterval(() => res.write(':\n\n'), timerDelay(heartbeatMs));
+  }
 
   return {
     send({ id, event, data }) {
