@@ -73,6 +73,18 @@ export interface ReconnectingDetail {
   reason: unknown;
 }
 
+/**
+ * `text` as the byte string of its UTF-8 encoding, one char per byte. The spec sends
+ * `Last-Event-ID` as UTF-8, and fetch takes a header value only as bytes: an id such as `✓42`
+ * passed as is makes every request throw before it is sent.
+ */
+function utf8ByteString(text: string): string {
+  if (!/[\u0080-\uffff]/.test(text)) return text;
+  let bytes = '';
+  for (const byte of new TextEncoder().encode(text)) bytes += String.fromCharCode(byte);
+  return bytes;
+}
+
 // Statuses worth retrying; the EventSource spec fails for good on any other non-200 answer.
 const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -201,7 +213,7 @@ export class ReconnectingEventSource extends EventTarget {
       const { headers, method, body } = this.#options;
       const extra = typeof headers === 'function' ? await headers() : headers;
       const request: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache', ...extra };
-      if (this.lastEventId !== '') request['last-event-id'] = this.lastEventId;
+      if (this.lastEventId !== '') request['last-event-id'] = utf8ByteString(this.lastEventId);
       touch();
       const response = await this.#fetch(this.url, {
         method,

@@ -89,6 +89,25 @@ describe('ReconnectingEventSource', () => {
     expect(connections).toBeGreaterThanOrEqual(3);
   });
 
+  it('sends a non-ASCII Last-Event-ID as UTF-8, so the server can resume from it', async () => {
+    const ids = ['✓42', 'é1', '日本😀'];
+    const resumedFrom: string[] = [];
+    const server = await serve((req, res) => {
+      const header = req.headers['last-event-id'];
+      // node:http reads header bytes as Latin-1: decode them as the UTF-8 they are
+      if (header !== undefined) resumedFrom.push(Buffer.from(String(header), 'latin1').toString('utf8'));
+      const id = ids[server.requests.length - 1];
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // the last connection stays open
+      if (id === undefined) res.flushHeaders();
+      else res.end(`id: ${id}\ndata: ${id}\n\n`);
+    });
+    const source = open(server.url);
+    await until(() => resumedFrom.length === ids.length, 3_000);
+    expect(resumedFrom).toEqual(ids);
+    expect(source.lastEventId).toBe(ids.at(-1));
+  });
+
   it('drops an event that grows past maxEventLength and reconnects, instead of buffering it without end', async () => {
     let connections = 0;
     const closed: boolean[] = [];
