@@ -229,6 +229,48 @@ describe('ReconnectingWebSocket', () => {
     }
   });
 
+  it('reports a throwing onclose or onmessage and keeps delivering and reconnecting', async () => {
+    const server = await serve((ws) => {
+      ws.send('hello');
+      // the first two connections drop: the client must come back twice
+      if (server.connections.length < 3) setTimeout(() => ws.terminate(), 30);
+    });
+    const result = await runIsolated(
+      `
+      import WebSocket from 'ws';
+      import { ReconnectingWebSocket } from './src/realtime/index';
+      const reported = [];
+      process.on('uncaughtException', (error) => reported.push(error.message));
+      const socket = new ReconnectingWebSocket(process.env.URL, undefined, { WebSocket, backoff: { initialMs: 5, maxMs: 10 } });
+      let opens = 0;
+      let messages = 0;
+      socket.onclose = () => {
+        throw new Error('bug in onclose');
+      };
+      socket.onmessage = () => {
+        throw new Error('bug in onmessage');
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        socket.close();
+        setTimeout(() => console.log(JSON.stringify({ opens, messages, reported: reported.sort() })), 50);
+      };
+      const timer = setTimeout(finish, 3_000);
+      socket.addEventListener('open', () => opens++);
+      socket.addEventListener('message', () => ++messages === 3 && finish());
+      `,
+      { env: { URL: server.url } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.hung).toBe(false);
+    expect(JSON.parse(result.stdout)).toEqual({
+      opens: 3,
+      messages: 3,
+      // onclose: two drops and the final close()
+      reported: [...Array(3).fill('bug in onclose'), ...Array(3).fill('bug in onmessage')],
+    });
+  });
+
   it('never crashes the process on connection errors, and lets it exit after close()', async () => {
     const result = await runIsolated(`
       import WebSocket from 'ws';
