@@ -116,7 +116,10 @@ export function analyzeDocument(
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
     const values: Record<string, unknown> = {};
+    // `query($a: Int @d @d …)`: directives on variable definitions are applications too
+    let variableDirectives = 0;
     for (const variable of definition.variableDefinitions ?? []) {
+      variableDirectives += variable.directives?.length ?? 0;
       if (variable.defaultValue) values[variable.variable.name.value] = valueFromASTUntyped(variable.defaultValue);
     }
     Object.assign(values, variables);
@@ -127,7 +130,7 @@ export function analyzeDocument(
     );
     results.push({
       ...measures,
-      directives: measures.directives + (definition.directives?.length ?? 0),
+      directives: measures.directives + (definition.directives?.length ?? 0) + variableDirectives,
       node: definition,
     });
   }

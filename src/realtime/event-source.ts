@@ -2,6 +2,7 @@ import { assertNumber } from '../core/assert';
 import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
+import { EventHandlers } from './event-handlers';
 import { messageEvent } from './message-event';
 import { createSseParser, type SseEvent, type SseParser } from './sse-parser';
 
@@ -73,6 +74,18 @@ export interface ReconnectingDetail {
   reason: unknown;
 }
 
+/**
+ * `text` as the byte string of its UTF-8 encoding, one char per byte. The spec sends
+ * `Last-Event-ID` as UTF-8, and fetch takes a header value only as bytes: an id such as `✓42`
+ * passed as is makes every request throw before it is sent.
+ */
+function utf8ByteString(text: string): string {
+  if (!/[\u0080-\uffff]/.test(text)) return text;
+  let bytes = '';
+  for (const byte of new TextEncoder().encode(text)) bytes += String.fromCharCode(byte);
+  return bytes;
+}
+
 // Statuses worth retrying; the EventSource spec fails for good on any other non-200 answer.
 const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 
@@ -108,13 +121,7 @@ export class ReconnectingEventSource extends EventTarget {
   readonly url: string;
   /** Whether cookies are sent cross-origin. */
   readonly withCredentials: boolean;
-  /** Called when a connection opens. */
-  onopen: ((event: Event) => void) | null = null;
-  /** Called for each event named `message` (events with no `event:` field). */
-  onmessage: ((event: MessageEvent) => void) | null = null;
-  /** Called when a connection drops (before reconnecting) or fails for good. */
-  onerror: ((event: Event) => void) | null = null;
-
+  readonly #handlers = new EventHandlers(this);
   #state: 0 | 1 | 2 = 0;
   #closed = false;
   #attempt = 0;
@@ -152,6 +159,37 @@ export class ReconnectingEventSource extends EventTarget {
     queueMicrotask(() => void this.#connect());
   }
 
+  /**
+   * Called when a connection opens. Like every `on…` handler, it runs as a listener does: what it
+   * throws is reported (`uncaughtException` in Node, `reportError` in browsers) and the stream
+   * carries on.
+   */
+  get onopen(): ((event: Event) => void) | null {
+    return this.#handlers.get('open');
+  }
+
+  set onopen(handler: ((event: Event) => void) | null) {
+    this.#handlers.set('open', handler);
+  }
+
+  /** Called for each event named `message` (events with no `event:` field). */
+  get onmessage(): ((event: MessageEvent) => void) | null {
+    return this.#handlers.get('message');
+  }
+
+  set onmessage(handler: ((event: MessageEvent) => void) | null) {
+    this.#handlers.set('message', handler);
+  }
+
+  /** Called when a connection drops (before reconnecting) or fails for good. */
+  get onerror(): ((event: Event) => void) | null {
+    return this.#handlers.get('error');
+  }
+
+  set onerror(handler: ((event: Event) => void) | null) {
+    this.#handlers.set('error', handler);
+  }
+
   /** `CONNECTING` (0), `OPEN` (1) or `CLOSED` (2). */
   get readyState(): 0 | 1 | 2 {
     return this.#state;
@@ -170,16 +208,11 @@ export class ReconnectingEventSource extends EventTarget {
     this.#controller?.abort();
   }
 
-  #emit(event: Event, handler: ((event: never) => void) | null): void {
-    this.dispatchEvent(event);
-    (handler as ((event: Event) => void) | null)?.call(this, event);
-  }
-
   #message({ type, data, lastEventId }: SseEvent): void {
     if (this.#closed) return;
     this.#attempt = 0; // a delivered event proves the stream healthy
     const origin = new URL(this.url).origin;
-    this.#emit(messageEvent(type, data, origin, lastEventId), type === 'message' ? this.onmessage : null);
+    this.dispatchEvent(messageEvent(type, data, origin, lastEventId));
   }
 
   async #connect(): Promise<void> {
@@ -201,7 +234,7 @@ export class ReconnectingEventSource extends EventTarget {
       const { headers, method, body } = this.#options;
       const extra = typeof headers === 'function' ? await headers() : headers;
       const request: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache', ...extra };
-      if (this.lastEventId !== '') request['last-event-id'] = this.lastEventId;
+      if (this.lastEventId !== '') request['last-event-id'] = utf8ByteString(this.lastEventId);
       touch();
       const response = await this.#fetch(this.url, {
         method,
@@ -228,7 +261,7 @@ export class ReconnectingEventSource extends EventTarget {
       }
       this.#parser.reset();
       this.#state = 1;
-      this.#emit(new Event('open'), this.onopen);
+      this.dispatchEvent(new Event('open'));
       const reader = response.body.getReader();
       for (;;) {
         touch();
@@ -255,7 +288,7 @@ export class ReconnectingEventSource extends EventTarget {
     }
     this.#state = 0;
     const delayMs = Math.max(this.#serverRetryMs, this.#backoff.delay(this.#attempt - 1));
-    this.#emit(new Event('error'), this.onerror);
+    this.dispatchEvent(new Event('error'));
     this.dispatchEvent(
       new CustomEvent<ReconnectingDetail>('reconnecting', { detail: { attempt: this.#attempt, delayMs, reason } }),
     );
@@ -269,6 +302,6 @@ export class ReconnectingEventSource extends EventTarget {
     this.#controller?.abort();
     const event = new Event('error');
     Object.defineProperty(event, 'reason', { value: reason });
-    this.#emit(event, this.onerror);
+    this.dispatchEvent(event);
   }
 }

@@ -248,9 +248,11 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
   };
 
   const feedText = (input: string): void => {
+    // nothing to parse, and it must not clear afterCr: an empty chunk between a CR and its LF
+    // would turn the LF into a blank line and split the event
+    if (input.length === 0) return;
     let text = input;
     if (!started) {
-      if (text.length === 0) return;
       started = true;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }

@@ -16,6 +16,16 @@ export interface SseStreamOptions {
   heartbeatMs?: number;
   /** Sent once as `retry:`: how long clients wait before reconnecting, in ms. */
   retryMs?: number;
+  /**
+   * The most bytes the response may hold unsent (`res.writableLength`). Past it the stream closes
+   * itself by destroying the response, so a client that stops reading cannot grow server memory
+   * without bound; its EventSource reconnects with `Last-Event-ID` and resumes. node:http holds
+   * everything written in one synchronous run until the end of the tick, so a burst (a replay
+   * after `Last-Event-ID`) larger than this closes the stream before any of it is sent, however
+   * fast the client: send such a burst in pieces, awaiting `once(res, 'drain')` whenever
+   * `res.writableNeedDrain`. A positive integer or `Infinity` (no limit). Default 8 MiB (8 388 608).
+   */
+  maxBufferedBytes?: number;
 }
 
 /**
@@ -45,15 +55,25 @@ export interface SseMessage {
  * ```
  */
 export interface SseStream {
-  /** Writes one event. Returns false once the stream is closed (nothing is written then). */
+  /**
+   * Writes one event. Returns false once the stream is closed (nothing is written then), and when
+   * this event took the unsent bytes past `maxBufferedBytes`: the stream closed itself and the
+   * event is lost with the connection (the client resumes from its `Last-Event-ID`).
+   */
   send(message: SseMessage): boolean;
-  /** Writes a comment line (ignored by clients; useful for keep-alives). */
+  /** Writes a comment line (ignored by clients; useful for keep-alives). Returns false as `send` does. */
   comment(text: string): boolean;
   /** Ends the response and stops the heartbeat. Safe to call twice. */
   close(): void;
-  /** True once closed by either side. */
+  /**
+   * True once closed by either side or after the client read too slowly (`maxBufferedBytes`);
+   * from the start when created on a closed response.
+   */
   readonly closed: boolean;
 }
+
+/** Default of {@link SseStreamOptions.maxBufferedBytes}. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 const LINE_BREAK = /\r\n|\r|\n/;
 
@@ -66,7 +86,10 @@ function checkField(value: string | undefined, name: string): void {
 /**
  * Turns a node:http response into a `text/event-stream`: the right headers (no caching, no proxy
  * buffering), `id` / `event` / `data` encoded so multi-line data survives, heartbeat comments,
- * an initial `retry`, and a clean end. The heartbeat timer stops when either side closes.
+ * an initial `retry`, and a clean end. The heartbeat timer stops when either side closes. A
+ * response whose client already left (common after an `await` in the handler) gives a stream
+ * that is closed from the start: nothing is written and no timer runs. A client that stops
+ * reading is cut off once `maxBufferedBytes` wait unsent.
  *
  * @example
  * ```ts
@@ -81,28 +104,44 @@ function checkField(value: string | undefined, name: string): void {
  * ```
  */
 export function createSseStream(res: ServerResponse, options: SseStreamOptions = {}): SseStream {
-  const { heartbeatMs = 15_000, retryMs } = options;
+  const { heartbeatMs = 15_000, retryMs, maxBufferedBytes = MAX_BUFFERED_BYTES } = options;
   assertNumber(heartbeatMs, 'heartbeatMs', 'ERR_REALTIME_OPTIONS', { min: 0 });
   if (retryMs !== undefined) assertNumber(retryMs, 'retryMs', 'ERR_REALTIME_OPTIONS', { min: 0, integer: true });
+  if (maxBufferedBytes !== Number.POSITIVE_INFINITY) {
+    assertNumber(maxBufferedBytes, 'maxBufferedBytes', 'ERR_REALTIME_OPTIONS', { min: 1, integer: true });
+  }
   if (typeof res?.write !== 'function')
     throw new PatchbayError('ERR_REALTIME_OPTIONS', 'createSseStream needs a node:http ServerResponse');
 
-  let closed = false;
-  res.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  res.flushHeaders();
-  if (retryMs !== undefined) res.write(`retry: ${retryMs}\n\n`);
-
-  const heartbeat = heartbeatMs > 0 ? setInterval(() => res.write(':\n\n'), timerDelay(heartbeatMs)) : undefined;
+  // a 'close' that already happened is not emitted again: without this check the heartbeat
+  // would run forever and send() would report success to nobody
+  let closed = res.destroyed || res.writableEnded;
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
   const stop = (): void => {
     closed = true;
     clearInterval(heartbeat);
   };
-  res.once('close', stop);
+  // false when the client reads too slowly: the connection is dropped rather than buffered
+  const write = (text: string): boolean => {
+    res.write(text);
+    if (res.writableLength <= maxBufferedBytes) return true;
+    stop();
+    res.destroy();
+    return false;
+  };
+
+  if (!closed) {
+    res.once('close', stop);
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    if (retryMs !== undefined) write(`retry: ${retryMs}\n\n`);
+    if (heartbeatMs > 0 && !closed) heartbeat = setInterval(() => write(':\n\n'), timerDelay(heartbeatMs));
+  }
 
   return {
     send({ id, event, data }) {
@@ -113,14 +152,13 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
       let frame = id === undefined ? '' : `id: ${id}\n`;
       if (event !== undefined) frame += `event: ${event}\n`;
       for (const line of (text ?? '').split(LINE_BREAK)) frame += `data: ${line}\n`;
-      res.write(`${frame}\n`);
-      return true;
+      return write(`${frame}\n`);
     },
     comment(text) {
       if (closed) return false;
-      for (const line of String(text).split(LINE_BREAK)) res.write(`: ${line}\n`);
-      res.write('\n');
-      return true;
+      let frame = '';
+      for (const line of String(text).split(LINE_BREAK)) frame += `: ${line}\n`;
+      return write(`${frame}\n`);
     },
     close() {
       if (closed) return;

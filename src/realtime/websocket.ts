@@ -1,7 +1,8 @@
-import { assertNumber } from '../core/assert';
+import { assertNumber, describe } from '../core/assert';
 import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
+import { EventHandlers } from './event-handlers';
 import type { ReconnectingDetail } from './event-source';
 import { messageEvent } from './message-event';
 
@@ -87,6 +88,19 @@ export interface ReconnectingWebSocketOptions {
 }
 
 /**
+ * Refuses what the standard `close()` refuses, before the wrapper changes any state: left to the
+ * socket, the throw would come after the wrapper had let go of a socket that is still open.
+ */
+function checkClose(code: number | undefined, reason: string | undefined): void {
+  if (code !== undefined && !(code === 1000 || (Number.isInteger(code) && code >= 3000 && code <= 4999))) {
+    throw new PatchbayError('ERR_REALTIME_INPUT', `close code must be 1000 or 3000–4999, got ${describe(code)}`);
+  }
+  if (reason !== undefined && new TextEncoder().encode(reason).byteLength > 123) {
+    throw new PatchbayError('ERR_REALTIME_INPUT', 'close reason must be at most 123 UTF-8 bytes');
+  }
+}
+
+/**
  * A `WebSocket` that comes back: the standard API (`send`, `close`, `readyState`, `binaryType`,
  * `onopen` / `onmessage` / `onerror` / `onclose`, `addEventListener`) plus `reconnecting` and
  * `drop` events. After an unexpected close it reconnects with exponential backoff and full
@@ -117,15 +131,7 @@ export class ReconnectingWebSocket extends EventTarget {
   readonly OPEN = 1;
   readonly CLOSING = 2;
   readonly CLOSED = 3;
-  /** Called when a connection opens (the first and every reconnection). */
-  onopen: ((event: Event) => void) | null = null;
-  /** Called for every message. */
-  onmessage: ((event: MessageEvent) => void) | null = null;
-  /** Called on socket errors; the wrapper handles them, this is for logging. */
-  onerror: ((event: Event) => void) | null = null;
-  /** Called whenever a connection closes (before a reconnection, and the final time). */
-  onclose: ((event: Event) => void) | null = null;
-
+  readonly #handlers = new EventHandlers(this);
   #socket: Socket | undefined;
   #state: 0 | 1 | 2 | 3 = 0;
   #closedByUser = false;
@@ -173,6 +179,46 @@ export class ReconnectingWebSocket extends EventTarget {
     this.#options = { ...options, connectTimeoutMs, minUptimeMs, maxQueuedMessages };
     this.#backoff = backoff({ initialMs: 500, maxMs: 30_000, ...options.backoff });
     void this.#connect();
+  }
+
+  /**
+   * Called when a connection opens (the first and every reconnection). Like every `on…` handler,
+   * it runs as a listener does: what it throws is reported (`uncaughtException` in Node,
+   * `reportError` in browsers) and the connection and its reconnections carry on.
+   */
+  get onopen(): ((event: Event) => void) | null {
+    return this.#handlers.get('open');
+  }
+
+  set onopen(handler: ((event: Event) => void) | null) {
+    this.#handlers.set('open', handler);
+  }
+
+  /** Called for every message. */
+  get onmessage(): ((event: MessageEvent) => void) | null {
+    return this.#handlers.get('message');
+  }
+
+  set onmessage(handler: ((event: MessageEvent) => void) | null) {
+    this.#handlers.set('message', handler);
+  }
+
+  /** Called on socket errors; the wrapper handles them, this is for logging. */
+  get onerror(): ((event: Event) => void) | null {
+    return this.#handlers.get('error');
+  }
+
+  set onerror(handler: ((event: Event) => void) | null) {
+    this.#handlers.set('error', handler);
+  }
+
+  /** Called whenever a connection closes (before a reconnection, and the final time). */
+  get onclose(): ((event: Event) => void) | null {
+    return this.#handlers.get('close');
+  }
+
+  set onclose(handler: ((event: Event) => void) | null) {
+    this.#handlers.set('close', handler);
   }
 
   /** `CONNECTING` while (re)connecting, `OPEN`, then `CLOSING` / `CLOSED` after `close()` or giving up. */
@@ -235,15 +281,21 @@ export class ReconnectingWebSocket extends EventTarget {
           `${this.#queue.length} messages already wait for a connection`,
         );
       }
-      const dropped = queueOverflow === 'drop-oldest' ? this.#queue.shift() : data;
-      this.dispatchEvent(new CustomEvent('drop', { detail: { data: dropped } }));
-      if (queueOverflow === 'drop-newest') return;
+      // with maxQueuedMessages 0 nothing is queued, so the message being sent is the oldest
+      const dropOldest = queueOverflow === 'drop-oldest' && this.#queue.length > 0;
+      this.dispatchEvent(new CustomEvent('drop', { detail: { data: dropOldest ? this.#queue.shift() : data } }));
+      if (!dropOldest) return;
     }
     this.#queue.push(data);
   }
 
-  /** Closes for good: no reconnection, queued messages discarded. */
+  /**
+   * Closes for good: no reconnection, queued messages discarded. As with the standard WebSocket,
+   * `code` must be 1000 or 3000–4999 and `reason` at most 123 UTF-8 bytes; otherwise this throws
+   * `ERR_REALTIME_INPUT` (where the standard throws a `DOMException`) and changes nothing.
+   */
   close(code?: number, reason?: string): void {
+    checkClose(code, reason);
     if (this.#closedByUser) return;
     this.#closedByUser = true;
     this.#queue.length = 0;
@@ -255,11 +307,6 @@ export class ReconnectingWebSocket extends EventTarget {
     } else {
       this.#state = 3;
     }
-  }
-
-  #emit(event: Event, handler: ((event: never) => void) | null): void {
-    this.dispatchEvent(event);
-    (handler as ((event: Event) => void) | null)?.call(this, event);
   }
 
   #stopTimers(): void {
@@ -307,13 +354,13 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#lastTraffic = this.#openedAt;
       while (this.#queue.length > 0 && socket.readyState === 1) socket.send(this.#queue.shift()!);
       this.#startHeartbeat(socket);
-      this.#emit(new Event(event.type), this.onopen);
+      this.dispatchEvent(new Event(event.type));
     };
     const origin = new URL(this.#url).origin;
     const tracking = this.#options.heartbeat !== undefined;
     const receive = (data: unknown): void => {
       if (tracking) this.#lastTraffic = Date.now();
-      this.#emit(messageEvent('message', data, origin), this.onmessage);
+      this.dispatchEvent(messageEvent('message', data, origin));
     };
     // ws: its EventEmitter spares the event object ws would build for onmessage; text frames
     // (always a Buffer from ws) become strings, as the WebSocket API delivers them
@@ -321,7 +368,7 @@ export class ReconnectingWebSocket extends EventTarget {
       socket.on('message', (data, isBinary) => receive(isBinary ? data : (data as { toString(): string }).toString()));
     else socket.onmessage = (event) => receive(event.data);
     socket.onerror = () => {
-      this.#emit(new Event('error'), this.onerror);
+      this.dispatchEvent(new Event('error'));
     };
     socket.onclose = ({ code, reason, wasClean }) => {
       if (this.#socket !== socket) return;
@@ -376,11 +423,11 @@ export class ReconnectingWebSocket extends EventTarget {
     Object.assign(event, details);
     if (this.#closedByUser) {
       this.#state = 3;
-      this.#emit(event, this.onclose);
+      this.dispatchEvent(event);
       return;
     }
     if (this.#state === 1 && Date.now() - this.#openedAt >= (this.#options.minUptimeMs ?? 0)) this.#attempt = 0;
-    this.#emit(event, this.onclose);
+    this.dispatchEvent(event);
     this.#reconnect(cause ?? new PatchbayError('ERR_REALTIME_CLOSED', `closed with ${details.code}`));
   }
 
@@ -394,7 +441,7 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#queue.length = 0;
       const event = new Event('close');
       Object.assign(event, { code: 1006, reason: 'gave up reconnecting', wasClean: false });
-      this.#emit(event, this.onclose);
+      this.dispatchEvent(event);
       return;
     }
     this.#state = 0;

@@ -1,8 +1,8 @@
-import { GraphQLError, graphql, parse, specifiedRules, validate } from 'graphql';
+import { buildSchema, GraphQLError, graphql, parse, specifiedRules, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createGraphQLGuard, PatchbayError } from '../../src/graphql/index';
 import { attacks, fanOut, legitQueries } from './queries';
-import { testSchema } from './schema';
+import { sdl, testSchema } from './schema';
 
 const { schema, rootValue } = testSchema();
 const guard = createGraphQLGuard();
@@ -103,6 +103,15 @@ describe('measuring', () => {
       'query Q { a: me { ...F @include(if: true) } b: me { ...F } } fragment F on User { x: name y: id @skip(if: false) ... @include(if: true) { id } }',
     );
     expect(report).toMatchObject({ ok: true, aliases: 6, directives: 5, rootFields: 2, depth: 2 });
+  });
+
+  it('counts directives on variable definitions, so maxDirectives bounds them too', () => {
+    const withVariableDirective = buildSchema(`directive @t repeatable on VARIABLE_DEFINITION | FIELD\n${sdl}`);
+    const query = 'query($n: Int @t @t) { users(first: $n) { id @t } }';
+    expect(guard.check(withVariableDirective, query)).toMatchObject({ ok: true, directives: 3 });
+    const strict = createGraphQLGuard({ maxDirectives: 2 }).check(withVariableDirective, query);
+    expect(strict.ok).toBe(false);
+    expect(codes(strict.errors)).toEqual(['GRAPHQL_DIRECTIVE_LIMIT']);
   });
 
   it('prices lists by first/last/limit, variables, variable defaults and defaultListSize', () => {

@@ -1,5 +1,5 @@
 // Each rule on its own, as users add them to validate() without the guard.
-import { parse, specifiedRules, type ValidationRule, validate } from 'graphql';
+import { buildSchema, parse, specifiedRules, type ValidationRule, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import {
   aliasLimitRule,
@@ -9,7 +9,7 @@ import {
   introspectionListLimitRule,
   rootFieldLimitRule,
 } from '../../src/graphql/index';
-import { testSchema } from './schema';
+import { sdl, testSchema } from './schema';
 
 const { schema } = testSchema();
 const run = (rule: ValidationRule, query: string) =>
@@ -44,6 +44,15 @@ describe('standalone rules', () => {
     expect(
       run(rootFieldLimitRule(2), '{ a: me { id } b: me { id } ...R } fragment R on Query { c: me { id } }'),
     ).toEqual([{ code: 'GRAPHQL_ROOT_FIELD_LIMIT', value: 3, limit: 2 }]);
+  });
+
+  it('directiveLimitRule counts directives on variable definitions', () => {
+    const withVariableDirective = buildSchema(`directive @t repeatable on VARIABLE_DEFINITION\n${sdl}`);
+    const query = parse('query($n: Int @t @t @t) { users(first: $n) { id } }');
+    expect(validate(withVariableDirective, query, specifiedRules)).toEqual([]);
+    expect(
+      validate(withVariableDirective, query, [...specifiedRules, directiveLimitRule(2)]).map((e) => e.extensions),
+    ).toEqual([{ code: 'GRAPHQL_DIRECTIVE_LIMIT', value: 3, limit: 2 }]);
   });
 
   it('introspectionListLimitRule', () => {

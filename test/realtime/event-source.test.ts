@@ -89,6 +89,25 @@ describe('ReconnectingEventSource', () => {
     expect(connections).toBeGreaterThanOrEqual(3);
   });
 
+  it('sends a non-ASCII Last-Event-ID as UTF-8, so the server can resume from it', async () => {
+    const ids = ['✓42', 'é1', '日本😀'];
+    const resumedFrom: string[] = [];
+    const server = await serve((req, res) => {
+      const header = req.headers['last-event-id'];
+      // node:http reads header bytes as Latin-1: decode them as the UTF-8 they are
+      if (header !== undefined) resumedFrom.push(Buffer.from(String(header), 'latin1').toString('utf8'));
+      const id = ids[server.requests.length - 1];
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      // the last connection stays open
+      if (id === undefined) res.flushHeaders();
+      else res.end(`id: ${id}\ndata: ${id}\n\n`);
+    });
+    const source = open(server.url);
+    await until(() => resumedFrom.length === ids.length, 3_000);
+    expect(resumedFrom).toEqual(ids);
+    expect(source.lastEventId).toBe(ids.at(-1));
+  });
+
   it('drops an event that grows past maxEventLength and reconnects, instead of buffering it without end', async () => {
     let connections = 0;
     const closed: boolean[] = [];
@@ -251,6 +270,84 @@ describe('ReconnectingEventSource', () => {
     expect(received).toHaveLength(total);
     expect(received.every((n, i) => n === i + 1)).toBe(true);
     expect(server.requests.length).toBeGreaterThanOrEqual(21);
+  });
+
+  it('reports a throwing onerror and keeps reconnecting, with no unhandled rejection', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('data: hi\n\n'); // every stream ends at once: an error and a reconnection each time
+    });
+    const result = await runIsolated(
+      `
+      import { ReconnectingEventSource } from './src/realtime/index';
+      const reported = [];
+      let rejections = 0;
+      process.on('uncaughtException', (error) => reported.push(error.message));
+      process.on('unhandledRejection', () => rejections++);
+      const source = new ReconnectingEventSource(process.env.URL, { backoff: { initialMs: 5, maxMs: 10 } });
+      let errors = 0;
+      let opens = 0;
+      source.onerror = () => {
+        errors++;
+        throw new Error('bug in onerror');
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        source.close();
+        setTimeout(() => console.log(JSON.stringify({ opens, errors, reported, rejections })), 20);
+      };
+      const timer = setTimeout(finish, 3_000);
+      source.addEventListener('open', () => ++opens === 4 && finish());
+      `,
+      { env: { URL: server.url } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.hung).toBe(false);
+    const { opens, errors, reported, rejections } = JSON.parse(result.stdout);
+    expect(opens).toBe(4);
+    expect(errors).toBeGreaterThanOrEqual(3);
+    expect(reported).toEqual(Array(errors).fill('bug in onerror'));
+    expect(rejections).toBe(0);
+  });
+
+  it('reports a throwing onopen or onmessage and delivers the rest of the chunk, without reconnecting', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: 1\n\ndata: 2\n\ndata: 3\n\n'); // one chunk, three events; the stream stays open
+    });
+    const result = await runIsolated(
+      `
+      import { ReconnectingEventSource } from './src/realtime/index';
+      const reported = [];
+      process.on('uncaughtException', (error) => reported.push(error.message));
+      const source = new ReconnectingEventSource(process.env.URL, { backoff: { initialMs: 5, maxMs: 10 } });
+      const got = [];
+      let reconnects = 0;
+      source.onopen = () => {
+        throw new Error('bug in onopen');
+      };
+      source.onmessage = (event) => {
+        got.push(event.data);
+        if (event.data === '1') throw new Error('bug in onmessage');
+      };
+      source.addEventListener('reconnecting', () => reconnects++);
+      const finish = () => {
+        clearTimeout(timer);
+        source.close();
+        console.log(JSON.stringify({ got, reconnects, reported }));
+      };
+      const timer = setTimeout(finish, 3_000);
+      source.addEventListener('message', () => got.length === 3 && setTimeout(finish, 100));
+      `,
+      { env: { URL: server.url } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.hung).toBe(false);
+    expect(JSON.parse(result.stdout)).toEqual({
+      got: ['1', '2', '3'],
+      reconnects: 0,
+      reported: ['bug in onopen', 'bug in onmessage'],
+    });
   });
 
   it('lets the process exit after close(), even mid-reconnect', async () => {

@@ -62,6 +62,12 @@ describe('createSseParser: the WHATWG event-stream rules', () => {
     expect(parse(['data: a\r', '\rdata: b\n\n']).events).toEqual([message('a'), message('b')]);
   });
 
+  it('keeps a CRLF split by an empty chunk as one line ending', () => {
+    const expected = [message('a\nb')];
+    expect(parse(['data: a\r', '', '\ndata: b\r\n\r\n']).events).toEqual(expected);
+    expect(parse([bytes('data: a\r'), new Uint8Array(0), bytes('\ndata: b\r\n\r\n')]).events).toEqual(expected);
+  });
+
   it('strips one leading BOM only', () => {
     expect(everyWay('\uFEFFdata: a\n\n').events).toEqual([message('a')]);
     // a second BOM makes the first field "\uFEFFdata", which is unknown: nothing is dispatched

@@ -82,6 +82,30 @@ describe('ReconnectingWebSocket', () => {
     expect(() => socket.send('late')).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_CLOSED' }));
   });
 
+  it('refuses a close code or reason the WebSocket API refuses, and stays open and closable', async () => {
+    const closes: [number, string][] = [];
+    const server = await serve((ws) => {
+      echo(ws);
+      ws.on('close', (code, reason) => closes.push([code, String(reason)]));
+    });
+    const socket = connect(server.url);
+    const received: unknown[] = [];
+    socket.onmessage = (event) => received.push(event.data);
+    await until(() => socket.readyState === ReconnectingWebSocket.OPEN);
+    for (const code of [1006, 1001, 2999, 5000, 3000.5]) {
+      expect(() => socket.close(code)).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_INPUT' }));
+    }
+    // 62 two-byte characters: 124 UTF-8 bytes, one past the limit
+    expect(() => socket.close(1000, 'é'.repeat(62))).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_INPUT' }));
+    expect(socket.readyState).toBe(ReconnectingWebSocket.OPEN);
+    socket.send('still open');
+    await until(() => received.length === 1);
+    const reason = `${'é'.repeat(61)}.`;
+    socket.close(4000, reason);
+    await until(() => socket.readyState === ReconnectingWebSocket.CLOSED && closes.length === 1);
+    expect(closes).toEqual([[4000, reason]]);
+  });
+
   it('delivers messages sent while offline after reconnecting, in order', async () => {
     const seen: string[] = [];
     const server = await serve((ws) => ws.on('message', (data) => seen.push(String(data))));
@@ -114,6 +138,17 @@ describe('ReconnectingWebSocket', () => {
     const newest = connect(server.url, { maxQueuedMessages: 0, queueOverflow: 'drop-newest' });
     newest.send('gone');
     expect(newest.queuedMessages).toBe(0);
+  });
+
+  it('drops the message being sent under drop-oldest when maxQueuedMessages is 0', async () => {
+    const server = await serve(() => {});
+    await server.kill();
+    const socket = connect(server.url, { maxQueuedMessages: 0, queueOverflow: 'drop-oldest' });
+    const dropped: unknown[] = [];
+    socket.addEventListener('drop', (event) => dropped.push((event as CustomEvent).detail.data));
+    for (const message of ['a', 'b', 'c']) socket.send(message);
+    expect(socket.queuedMessages).toBe(0);
+    expect(dropped).toEqual(['a', 'b', 'c']);
   });
 
   it('asks the URL function again for every attempt (fresh credentials)', async () => {
@@ -192,6 +227,48 @@ describe('ReconnectingWebSocket', () => {
     for (let start = 0; start < 400; start += 10) {
       expect(times.filter((t) => t >= start && t < start + 40).length).toBeLessThan(17);
     }
+  });
+
+  it('reports a throwing onclose or onmessage and keeps delivering and reconnecting', async () => {
+    const server = await serve((ws) => {
+      ws.send('hello');
+      // the first two connections drop: the client must come back twice
+      if (server.connections.length < 3) setTimeout(() => ws.terminate(), 30);
+    });
+    const result = await runIsolated(
+      `
+      import WebSocket from 'ws';
+      import { ReconnectingWebSocket } from './src/realtime/index';
+      const reported = [];
+      process.on('uncaughtException', (error) => reported.push(error.message));
+      const socket = new ReconnectingWebSocket(process.env.URL, undefined, { WebSocket, backoff: { initialMs: 5, maxMs: 10 } });
+      let opens = 0;
+      let messages = 0;
+      socket.onclose = () => {
+        throw new Error('bug in onclose');
+      };
+      socket.onmessage = () => {
+        throw new Error('bug in onmessage');
+      };
+      const finish = () => {
+        clearTimeout(timer);
+        socket.close();
+        setTimeout(() => console.log(JSON.stringify({ opens, messages, reported: reported.sort() })), 50);
+      };
+      const timer = setTimeout(finish, 3_000);
+      socket.addEventListener('open', () => opens++);
+      socket.addEventListener('message', () => ++messages === 3 && finish());
+      `,
+      { env: { URL: server.url } },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.hung).toBe(false);
+    expect(JSON.parse(result.stdout)).toEqual({
+      opens: 3,
+      messages: 3,
+      // onclose: two drops and the final close()
+      reported: [...Array(3).fill('bug in onclose'), ...Array(3).fill('bug in onmessage')],
+    });
   });
 
   it('never crashes the process on connection errors, and lets it exit after close()', async () => {

@@ -1,0 +1,151 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/timeout';
+import { createSseStream } from '../../src/realtime/sse-server';
+import { type KillableServer, killableServer } from './support/servers';
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+async function serve(handler: Parameters<typeof killableServer>[0]): Promise<KillableServer> {
+  const server = await killableServer(handler);
+  cleanup.push(() => server.kill());
+  return server;
+}
+
+/** A raw client, so a test can leave early or stop reading as a real one might. */
+async function rawRequest(server: KillableServer): Promise<Socket> {
+  const client = connect(server.port, '127.0.0.1');
+  cleanup.push(() => client.destroy());
+  await once(client, 'connect');
+  client.write('GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
+  return client;
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+interface Pumped {
+  ticks: number;
+  closed: boolean;
+  destroyed: boolean;
+  /** What `send` answered after the pump stopped. */
+  late: boolean;
+}
+
+/**
+ * Sends 128 KiB a tick, 400 ticks (50 MiB), with maxBufferedBytes 256 KiB, to a client that reads
+ * or stops reading, until `send` returns false. A tick's events fit the limit, so only a client
+ * that falls behind can take the stream past it.
+ */
+async function pumpTo(paused: boolean): Promise<Pumped> {
+  let done: (pumped: Pumped) => void = () => {};
+  const result = new Promise<Pumped>((resolve) => {
+    done = resolve;
+  });
+  const server = await serve((_req, res) => {
+    const stream = createSseStream(res, { heartbeatMs: 0, maxBufferedBytes: 256 * 1024 });
+    const payload = 'x'.repeat(16 * 1024);
+    let ticks = 0;
+    const tick = (): void => {
+      let open = true;
+      for (let i = 0; i < 8 && open; i++) open = stream.send({ data: payload });
+      if (open && ++ticks < 400) {
+        setImmediate(tick);
+        return;
+      }
+      done({ ticks, closed: stream.closed, destroyed: res.destroyed, late: stream.send({ data: 'late' }) });
+    };
+    tick();
+  });
+  const client = await rawRequest(server);
+  if (paused) client.pause();
+  else client.resume();
+  const outcome = await result;
+  if (paused && outcome.closed) {
+    // the server hung up: once the client reads again its connection ends, and an EventSource
+    // would reconnect with Last-Event-ID
+    client.resume();
+    await once(client, 'close');
+  }
+  return outcome;
+}
+
+const activeTimers = (): number => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+
+describe('createSseStream', () => {
+  it('is closed from the start on a response whose client already left, and starts no heartbeat', async () => {
+    let seen: { timersStarted: number; closed: boolean; sent: boolean; commented: boolean } | undefined;
+    const server = await serve(async (_req, res) => {
+      await once(res, 'close'); // the client leaves while the handler awaits (an auth lookup, say)
+      const before = activeTimers();
+      const stream = createSseStream(res, { heartbeatMs: 5, retryMs: 100 });
+      seen = {
+        timersStarted: activeTimers() - before,
+        closed: stream.closed,
+        sent: stream.send({ data: 'to nobody' }),
+        commented: stream.comment('to nobody'),
+      };
+      stream.close();
+    });
+    const client = await rawRequest(server);
+    await until(() => server.requests.length === 1);
+    client.destroy();
+    await until(() => seen !== undefined);
+    expect(seen).toEqual({ timersStarted: 0, closed: true, sent: false, commented: false });
+  });
+
+  it('closes itself when a client that stopped reading leaves more than maxBufferedBytes unsent', async () => {
+    const pumped = await pumpTo(true);
+    expect(pumped).toMatchObject({ closed: true, destroyed: true, late: false });
+    expect(pumped.ticks).toBeLessThan(400);
+    // a client reading along is never cut off, with the same events at the same pace
+    expect(await pumpTo(false)).toMatchObject({ ticks: 400, closed: false, destroyed: false, late: true });
+  });
+
+  it('holds up to 8 MiB unsent by default', async () => {
+    const eventBytes = 10_000;
+    let sent: number | undefined;
+    const server = await serve((_req, res) => {
+      const stream = createSseStream(res, { heartbeatMs: 0 });
+      const payload = 'x'.repeat(eventBytes - 8); // with 'data: ' and two LFs: 10 000 bytes an event
+      let count = 0;
+      while (count < 2_000 && stream.send({ data: payload })) count++;
+      sent = count;
+    });
+    const client = await rawRequest(server);
+    client.pause();
+    await until(() => sent !== undefined);
+    expect(sent).toBeLessThan(2_000);
+    // the event that closed the stream took it past 8 MiB, not past some smaller default
+    expect(((sent ?? 0) + 1) * eventBytes).toBeGreaterThan(8 * 1024 * 1024);
+  });
+
+  it('refuses a maxBufferedBytes that is not a positive integer or Infinity', async () => {
+    const outcomes: unknown[] = [];
+    const server = await serve((_req, res) => {
+      const attempt = (maxBufferedBytes: number): void => {
+        try {
+          const stream = createSseStream(res, { heartbeatMs: 0, maxBufferedBytes });
+          outcomes.push(stream.send({ data: 'ok' }));
+          stream.close();
+        } catch (error) {
+          outcomes.push((error as { code?: string }).code);
+        }
+      };
+      for (const bad of [0, -1, 1.5, Number.NaN, '8' as unknown as number]) attempt(bad);
+      attempt(Number.POSITIVE_INFINITY);
+    });
+    await rawRequest(server);
+    await until(() => outcomes.length === 6);
+    expect(outcomes).toEqual([...Array(5).fill('ERR_REALTIME_OPTIONS'), true]);
+  });
+});
