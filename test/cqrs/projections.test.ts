@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { TimeoutError } from '../../src/core/errors';
+import { redisEventStore } from '../../src/cqrs/event-store/redis-streams';
 import type { EventStore } from '../../src/cqrs/event-store/types';
 import { defineProjection } from '../../src/cqrs/projections/define-projection';
 import { memoryCheckpointStore } from '../../src/cqrs/projections/memory-checkpoints';
@@ -18,6 +19,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const keys = (await redis?.keys(`${prefix}*`)) ?? [];
+  if (keys.length > 0) await redis.del(...keys);
   await redis?.quit();
 });
 
@@ -281,6 +284,58 @@ describe('checkpoint stores', () => {
     expect(await runner.parked('w')).toEqual([
       expect.objectContaining({ error: expect.stringContaining('transactional checkpoint store') }),
     ]);
+  });
+});
+
+describe('ctx.write bounds', () => {
+  it('refuses a write with more arguments than the commit script can unpack: the event is parked, the rest commits', async () => {
+    const store = redisEventStore(redis, { prefix: `${prefix}bigES:` });
+    const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}bigCP:` });
+    const hashKey = `${prefix}bigCP:{big}:hash`;
+    const countKey = `${prefix}bigCP:{big}:count`;
+    const projection = defineProjection<{ Big: { fields: number }; Small: null }>({
+      name: 'big',
+      handlers: {
+        Big: (event, ctx) => {
+          const args = Array.from({ length: event.data.fields }, (_, i) => [`f${i}`, 'v']).flat();
+          ctx.write('hset', hashKey, ...args);
+        },
+        Small: (_event, ctx) => ctx.write('incr', countKey),
+      },
+    });
+    const events: ProjectionRunnerEvent[] = [];
+    const runner = createProjectionRunner({
+      store,
+      checkpoints,
+      projections: [projection],
+      pollMs: 20,
+      retry: { attempts: 2, backoff: { initialMs: 1, maxMs: 2 } },
+      onEvent: (event) => events.push(event),
+    });
+    runner.start();
+    try {
+      // one batch: 10 000 arguments (too many), then 7 000 (the bound), small writes around them
+      const { position } = await store.append('s', [
+        { type: 'Small' },
+        { type: 'Big', data: { fields: 5_000 } },
+        { type: 'Small' },
+        { type: 'Big', data: { fields: 3_500 } },
+        { type: 'Small' },
+      ]);
+      await runner.waitFor(position, { timeoutMs: 3_000 });
+    } finally {
+      await runner.stop();
+    }
+    expect(await runner.parked('big')).toEqual([
+      {
+        event: expect.objectContaining({ position: 2, type: 'Big' }),
+        error: expect.stringContaining('at most 7000 arguments'),
+        attempts: 2,
+      },
+    ]);
+    expect(await redis.hlen(hashKey)).toBe(3_500);
+    expect(await redis.get(countKey)).toBe('3');
+    expect(events.filter((e) => e.type === 'error')).toEqual([]);
   });
 });
 

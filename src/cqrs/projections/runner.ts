@@ -111,6 +111,12 @@ interface Worker {
 
 const OPTIONS = 'ERR_CQRS_OPTIONS';
 
+// The commit script passes a write's arguments to redis.call with Lua's unpack(), which fails
+// past about 8 000 values (Lua 5.1's C stack limit, LUAI_MAXCSTACK) and takes the whole batch's
+// commit with it. Refusing at ctx.write makes the handler throw, so the event is retried and
+// parked like any failing event; 7 000 leaves room for what else is on the stack.
+const MAX_WRITE_ARGS = 7_000;
+
 /**
  * Creates a projection runner. Each projection has one worker; a worker holds the projection's
  * lease in the checkpoint store while it works, so several runners (processes) on one Redis share
@@ -250,6 +256,12 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
           }
           if (typeof command !== 'string' || command.length === 0 || typeof key !== 'string' || key.length === 0) {
             throw new PatchbayError('ERR_CQRS_INPUT', 'ctx.write needs a command name and a key');
+          }
+          if (args.length > MAX_WRITE_ARGS) {
+            throw new PatchbayError(
+              'ERR_CQRS_INPUT',
+              `ctx.write takes at most ${MAX_WRITE_ARGS} arguments after the key, got ${args.length}: split the write`,
+            );
           }
           writes.push({ command, key, args });
         },
