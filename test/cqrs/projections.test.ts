@@ -195,6 +195,23 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     expect(await first.counts()).toEqual(expectedCounts(120));
   });
 
+  it('a rebuild that fails on a runner that is not running leaves the lease free', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `failed-rebuild-${modelId++}`;
+    const projection = defineProjection<{ A: null }>({
+      name,
+      handlers: { A: () => undefined },
+      reset: async () => {
+        throw new Error('read model database down');
+      },
+    });
+    await store.append('s', [{ type: 'A' }]);
+    const admin = createProjectionRunner({ store, checkpoints, projections: [projection], owner: 'admin-cli' });
+    await expect(admin.rebuild(name)).rejects.toThrow('read model database down');
+    expect(await checkpoints.acquire(name, 'worker-process', 1_000)).toBe(true);
+  });
+
   it('two runners on one checkpoint store share the projections and apply each event once', async () => {
     const store = backend.eventStore();
     const checkpoints = backend.checkpoints();

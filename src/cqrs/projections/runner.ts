@@ -368,18 +368,21 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       if (!(await holdLease(worker))) {
         throw new PatchbayError('ERR_CQRS_LEASE', `another runner holds projection ${name}; rebuild it there`);
       }
-      await exclusive(worker, async () => {
-        await worker.projection.reset();
-        await checkpoints.reset(name);
-        worker.checkpoint = 0;
-        while ((await runBatch(worker, undefined)) > 0) {
-          // replay batch by batch up to the head
+      try {
+        await exclusive(worker, async () => {
+          await worker.projection.reset();
+          await checkpoints.reset(name);
+          worker.checkpoint = 0;
+          while ((await runBatch(worker, undefined)) > 0) {
+            // replay batch by batch up to the head
+          }
+        });
+      } finally {
+        // a runner that is not running must not keep other runners off the projection, failed or not
+        if (!running && worker.leased) {
+          worker.leased = false;
+          await checkpoints.release(name, owner);
         }
-      });
-      // a runner that is not running must not keep other runners off the projection
-      if (!running && worker.leased) {
-        worker.leased = false;
-        await checkpoints.release(name, owner);
       }
     },
     async waitFor(position, waitOptions) {
