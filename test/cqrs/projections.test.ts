@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { TimeoutError } from '../../src/core/errors';
+import { sleep } from '../../src/core/timeout';
 import { redisEventStore } from '../../src/cqrs/event-store/redis-streams';
 import type { EventStore } from '../../src/cqrs/event-store/types';
 import { defineProjection } from '../../src/cqrs/projections/define-projection';
@@ -34,6 +35,19 @@ async function appendOrders(store: EventStore, n: number): Promise<number> {
 }
 
 let modelId = 0;
+
+/** A handler's hold: `reached` once a handler `entered()`, and handlers wait on `opened` until `open()`. */
+function gate(): { entered(): void; reached: Promise<void>; open(): void; opened: Promise<void> } {
+  let entered!: () => void;
+  let open!: () => void;
+  const reached = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { entered, reached, open, opened };
+}
 
 describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
   const model = (options: { fail?: (position: number, attempt: number) => boolean } = {}) =>
@@ -193,6 +207,38 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     await second.stop();
     expect(await first.writes()).toBe(placed(120));
     expect(await first.counts()).toEqual(expectedCounts(120));
+  });
+
+  it('a second stop() waits for the workers to end, as the first one does', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `double-stop-${modelId++}`;
+    const held = gate();
+    const projection = defineProjection<{ A: null }>({
+      name,
+      handlers: {
+        A: async () => {
+          held.entered();
+          await held.opened;
+        },
+      },
+    });
+    const runner = createProjectionRunner({ store, checkpoints, projections: [projection], pollMs: 20 });
+    runner.start();
+    const { position } = await store.append('s', [{ type: 'A' }]);
+    await held.reached;
+    const first = runner.stop();
+    let secondEnded = false;
+    const second = runner.stop().then(() => {
+      secondEnded = true;
+    });
+    await sleep(30);
+    expect(secondEnded).toBe(false);
+    held.open();
+    await Promise.all([first, second]);
+    // the event in hand was committed before either stop() resolved
+    expect(await checkpoints.load(name)).toBe(position);
+    await expect(runner.stop()).resolves.toBeUndefined();
   });
 
   it('a rebuild that fails on a runner that is not running leaves the lease free', async () => {

@@ -88,7 +88,10 @@ export interface WaitForOptions {
 export interface ProjectionRunner {
   /** Starts a worker per projection. Calling it again while running does nothing. */
   start(): void;
-  /** Finishes the event in hand, commits what was applied, releases leases; resolves when all workers ended. */
+  /**
+   * Finishes the event in hand, commits what was applied, releases leases; resolves when all
+   * workers ended (every call, the first or a repeated one).
+   */
   stop(): Promise<void>;
   /** Empties the read model (`reset`), sets the checkpoint to 0 and replays up to the head; resolves when done. */
   rebuild(name: string): Promise<void>;
@@ -195,6 +198,8 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const backoffWait = createWaker();
   let running = false;
   let stopping: AbortController | undefined;
+  // the workers' end, kept so that every stop() until then waits for it, not just the first
+  let draining: Promise<unknown> = Promise.resolve();
 
   const emit = (event: ProjectionRunnerEvent): void => {
     if (!onEvent) return;
@@ -357,11 +362,13 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       for (const worker of workers.values()) worker.done = work(worker, controller.signal);
     },
     async stop() {
-      if (!running) return;
-      running = false;
-      stopping?.abort();
-      idle.wake();
-      await Promise.all([...workers.values()].map((worker) => worker.done));
+      if (running) {
+        running = false;
+        stopping?.abort();
+        idle.wake();
+        draining = Promise.all([...workers.values()].map((worker) => worker.done));
+      }
+      await draining;
     },
     async rebuild(name) {
       const worker = workerOf(name);
