@@ -209,6 +209,43 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     expect(await first.counts()).toEqual(expectedCounts(120));
   });
 
+  it('stop() during a rebuild resolves after it, and the lease stays held until the rebuild ended', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `stop-rebuild-${modelId++}`;
+    const held = gate();
+    let rebuilding = false;
+    const projection = defineProjection<{ A: null }>({
+      name,
+      handlers: {
+        A: async () => {
+          if (!rebuilding) return;
+          held.entered();
+          await held.opened;
+        },
+      },
+    });
+    const runner = createProjectionRunner({ store, checkpoints, projections: [projection], batchSize: 5, pollMs: 20 });
+    runner.start();
+    let position = 0;
+    for (let i = 0; i < 20; i++) ({ position } = await store.append('s', [{ type: 'A' }]));
+    await runner.waitFor(position, { timeoutMs: 5_000 });
+    rebuilding = true;
+    const settled: string[] = [];
+    const rebuilt = runner.rebuild(name).then(() => settled.push('rebuild'));
+    await held.reached;
+    const stopped = runner.stop().then(() => settled.push('stop'));
+    // time for the idle worker to see the stop and end
+    await sleep(50);
+    expect(settled).toEqual([]);
+    expect(await checkpoints.acquire(name, 'other-runner', 1_000)).toBe(false);
+    held.open();
+    await Promise.all([rebuilt, stopped]);
+    expect(settled).toEqual(['rebuild', 'stop']);
+    expect(await checkpoints.load(name)).toBe(position);
+    expect(await checkpoints.acquire(name, 'other-runner', 1_000)).toBe(true);
+  });
+
   it('a second stop() waits for the workers to end, as the first one does', async () => {
     const store = backend.eventStore();
     const checkpoints = backend.checkpoints();

@@ -90,10 +90,13 @@ export interface ProjectionRunner {
   start(): void;
   /**
    * Finishes the event in hand, commits what was applied, releases leases; resolves when all
-   * workers ended (every call, the first or a repeated one).
+   * workers and any rebuild in progress ended (every call, the first or a repeated one).
    */
   stop(): Promise<void>;
-  /** Empties the read model (`reset`), sets the checkpoint to 0 and replays up to the head; resolves when done. */
+  /**
+   * Empties the read model (`reset`), sets the checkpoint to 0 and replays up to the head; resolves
+   * when done. On a runner that is not running it then releases the lease, whether it worked or not.
+   */
   rebuild(name: string): Promise<void>;
   /** Resolves once the projection(s) got past `position` (read-your-writes); rejects with `TimeoutError` otherwise. */
   waitFor(position: number, options: WaitForOptions): Promise<void>;
@@ -110,6 +113,8 @@ interface Worker {
   // batches and rebuilds of one projection never overlap
   lock: Promise<void>;
   done: Promise<void> | undefined;
+  // rebuilds under way; while there is one, the lease is theirs and a stopping worker keeps it
+  rebuilding: number;
 }
 
 const OPTIONS = 'ERR_CQRS_OPTIONS';
@@ -189,6 +194,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       leaseRenewAt: 0,
       lock: Promise.resolve(),
       done: undefined,
+      rebuilding: 0,
     });
   }
 
@@ -200,6 +206,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   let stopping: AbortController | undefined;
   // the workers' end, kept so that every stop() until then waits for it, not just the first
   let draining: Promise<unknown> = Promise.resolve();
+  const rebuilds = new Set<Promise<void>>();
 
   const emit = (event: ProjectionRunnerEvent): void => {
     if (!onEvent) return;
@@ -322,6 +329,17 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     return to - from;
   };
 
+  const releaseLease = async (worker: Worker): Promise<void> => {
+    if (!worker.leased) return;
+    worker.leased = false;
+    try {
+      await checkpoints.release(worker.projection.name, owner);
+    } catch (error) {
+      // the lease expires after leaseMs anyway; the caller's own outcome matters more
+      emit({ type: 'error', projection: worker.projection.name, error });
+    }
+  };
+
   const work = async (worker: Worker, signal: AbortSignal): Promise<void> => {
     while (!signal.aborted) {
       let moved = 0;
@@ -337,13 +355,28 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       }
       if (moved === 0) await idle.wait(pollMs, signal, woken);
     }
-    if (worker.leased) {
-      worker.leased = false;
-      try {
-        await checkpoints.release(worker.projection.name, owner);
-      } catch (error) {
-        emit({ type: 'error', projection: worker.projection.name, error });
+    if (worker.rebuilding === 0) await releaseLease(worker);
+  };
+
+  const rebuildWorker = async (worker: Worker): Promise<void> => {
+    const name = worker.projection.name;
+    worker.rebuilding++;
+    try {
+      if (!(await holdLease(worker))) {
+        throw new PatchbayError('ERR_CQRS_LEASE', `another runner holds projection ${name}; rebuild it there`);
       }
+      await exclusive(worker, async () => {
+        await worker.projection.reset();
+        await checkpoints.reset(name);
+        worker.checkpoint = 0;
+        while ((await runBatch(worker, undefined)) > 0) {
+          // replay batch by batch up to the head
+        }
+      });
+    } finally {
+      worker.rebuilding--;
+      // a runner that is not running must not keep other runners off the projection, failed or not
+      if (!running && worker.rebuilding === 0) await releaseLease(worker);
     }
   };
 
@@ -369,27 +402,16 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
         draining = Promise.all([...workers.values()].map((worker) => worker.done));
       }
       await draining;
+      // a rebuild is not cut short: it ends, then gives the lease up, before stop() resolves
+      await Promise.allSettled(rebuilds);
     },
     async rebuild(name) {
-      const worker = workerOf(name);
-      if (!(await holdLease(worker))) {
-        throw new PatchbayError('ERR_CQRS_LEASE', `another runner holds projection ${name}; rebuild it there`);
-      }
+      const rebuilt = rebuildWorker(workerOf(name));
+      rebuilds.add(rebuilt);
       try {
-        await exclusive(worker, async () => {
-          await worker.projection.reset();
-          await checkpoints.reset(name);
-          worker.checkpoint = 0;
-          while ((await runBatch(worker, undefined)) > 0) {
-            // replay batch by batch up to the head
-          }
-        });
+        await rebuilt;
       } finally {
-        // a runner that is not running must not keep other runners off the projection, failed or not
-        if (!running && worker.leased) {
-          worker.leased = false;
-          await checkpoints.release(name, owner);
-        }
+        rebuilds.delete(rebuilt);
       }
     },
     async waitFor(position, waitOptions) {
