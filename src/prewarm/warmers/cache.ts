@@ -27,8 +27,10 @@ export interface CacheStore<K, V> {
 }
 
 /**
- * The keys to warm: a list, a (possibly async) iterable, or a function that produces one, so a
- * large key set can be streamed rather than held in memory.
+ * The keys to warm: a list, a (possibly async) iterable that can be iterated again, or a function
+ * that produces one, so a large key set can be streamed rather than held in memory. Every attempt
+ * and keep-warm round iterates the keys anew, so a one-shot iterator (a generator object,
+ * `map.keys()`) is refused: pass the function that makes it instead.
  *
  * @example
  * ```ts
@@ -84,7 +86,8 @@ const keptErrors = 5;
  * Loads the hot keys into a cache before traffic arrives, `concurrency` loads at a time so the
  * backing database is not stampeded by the warm-up itself. Rejects with `ERR_PREWARM_CACHE` when
  * more than `maxFailures` keys fail, and with `AbortError` when its signal aborts (no new load
- * starts after that). Throws `ERR_PREWARM_OPTIONS` at once on bad options.
+ * starts after that). Throws `ERR_PREWARM_OPTIONS` at once on bad options, a one-shot key
+ * iterator among them (each attempt reads the keys anew).
  *
  * @example
  * ```ts
@@ -105,6 +108,13 @@ export function warmCache<K, V>(options: WarmCacheOptions<K, V>): Warmer<CacheWa
     throw new PatchbayError(code, 'warmCache store must have a set(key, value) method');
   if (!isKeySource(keys)) {
     throw new PatchbayError(code, 'warmCache keys must be an iterable, an async iterable or a function returning one');
+  }
+  if (isOneShot(keys)) {
+    throw new PatchbayError(
+      code,
+      'warmCache keys is a one-shot iterator (a generator object?): a retry or keep-warm round would find it empty. ' +
+        'Pass a function that returns a fresh iterable, e.g. keys: () => hotKeys()',
+    );
   }
   assertNumber(concurrency, 'warmCache concurrency', code, { min: 1, integer: true });
   assertNumber(maxFailures, 'warmCache maxFailures', code, { min: 0 });
@@ -157,6 +167,19 @@ export function warmCache<K, V>(options: WarmCacheOptions<K, V>): Warmer<CacheWa
     }
     return result;
   };
+}
+
+/** An iterator that is its own iterable (a generator object) can be walked once only. */
+function isOneShot(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  // looked at only when it has next(): no iterable's [Symbol.iterator]() is called for nothing
+  const candidate = value as {
+    next?: unknown;
+    [Symbol.iterator]?: () => unknown;
+    [Symbol.asyncIterator]?: () => unknown;
+  };
+  if (typeof candidate.next !== 'function') return false;
+  return candidate[Symbol.iterator]?.() === value || candidate[Symbol.asyncIterator]?.() === value;
 }
 
 function isKeySource(value: unknown): boolean {
