@@ -246,6 +246,55 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     expect(await checkpoints.acquire(name, 'other-runner', 1_000)).toBe(true);
   });
 
+  it('a rebuild longer than leaseMs renews the lease, so no other runner takes the projection mid-way', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `long-rebuild-${modelId++}`;
+    const projection = defineProjection<{ A: null }>({ name, handlers: { A: () => sleep(10) } });
+    let position = 0;
+    for (let i = 0; i < 60; i++) ({ position } = await store.append('s', [{ type: 'A' }]));
+    // never started: the rebuild is all this runner does, about 600 ms of replay, twice the lease
+    const runner = createProjectionRunner({
+      store,
+      checkpoints,
+      projections: [projection],
+      batchSize: 2,
+      leaseMs: 300,
+    });
+    const rebuilt = runner.rebuild(name);
+    await sleep(450);
+    expect(await checkpoints.acquire(name, 'other-runner', 1_000)).toBe(false);
+    await rebuilt;
+    expect(await checkpoints.load(name)).toBe(position);
+  });
+
+  it('a rebuild whose lease another runner took mid-way rejects with ERR_CQRS_LEASE', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `taken-rebuild-${modelId++}`;
+    const held = gate();
+    const projection = defineProjection<{ A: null }>({
+      name,
+      handlers: {
+        A: async (event) => {
+          if (event.position !== 1) return;
+          held.entered();
+          await held.opened;
+        },
+      },
+    });
+    await store.append('s', [{ type: 'A' }, { type: 'A' }, { type: 'A' }]);
+    const runner = createProjectionRunner({ store, checkpoints, projections: [projection], leaseMs: 50 });
+    const rebuilt = runner.rebuild(name);
+    await held.reached;
+    // the first batch outlives the lease; another runner takes the projection and commits first
+    await sleep(80);
+    expect(await checkpoints.acquire(name, 'other-runner', 5_000)).toBe(true);
+    expect(await checkpoints.commit(name, { from: 0, to: 3, writes: [], parked: [] })).toBe(true);
+    held.open();
+    await expect(rebuilt).rejects.toMatchObject({ code: 'ERR_CQRS_LEASE' });
+  });
+
   it('a second stop() waits for the workers to end, as the first one does', async () => {
     const store = backend.eventStore();
     const checkpoints = backend.checkpoints();

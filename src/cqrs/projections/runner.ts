@@ -369,8 +369,16 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
         await worker.projection.reset();
         await checkpoints.reset(name);
         worker.checkpoint = 0;
-        while ((await runBatch(worker, undefined)) > 0) {
-          // replay batch by batch up to the head
+        // replay batch by batch up to the head, renewing the lease as the worker would: a replay
+        // of a long log outlives the lease taken at its start, and the worker waits meanwhile
+        for (;;) {
+          if (!(await holdLease(worker))) {
+            throw new PatchbayError('ERR_CQRS_LEASE', `another runner took projection ${name} during its rebuild`);
+          }
+          const moved = await runBatch(worker, undefined);
+          // a batch refused because another runner committed moves nothing either: only with the
+          // lease still held does nothing moved mean the head was reached
+          if (moved === 0 && (await holdLease(worker))) break;
         }
       });
     } finally {
