@@ -418,6 +418,28 @@ describe('checkpoint stores', () => {
     expect(await redis.get(key)).toBe('1');
   });
 
+  it('redis: a commit whose write fails records none of its parked events, however often it is retried', async () => {
+    const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}badwrite:` });
+    const key = `${prefix}badwrite:{p}:model`;
+    await redis.set(key, 'not a number');
+    const event = { id: 'e1', streamId: 's', type: 'A', version: 1, position: 1, timestamp: 0, data: {}, metadata: {} };
+    const batch = {
+      from: 0,
+      to: 2,
+      writes: [{ command: 'incr', key, args: [] }],
+      parked: [{ event, error: 'cannot apply 1', attempts: 3 }],
+    };
+    for (let retry = 0; retry < 3; retry++) {
+      await expect(checkpoints.commit('p', batch)).rejects.toMatchObject({ code: 'ERR_CQRS_STORE' });
+    }
+    expect(await checkpoints.parked('p')).toEqual([]);
+    expect(await checkpoints.load('p')).toBe(0);
+    await redis.del(key);
+    await expect(checkpoints.commit('p', batch)).resolves.toBe(true);
+    expect(await checkpoints.parked('p')).toEqual([batch.parked[0]]);
+    expect(await redis.get(key)).toBe('1');
+  });
+
   it('memory: ctx.write is refused, and the event parked with that reason', async () => {
     const { memoryEventStore } = await import('../../src/cqrs/event-store/memory');
     const store = memoryEventStore();
