@@ -189,7 +189,13 @@ export function createBus<Messages extends MessageMap>(kind: 'command' | 'query'
       if (handler === undefined) {
         return Promise.reject(new PatchbayError('ERR_CQRS_HANDLER', `no handler registered for ${kind} ${name}`));
       }
-      const messageId = newId();
+      let messageId: string;
+      try {
+        messageId = newId();
+      } catch (error) {
+        // the caller awaits execute(): a throwing id source must reach it as a rejection too
+        return Promise.reject(error);
+      }
       const parent = executeOptions?.parent;
       const ctx: MessageContext = {
         kind,
@@ -225,22 +231,25 @@ function compose(stack: readonly Middleware[]): Step {
         const settled = (): void => {
           running = false;
         };
-        return current(ctx, () => {
-          // a retry may call next() again once the last call settled; two at once would run the
-          // handler twice concurrently, and a duplicated command is worse than an error
-          if (running) {
-            return Promise.reject(
-              new PatchbayError(
-                'ERR_CQRS_HANDLER',
-                `middleware ${index} called next() while its last call was running`,
-              ),
-            );
-          }
-          running = true;
-          const result = dispatch(index + 1);
-          result.then(settled, settled);
-          return result;
-        });
+        // a plain (non-async) middleware may answer with a bare value; the next one out calls .then on it
+        return Promise.resolve(
+          current(ctx, () => {
+            // a retry may call next() again once the last call settled; two at once would run the
+            // handler twice concurrently, and a duplicated command is worse than an error
+            if (running) {
+              return Promise.reject(
+                new PatchbayError(
+                  'ERR_CQRS_HANDLER',
+                  `middleware ${index} called next() while its last call was running`,
+                ),
+              );
+            }
+            running = true;
+            const result = dispatch(index + 1);
+            result.then(settled, settled);
+            return result;
+          }),
+        );
       } catch (error) {
         // a synchronous throw becomes a rejection, so `next().catch()` works in every middleware
         return Promise.reject(error);

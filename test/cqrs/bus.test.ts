@@ -103,6 +103,44 @@ describe('command bus', () => {
     await expect(throwing.execute('CancelOrder', { orderId: '1' })).rejects.toThrow('sync boom');
   });
 
+  it('takes a bare value from a plain (non-async) middleware as its answer, inside other middleware too', async () => {
+    type Queries = { Price: { input: { cached: boolean }; result: string } };
+    // JavaScript callers are not held to the Promise return type
+    const cache = ((ctx: MessageContext<string, { cached: boolean }>, next: () => Promise<unknown>) =>
+      ctx.input.cached ? 'from cache' : next()) as unknown as Middleware;
+    const seen: unknown[] = [];
+    const log: Middleware = async (_ctx, next) => {
+      const result = await next();
+      seen.push(result);
+      return result;
+    };
+    const bus = createCommandBus<Queries>({ middleware: [log, cache] });
+    bus.register('Price', async () => 'from handler');
+    await expect(bus.execute('Price', { cached: true })).resolves.toBe('from cache');
+    await expect(bus.execute('Price', { cached: false })).resolves.toBe('from handler');
+    expect(seen).toEqual(['from cache', 'from handler']);
+
+    const alone = createCommandBus<Queries>({ middleware: [cache] });
+    alone.register('Price', async () => 'from handler');
+    const pending = alone.execute('Price', { cached: true });
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(pending).resolves.toBe('from cache');
+  });
+
+  it('rejects, rather than throws, when the newId option throws', async () => {
+    const bus = createCommandBus<Commands>({
+      newId: () => {
+        throw new Error('id source down');
+      },
+    });
+    bus.register('CancelOrder', () => undefined);
+    let pending: Promise<unknown> | undefined;
+    expect(() => {
+      pending = bus.execute('CancelOrder', { orderId: '1' });
+    }).not.toThrow();
+    await expect(pending).rejects.toThrow('id source down');
+  });
+
   it('carries correlation and causation ids: fresh, given, or inherited from a parent message', async () => {
     const seen: MessageContext[] = [];
     let id = 0;

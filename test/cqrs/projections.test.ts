@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { TimeoutError } from '../../src/core/errors';
+import { sleep } from '../../src/core/timeout';
+import { redisEventStore } from '../../src/cqrs/event-store/redis-streams';
 import type { EventStore } from '../../src/cqrs/event-store/types';
 import { defineProjection } from '../../src/cqrs/projections/define-projection';
 import { memoryCheckpointStore } from '../../src/cqrs/projections/memory-checkpoints';
@@ -18,6 +20,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  const keys = (await redis?.keys(`${prefix}*`)) ?? [];
+  if (keys.length > 0) await redis.del(...keys);
   await redis?.quit();
 });
 
@@ -31,6 +35,19 @@ async function appendOrders(store: EventStore, n: number): Promise<number> {
 }
 
 let modelId = 0;
+
+/** A handler's hold: `reached` once a handler `entered()`, and handlers wait on `opened` until `open()`. */
+function gate(): { entered(): void; reached: Promise<void>; open(): void; opened: Promise<void> } {
+  let entered!: () => void;
+  let open!: () => void;
+  const reached = new Promise<void>((resolve) => {
+    entered = resolve;
+  });
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { entered, reached, open, opened };
+}
 
 describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
   const model = (options: { fail?: (position: number, attempt: number) => boolean } = {}) =>
@@ -192,6 +209,141 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     expect(await first.counts()).toEqual(expectedCounts(120));
   });
 
+  it('stop() during a rebuild resolves after it, and the lease stays held until the rebuild ended', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `stop-rebuild-${modelId++}`;
+    const held = gate();
+    let rebuilding = false;
+    const projection = defineProjection<{ A: null }>({
+      name,
+      handlers: {
+        A: async () => {
+          if (!rebuilding) return;
+          held.entered();
+          await held.opened;
+        },
+      },
+    });
+    const runner = createProjectionRunner({ store, checkpoints, projections: [projection], batchSize: 5, pollMs: 20 });
+    runner.start();
+    let position = 0;
+    for (let i = 0; i < 20; i++) ({ position } = await store.append('s', [{ type: 'A' }]));
+    await runner.waitFor(position, { timeoutMs: 5_000 });
+    rebuilding = true;
+    const settled: string[] = [];
+    const rebuilt = runner.rebuild(name).then(() => settled.push('rebuild'));
+    await held.reached;
+    const stopped = runner.stop().then(() => settled.push('stop'));
+    // time for the idle worker to see the stop and end
+    await sleep(50);
+    expect(settled).toEqual([]);
+    expect(await checkpoints.acquire(name, 'other-runner', 1_000)).toBe(false);
+    held.open();
+    await Promise.all([rebuilt, stopped]);
+    expect(settled).toEqual(['rebuild', 'stop']);
+    expect(await checkpoints.load(name)).toBe(position);
+    expect(await checkpoints.acquire(name, 'other-runner', 1_000)).toBe(true);
+  });
+
+  it('a rebuild longer than leaseMs renews the lease, so no other runner takes the projection mid-way', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `long-rebuild-${modelId++}`;
+    const projection = defineProjection<{ A: null }>({ name, handlers: { A: () => sleep(10) } });
+    let position = 0;
+    for (let i = 0; i < 60; i++) ({ position } = await store.append('s', [{ type: 'A' }]));
+    // never started: the rebuild is all this runner does, about 600 ms of replay, twice the lease
+    const runner = createProjectionRunner({
+      store,
+      checkpoints,
+      projections: [projection],
+      batchSize: 2,
+      leaseMs: 300,
+    });
+    const rebuilt = runner.rebuild(name);
+    await sleep(450);
+    expect(await checkpoints.acquire(name, 'other-runner', 1_000)).toBe(false);
+    await rebuilt;
+    expect(await checkpoints.load(name)).toBe(position);
+  });
+
+  it('a rebuild whose lease another runner took mid-way rejects with ERR_CQRS_LEASE', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `taken-rebuild-${modelId++}`;
+    const held = gate();
+    const projection = defineProjection<{ A: null }>({
+      name,
+      handlers: {
+        A: async (event) => {
+          if (event.position !== 1) return;
+          held.entered();
+          await held.opened;
+        },
+      },
+    });
+    await store.append('s', [{ type: 'A' }, { type: 'A' }, { type: 'A' }]);
+    const runner = createProjectionRunner({ store, checkpoints, projections: [projection], leaseMs: 50 });
+    const rebuilt = runner.rebuild(name);
+    await held.reached;
+    // the first batch outlives the lease; another runner takes the projection and commits first
+    await sleep(80);
+    expect(await checkpoints.acquire(name, 'other-runner', 5_000)).toBe(true);
+    expect(await checkpoints.commit(name, { from: 0, to: 3, writes: [], parked: [] })).toBe(true);
+    held.open();
+    await expect(rebuilt).rejects.toMatchObject({ code: 'ERR_CQRS_LEASE' });
+  });
+
+  it('a second stop() waits for the workers to end, as the first one does', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `double-stop-${modelId++}`;
+    const held = gate();
+    const projection = defineProjection<{ A: null }>({
+      name,
+      handlers: {
+        A: async () => {
+          held.entered();
+          await held.opened;
+        },
+      },
+    });
+    const runner = createProjectionRunner({ store, checkpoints, projections: [projection], pollMs: 20 });
+    runner.start();
+    const { position } = await store.append('s', [{ type: 'A' }]);
+    await held.reached;
+    const first = runner.stop();
+    let secondEnded = false;
+    const second = runner.stop().then(() => {
+      secondEnded = true;
+    });
+    await sleep(30);
+    expect(secondEnded).toBe(false);
+    held.open();
+    await Promise.all([first, second]);
+    // the event in hand was committed before either stop() resolved
+    expect(await checkpoints.load(name)).toBe(position);
+    await expect(runner.stop()).resolves.toBeUndefined();
+  });
+
+  it('a rebuild that fails on a runner that is not running leaves the lease free', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `failed-rebuild-${modelId++}`;
+    const projection = defineProjection<{ A: null }>({
+      name,
+      handlers: { A: () => undefined },
+      reset: async () => {
+        throw new Error('read model database down');
+      },
+    });
+    await store.append('s', [{ type: 'A' }]);
+    const admin = createProjectionRunner({ store, checkpoints, projections: [projection], owner: 'admin-cli' });
+    await expect(admin.rebuild(name)).rejects.toThrow('read model database down');
+    expect(await checkpoints.acquire(name, 'worker-process', 1_000)).toBe(true);
+  });
+
   it('two runners on one checkpoint store share the projections and apply each event once', async () => {
     const store = backend.eventStore();
     const checkpoints = backend.checkpoints();
@@ -266,6 +418,28 @@ describe('checkpoint stores', () => {
     expect(await redis.get(key)).toBe('1');
   });
 
+  it('redis: a commit whose write fails records none of its parked events, however often it is retried', async () => {
+    const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}badwrite:` });
+    const key = `${prefix}badwrite:{p}:model`;
+    await redis.set(key, 'not a number');
+    const event = { id: 'e1', streamId: 's', type: 'A', version: 1, position: 1, timestamp: 0, data: {}, metadata: {} };
+    const batch = {
+      from: 0,
+      to: 2,
+      writes: [{ command: 'incr', key, args: [] }],
+      parked: [{ event, error: 'cannot apply 1', attempts: 3 }],
+    };
+    for (let retry = 0; retry < 3; retry++) {
+      await expect(checkpoints.commit('p', batch)).rejects.toMatchObject({ code: 'ERR_CQRS_STORE' });
+    }
+    expect(await checkpoints.parked('p')).toEqual([]);
+    expect(await checkpoints.load('p')).toBe(0);
+    await redis.del(key);
+    await expect(checkpoints.commit('p', batch)).resolves.toBe(true);
+    expect(await checkpoints.parked('p')).toEqual([batch.parked[0]]);
+    expect(await redis.get(key)).toBe('1');
+  });
+
   it('memory: ctx.write is refused, and the event parked with that reason', async () => {
     const { memoryEventStore } = await import('../../src/cqrs/event-store/memory');
     const store = memoryEventStore();
@@ -281,6 +455,58 @@ describe('checkpoint stores', () => {
     expect(await runner.parked('w')).toEqual([
       expect.objectContaining({ error: expect.stringContaining('transactional checkpoint store') }),
     ]);
+  });
+});
+
+describe('ctx.write bounds', () => {
+  it('refuses a write with more arguments than the commit script can unpack: the event is parked, the rest commits', async () => {
+    const store = redisEventStore(redis, { prefix: `${prefix}bigES:` });
+    const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}bigCP:` });
+    const hashKey = `${prefix}bigCP:{big}:hash`;
+    const countKey = `${prefix}bigCP:{big}:count`;
+    const projection = defineProjection<{ Big: { fields: number }; Small: null }>({
+      name: 'big',
+      handlers: {
+        Big: (event, ctx) => {
+          const args = Array.from({ length: event.data.fields }, (_, i) => [`f${i}`, 'v']).flat();
+          ctx.write('hset', hashKey, ...args);
+        },
+        Small: (_event, ctx) => ctx.write('incr', countKey),
+      },
+    });
+    const events: ProjectionRunnerEvent[] = [];
+    const runner = createProjectionRunner({
+      store,
+      checkpoints,
+      projections: [projection],
+      pollMs: 20,
+      retry: { attempts: 2, backoff: { initialMs: 1, maxMs: 2 } },
+      onEvent: (event) => events.push(event),
+    });
+    runner.start();
+    try {
+      // one batch: 10 000 arguments (too many), then 7 000 (the bound), small writes around them
+      const { position } = await store.append('s', [
+        { type: 'Small' },
+        { type: 'Big', data: { fields: 5_000 } },
+        { type: 'Small' },
+        { type: 'Big', data: { fields: 3_500 } },
+        { type: 'Small' },
+      ]);
+      await runner.waitFor(position, { timeoutMs: 3_000 });
+    } finally {
+      await runner.stop();
+    }
+    expect(await runner.parked('big')).toEqual([
+      {
+        event: expect.objectContaining({ position: 2, type: 'Big' }),
+        error: expect.stringContaining('at most 7000 arguments'),
+        attempts: 2,
+      },
+    ]);
+    expect(await redis.hlen(hashKey)).toBe(3_500);
+    expect(await redis.get(countKey)).toBe('3');
+    expect(events.filter((e) => e.type === 'error')).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError } from '../../src/core/errors';
 import { sleep } from '../../src/core/timeout';
-import { type CacheStore, warmCache } from '../../src/prewarm/index';
+import { type CacheKeys, type CacheStore, createPrewarmer, warmCache } from '../../src/prewarm/index';
 import { connectRedis, testPrefix } from '../support/redis';
 
 const prefix = testPrefix(import.meta.url);
@@ -137,6 +137,120 @@ describe('warmCache', () => {
     expect(started).toBe(atAbort);
     expect(started).toBeLessThan(1_000);
     expect(signals[0]).toBe(controller.signal);
+  });
+
+  it('refuses a one-shot key iterator at the call; the function that makes it warms every key on a retry', async () => {
+    function* hotKeys(): Generator<string> {
+      yield 'user:1';
+      yield 'user:2';
+    }
+    async function* asyncHotKeys(): AsyncGenerator<string> {
+      yield* hotKeys();
+    }
+    const load = async (key: string): Promise<string> => `v:${key}`;
+    const oneShot = [hotKeys(), asyncHotKeys(), new Map([['user:1', 1]]).keys(), ['user:1'].values()];
+    for (const keys of oneShot) {
+      expect(() => warmCache({ keys, load, store: new Map() })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_PREWARM_OPTIONS',
+          message: expect.stringContaining('function that returns a fresh iterable'),
+        }),
+      );
+    }
+
+    const store = redisStore('retry');
+    let calls = 0;
+    const report = await createPrewarmer({ backoff: { initialMs: 1, maxMs: 2 } })
+      .add({
+        name: 'hot-users',
+        retries: 1,
+        run: warmCache({
+          keys: () => hotKeys(),
+          store,
+          load: async (key) => {
+            calls++;
+            if (calls === 1) throw new Error('database blip');
+            return load(key);
+          },
+        }),
+      })
+      .run();
+    expect(report.ready).toBe(true);
+    expect(report.tasks[0]).toMatchObject({ status: 'ok', attempts: 2, result: { keys: 2, failures: 0 } });
+    expect(await redis.get(`${prefix}retry:user:1`)).toBe('v:user:1');
+    expect(await redis.get(`${prefix}retry:user:2`)).toBe('v:user:2');
+  });
+
+  it('rejects with ERR_PREWARM_CACHE, the cause kept, when the key source throws', async () => {
+    const options = { load: async (key: string) => key, store: new Map<string, string>() };
+    const cases: CacheKeys<string>[] = [
+      async function* () {
+        yield 'a';
+        throw new Error('cursor lost');
+      },
+      async () => {
+        throw new Error('cursor lost');
+      },
+      {
+        [Symbol.iterator]: () => ({
+          next: (): IteratorResult<string> => {
+            throw new Error('cursor lost');
+          },
+        }),
+      },
+    ];
+    for (const keys of cases) {
+      await expect(warmCache({ ...options, keys })()).rejects.toMatchObject({
+        code: 'ERR_PREWARM_CACHE',
+        cause: expect.objectContaining({ message: 'cursor lost' }),
+      });
+    }
+    // a key source that gives up because the warm-up was aborted is an abort, not a failure
+    const controller = new AbortController();
+    const aborted = warmCache({
+      ...options,
+      keys: (signal) =>
+        new Promise<string[]>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    })(controller.signal);
+    controller.abort();
+    await expect(aborted).rejects.toBeInstanceOf(AbortError);
+  });
+
+  it('lets the key source clean up (return()) when the warm-up is aborted mid-way', async () => {
+    let closed = 0;
+    const sources: CacheKeys<number>[] = [
+      function* () {
+        try {
+          for (let i = 0; ; i++) yield i;
+        } finally {
+          closed++;
+        }
+      },
+      async function* () {
+        try {
+          for (let i = 0; ; i++) yield i;
+        } finally {
+          closed++;
+        }
+      },
+    ];
+    for (const keys of sources) {
+      const controller = new AbortController();
+      const running = warmCache({
+        keys,
+        store: new Map(),
+        concurrency: 2,
+        load: async () => {
+          await sleep(2);
+          return 1;
+        },
+      })(controller.signal);
+      await sleep(10);
+      controller.abort();
+      await expect(running).rejects.toBeInstanceOf(AbortError);
+    }
+    await sleep(5);
+    expect(closed).toBe(2);
   });
 
   it('rejects bad options with ERR_PREWARM_OPTIONS at the call', () => {

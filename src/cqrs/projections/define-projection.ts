@@ -22,7 +22,8 @@ export interface ProjectionContext {
    * Queues a Redis write command (`command key ...args`) that the runner runs in the same atomic
    * step as the checkpoint, once the batch is done: the read model and the checkpoint move
    * together, so a crash can never apply it twice. Needs `redisCheckpointStore` (on the same
-   * Redis as the read model); throws `ERR_CQRS_HANDLER` with a store that has no transactions.
+   * Redis as the read model); throws `ERR_CQRS_HANDLER` with a store that has no transactions,
+   * and `ERR_CQRS_INPUT` past 7 000 arguments after the key (split a bigger write into several).
    * Writes of a try that throws are dropped.
    */
   write(command: string, key: string, ...args: RedisArg[]): void;

@@ -88,9 +88,15 @@ export interface WaitForOptions {
 export interface ProjectionRunner {
   /** Starts a worker per projection. Calling it again while running does nothing. */
   start(): void;
-  /** Finishes the event in hand, commits what was applied, releases leases; resolves when all workers ended. */
+  /**
+   * Finishes the event in hand, commits what was applied, releases leases; resolves when all
+   * workers and any rebuild in progress ended (every call, the first or a repeated one).
+   */
   stop(): Promise<void>;
-  /** Empties the read model (`reset`), sets the checkpoint to 0 and replays up to the head; resolves when done. */
+  /**
+   * Empties the read model (`reset`), sets the checkpoint to 0 and replays up to the head; resolves
+   * when done. On a runner that is not running it then releases the lease, whether it worked or not.
+   */
   rebuild(name: string): Promise<void>;
   /** Resolves once the projection(s) got past `position` (read-your-writes); rejects with `TimeoutError` otherwise. */
   waitFor(position: number, options: WaitForOptions): Promise<void>;
@@ -107,9 +113,17 @@ interface Worker {
   // batches and rebuilds of one projection never overlap
   lock: Promise<void>;
   done: Promise<void> | undefined;
+  // rebuilds under way; while there is one, the lease is theirs and a stopping worker keeps it
+  rebuilding: number;
 }
 
 const OPTIONS = 'ERR_CQRS_OPTIONS';
+
+// The commit script passes a write's arguments to redis.call with Lua's unpack(), which fails
+// past about 8 000 values (Lua 5.1's C stack limit, LUAI_MAXCSTACK) and takes the whole batch's
+// commit with it. Refusing at ctx.write makes the handler throw, so the event is retried and
+// parked like any failing event; 7 000 leaves room for what else is on the stack.
+const MAX_WRITE_ARGS = 7_000;
 
 /**
  * Creates a projection runner. Each projection has one worker; a worker holds the projection's
@@ -180,6 +194,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       leaseRenewAt: 0,
       lock: Promise.resolve(),
       done: undefined,
+      rebuilding: 0,
     });
   }
 
@@ -189,6 +204,9 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   const backoffWait = createWaker();
   let running = false;
   let stopping: AbortController | undefined;
+  // the workers' end, kept so that every stop() until then waits for it, not just the first
+  let draining: Promise<unknown> = Promise.resolve();
+  const rebuilds = new Set<Promise<void>>();
 
   const emit = (event: ProjectionRunnerEvent): void => {
     if (!onEvent) return;
@@ -251,6 +269,12 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
           if (typeof command !== 'string' || command.length === 0 || typeof key !== 'string' || key.length === 0) {
             throw new PatchbayError('ERR_CQRS_INPUT', 'ctx.write needs a command name and a key');
           }
+          if (args.length > MAX_WRITE_ARGS) {
+            throw new PatchbayError(
+              'ERR_CQRS_INPUT',
+              `ctx.write takes at most ${MAX_WRITE_ARGS} arguments after the key, got ${args.length}: split the write`,
+            );
+          }
           writes.push({ command, key, args });
         },
       };
@@ -305,6 +329,17 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     return to - from;
   };
 
+  const releaseLease = async (worker: Worker): Promise<void> => {
+    if (!worker.leased) return;
+    worker.leased = false;
+    try {
+      await checkpoints.release(worker.projection.name, owner);
+    } catch (error) {
+      // the lease expires after leaseMs anyway; the caller's own outcome matters more
+      emit({ type: 'error', projection: worker.projection.name, error });
+    }
+  };
+
   const work = async (worker: Worker, signal: AbortSignal): Promise<void> => {
     while (!signal.aborted) {
       let moved = 0;
@@ -320,13 +355,36 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       }
       if (moved === 0) await idle.wait(pollMs, signal, woken);
     }
-    if (worker.leased) {
-      worker.leased = false;
-      try {
-        await checkpoints.release(worker.projection.name, owner);
-      } catch (error) {
-        emit({ type: 'error', projection: worker.projection.name, error });
+    if (worker.rebuilding === 0) await releaseLease(worker);
+  };
+
+  const rebuildWorker = async (worker: Worker): Promise<void> => {
+    const name = worker.projection.name;
+    worker.rebuilding++;
+    try {
+      if (!(await holdLease(worker))) {
+        throw new PatchbayError('ERR_CQRS_LEASE', `another runner holds projection ${name}; rebuild it there`);
       }
+      await exclusive(worker, async () => {
+        await worker.projection.reset();
+        await checkpoints.reset(name);
+        worker.checkpoint = 0;
+        // replay batch by batch up to the head, renewing the lease as the worker would: a replay
+        // of a long log outlives the lease taken at its start, and the worker waits meanwhile
+        for (;;) {
+          if (!(await holdLease(worker))) {
+            throw new PatchbayError('ERR_CQRS_LEASE', `another runner took projection ${name} during its rebuild`);
+          }
+          const moved = await runBatch(worker, undefined);
+          // a batch refused because another runner committed moves nothing either: only with the
+          // lease still held does nothing moved mean the head was reached
+          if (moved === 0 && (await holdLease(worker))) break;
+        }
+      });
+    } finally {
+      worker.rebuilding--;
+      // a runner that is not running must not keep other runners off the projection, failed or not
+      if (!running && worker.rebuilding === 0) await releaseLease(worker);
     }
   };
 
@@ -345,29 +403,23 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       for (const worker of workers.values()) worker.done = work(worker, controller.signal);
     },
     async stop() {
-      if (!running) return;
-      running = false;
-      stopping?.abort();
-      idle.wake();
-      await Promise.all([...workers.values()].map((worker) => worker.done));
+      if (running) {
+        running = false;
+        stopping?.abort();
+        idle.wake();
+        draining = Promise.all([...workers.values()].map((worker) => worker.done));
+      }
+      await draining;
+      // a rebuild is not cut short: it ends, then gives the lease up, before stop() resolves
+      await Promise.allSettled(rebuilds);
     },
     async rebuild(name) {
-      const worker = workerOf(name);
-      if (!(await holdLease(worker))) {
-        throw new PatchbayError('ERR_CQRS_LEASE', `another runner holds projection ${name}; rebuild it there`);
-      }
-      await exclusive(worker, async () => {
-        await worker.projection.reset();
-        await checkpoints.reset(name);
-        worker.checkpoint = 0;
-        while ((await runBatch(worker, undefined)) > 0) {
-          // replay batch by batch up to the head
-        }
-      });
-      // a runner that is not running must not keep other runners off the projection
-      if (!running && worker.leased) {
-        worker.leased = false;
-        await checkpoints.release(name, owner);
+      const rebuilt = rebuildWorker(workerOf(name));
+      rebuilds.add(rebuilt);
+      try {
+        await rebuilt;
+      } finally {
+        rebuilds.delete(rebuilt);
       }
     },
     async waitFor(position, waitOptions) {

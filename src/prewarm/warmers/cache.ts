@@ -1,5 +1,5 @@
 import { assertNumber } from '../../core/assert';
-import { PatchbayError } from '../../core/errors';
+import { AbortError, PatchbayError } from '../../core/errors';
 import { throwIfAborted } from '../../core/timeout';
 import { never, type Warmer } from './warmer';
 
@@ -27,8 +27,10 @@ export interface CacheStore<K, V> {
 }
 
 /**
- * The keys to warm: a list, a (possibly async) iterable, or a function that produces one, so a
- * large key set can be streamed rather than held in memory.
+ * The keys to warm: a list, a (possibly async) iterable that can be iterated again, or a function
+ * that produces one, so a large key set can be streamed rather than held in memory. Every attempt
+ * and keep-warm round iterates the keys anew, so a one-shot iterator (a generator object,
+ * `map.keys()`) is refused: pass the function that makes it instead.
  *
  * @example
  * ```ts
@@ -83,8 +85,10 @@ const keptErrors = 5;
 /**
  * Loads the hot keys into a cache before traffic arrives, `concurrency` loads at a time so the
  * backing database is not stampeded by the warm-up itself. Rejects with `ERR_PREWARM_CACHE` when
- * more than `maxFailures` keys fail, and with `AbortError` when its signal aborts (no new load
- * starts after that). Throws `ERR_PREWARM_OPTIONS` at once on bad options.
+ * more than `maxFailures` keys fail or when the key source throws (its error as `cause`), and with
+ * `AbortError` when its signal aborts (no new load starts after that; a generator key source gets
+ * its `return()` called, so its `finally` runs). Throws `ERR_PREWARM_OPTIONS` at once on bad
+ * options, a one-shot key iterator among them (each attempt reads the keys anew).
  *
  * @example
  * ```ts
@@ -106,6 +110,13 @@ export function warmCache<K, V>(options: WarmCacheOptions<K, V>): Warmer<CacheWa
   if (!isKeySource(keys)) {
     throw new PatchbayError(code, 'warmCache keys must be an iterable, an async iterable or a function returning one');
   }
+  if (isOneShot(keys)) {
+    throw new PatchbayError(
+      code,
+      'warmCache keys is a one-shot iterator (a generator object?): a retry or keep-warm round would find it empty. ' +
+        'Pass a function that returns a fresh iterable, e.g. keys: () => hotKeys()',
+    );
+  }
   assertNumber(concurrency, 'warmCache concurrency', code, { min: 1, integer: true });
   assertNumber(maxFailures, 'warmCache maxFailures', code, { min: 0 });
 
@@ -118,17 +129,33 @@ export function warmCache<K, V>(options: WarmCacheOptions<K, V>): Warmer<CacheWa
 
   return async (signal = never) => {
     throwIfAborted(signal);
-    const source = typeof keys === 'function' ? await keys(signal) : keys;
+    let source: Iterable<K> | AsyncIterable<K>;
+    try {
+      source = typeof keys === 'function' ? await keys(signal) : keys;
+    } catch (error) {
+      throw keySourceError(error, signal);
+    }
     if (!isKeySource(source))
       throw new PatchbayError('ERR_PREWARM_CACHE', 'warmCache keys() did not return an iterable');
     const iterator = toIterator(source);
     const result: CacheWarmResult = { keys: 0, hits: 0, misses: 0, failures: 0, errors: [] };
+    // true once the iterator is done or threw: then it has nothing left to close
+    let ended = false;
 
     const worker = async (): Promise<void> => {
       for (;;) {
         throwIfAborted(signal);
-        const next = await iterator.next();
-        if (next.done) return;
+        let next: IteratorResult<K>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          ended = true;
+          throw keySourceError(error, signal);
+        }
+        if (next.done) {
+          ended = true;
+          return;
+        }
         const key = next.value;
         result.keys++;
         try {
@@ -146,7 +173,12 @@ export function warmCache<K, V>(options: WarmCacheOptions<K, V>): Warmer<CacheWa
         }
       }
     };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    try {
+      await Promise.all(Array.from({ length: concurrency }, worker));
+    } catch (error) {
+      if (!ended) close(iterator);
+      throw error;
+    }
 
     if (result.failures > maxFailures) {
       throw new PatchbayError(
@@ -157,6 +189,38 @@ export function warmCache<K, V>(options: WarmCacheOptions<K, V>): Warmer<CacheWa
     }
     return result;
   };
+}
+
+/** An iterator that is its own iterable (a generator object) can be walked once only. */
+function isOneShot(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  // looked at only when it has next(): no iterable's [Symbol.iterator]() is called for nothing
+  const candidate = value as {
+    next?: unknown;
+    [Symbol.iterator]?: () => unknown;
+    [Symbol.asyncIterator]?: () => unknown;
+  };
+  if (typeof candidate.next !== 'function') return false;
+  return candidate[Symbol.iterator]?.() === value || candidate[Symbol.asyncIterator]?.() === value;
+}
+
+/**
+ * Lets a key source that was left mid-way run its cleanup (close a database cursor), as a for-of
+ * loop would. Not awaited, so an abort returns at once even when the source is stuck in a pending
+ * next(); a cleanup that fails must not hide why the warm-up stopped.
+ */
+function close(iterator: AsyncIterator<unknown> | Iterator<unknown>): void {
+  try {
+    Promise.resolve(iterator.return?.()).catch(() => undefined);
+  } catch {
+    // a sync generator's finally threw: nothing more to do with it
+  }
+}
+
+/** A failing key source, as the warm-up's own error; an abort stays an `AbortError`. */
+function keySourceError(error: unknown, signal: AbortSignal): Error {
+  if (signal.aborted) return new AbortError(signal.reason);
+  return new PatchbayError('ERR_PREWARM_CACHE', 'warmCache could not read its keys', { cause: error });
 }
 
 function isKeySource(value: unknown): boolean {
