@@ -48,6 +48,15 @@ describe('memoryStore', () => {
     expect(await held(store, algorithm, ['e', 'f', 'g'])).toBe(3);
   });
 
+  it.each([2, 3, 4, 8])('never evicts a key used just before each new key arrives (maxKeys %i)', async (maxKeys) => {
+    const store = memoryStore({ maxKeys });
+    for (let i = 0; i < 100; i++) {
+      await store.decide(algorithm, 'hot', 1, true);
+      await store.decide(algorithm, `new:${i}`, 1, true);
+      expect(await held(store, algorithm, ['hot'])).toBe(1);
+    }
+  });
+
   it('reclaims expired state as new keys arrive, without timers', async () => {
     const clock = manualClock();
     const store = memoryStore({ maxKeys: 1_000, clock });

@@ -64,9 +64,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
   let size = 0;
 
   // A recency list threaded through the states: newest at the head, eviction and reclaim at the
-  // tail, every step O(1). A state is moved to the head only when it was last moved more than
-  // maxKeys / 2 events ago, so hot keys cost a lookup and nothing more, and no key is evicted
-  // within maxKeys / 2 inserts of its last use.
+  // tail, every step O(1). A state is moved to the head only when maxKeys / 2 or more moves and
+  // inserts happened since it was last put there, so hot keys cost a lookup and nothing more, and
+  // a used key stays within the newest maxKeys / 2: no key is evicted before maxKeys / 2 others
+  // were used after it.
   let newest: Linked | undefined;
   let oldest: Linked | undefined;
   let tick = 0;
@@ -156,7 +157,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
       const partition = algorithm === lastAlgorithm ? lastPartition! : partitionOf(algorithm);
       const state = partition.get(key);
       if (state === undefined) return Promise.resolve(decideNew(partition, algorithm, key, now, cost, commit));
-      if (state.stamp < tick - freshness) {
+      if (state.stamp <= tick - freshness) {
         unlink(state);
         pushNewest(state);
       }
