@@ -24,7 +24,9 @@ export interface RateLimitMiddlewareOptions<Req extends IncomingMessage = Incomi
  * HTTP middleware for node:http, Connect and Express. Admitted requests get `RateLimit-Policy`
  * and `RateLimit` headers and go on to `next()`; denied ones are answered here with 429, the
  * same headers plus `Retry-After`, and a JSON body `{ "error": "rate_limited", "retryAfterMs" }`.
- * Errors (a throwing `key`, a bad cost) go to `next(error)`, or become a 500 without `next`.
+ * Errors (a throwing `key`, a bad cost) go to `next(error)`, or become a 500 without `next`. An
+ * error thrown by what runs after (`next()` itself) is not the limiter's: it is raised as it would
+ * be without this middleware, never passed to `next(error)` or answered as a 500.
  *
  * @example
  * ```ts
@@ -51,33 +53,50 @@ export function rateLimitMiddleware<Req extends IncomingMessage = IncomingMessag
   const { key, cost = 1 } = options;
   const { name: policyName, windowMs } = limiter.policy;
 
-  const handle = async (req: Req, res: ServerResponse, next?: (error?: unknown) => void): Promise<void> => {
+  // Answers a denied request, and resolves true when the request may go on. `next` is called
+  // outside this promise, so a downstream handler that throws is not taken for a limiter error
+  // and run a second time through next(error).
+  const admit = async (req: Req, res: ServerResponse): Promise<boolean> => {
     const decision = await limiter.consume(await key(req), { cost: typeof cost === 'function' ? cost(req) : cost });
     const headers = rateLimitHeaders(decision, { policyName, windowMs });
     if (!res.headersSent) {
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     }
-    if (decision.allowed) {
-      next?.();
-      return;
-    }
+    if (decision.allowed) return true;
     const retryAfterMs = Number.isFinite(decision.retryAfterMs) ? decision.retryAfterMs : null;
     res.statusCode = 429;
     res.setHeader('Content-Type', 'application/json');
     res.end(JSON.stringify({ error: 'rate_limited', message: 'Too many requests', retryAfterMs }));
+    return false;
+  };
+
+  const failed = (res: ServerResponse, next: ((error?: unknown) => void) | undefined, error: unknown): void => {
+    if (next) {
+      next(error);
+      return;
+    }
+    if (!res.headersSent) {
+      res.statusCode = 500;
+      res.setHeader('Content-Type', 'application/json');
+    }
+    res.end(JSON.stringify({ error: 'internal_error' }));
   };
 
   return (req, res, next) => {
-    handle(req, res, next).catch((error: unknown) => {
-      if (next) {
-        next(error);
-        return;
-      }
-      if (!res.headersSent) {
-        res.statusCode = 500;
-        res.setHeader('Content-Type', 'application/json');
-      }
-      res.end(JSON.stringify({ error: 'internal_error' }));
-    });
+    admit(req, res).then(
+      (allowed) => {
+        if (!allowed) return;
+        try {
+          next?.();
+        } catch (error) {
+          // the downstream handler's own error: raised as it would be without this middleware,
+          // not turned into an unhandled rejection
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      },
+      (error: unknown) => failed(res, next, error),
+    );
   };
 }

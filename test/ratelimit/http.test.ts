@@ -6,6 +6,7 @@ import { slidingWindow } from '../../src/ratelimit/sliding-window';
 import { memoryStore } from '../../src/ratelimit/stores/memory';
 import { tokenBucket } from '../../src/ratelimit/token-bucket';
 import { manualClock } from '../support/clock';
+import { runIsolated } from '../support/isolated';
 
 describe('rateLimitHeaders', () => {
   const now = 1_700_000_000_000;
@@ -44,7 +45,8 @@ describe('rateLimitMiddleware over real HTTP', () => {
   let server: Server | undefined;
 
   afterEach(async () => {
-    server?.closeAllConnections();
+    if (!server) return;
+    server.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
     server = undefined;
   });
@@ -117,5 +119,35 @@ describe('rateLimitMiddleware over real HTTP', () => {
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({ error: 'internal_error' });
     expect((await fetch(url)).status).toBe(500);
+  });
+
+  it('runs the downstream handler once when it throws, raising its error as it would be without the middleware', async () => {
+    const result = await runIsolated(`
+      import { createServer } from 'node:http';
+      import { rateLimitMiddleware, slidingWindow } from './src/ratelimit/index';
+      const seen = { runs: 0, uncaught: [], unhandled: [] };
+      process.on('uncaughtException', (error) => seen.uncaught.push(error.message));
+      process.on('unhandledRejection', (error) => seen.unhandled.push(String(error)));
+      const limit = rateLimitMiddleware(slidingWindow({ limit: 5, windowMs: 1_000 }), { key: () => 'k' });
+      const server = createServer((req, res) =>
+        limit(req, res, (error) => {
+          seen.runs++;
+          res.end(error ? 'error' : 'ok');
+          throw new Error('bug after responding');
+        }),
+      );
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const body = await (await fetch('http://127.0.0.1:' + server.address().port)).text();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      server.close();
+      console.log(JSON.stringify({ body, ...seen }));
+    `);
+    expect(result.hung).toBe(false);
+    expect(JSON.parse(result.stdout)).toEqual({
+      body: 'ok',
+      runs: 1,
+      uncaught: ['bug after responding'],
+      unhandled: [],
+    });
   });
 });
