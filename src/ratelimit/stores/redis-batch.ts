@@ -24,24 +24,40 @@ export function decisionBatcher(
   maxBatch: number,
 ): {
   decide(algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<Reply>;
-  /** Sends what is queued now, so a command sent next (a reset) reaches Redis after it. */
-  flush(): void;
+  /**
+   * Sends what is queued now and resolves once every call sent so far has been answered (or timed
+   * out), so a command sent next (a reset) reaches Redis after them: even a call that is sent
+   * again, as EVAL, after Redis answered NOSCRIPT.
+   */
+  drain(): Promise<void>;
 } {
   let queued = new Map<RateLimitAlgorithm, Batch>();
   let scheduled = false;
+  const inflight = new Set<Promise<void>>();
 
   const dispatch = (algorithm: RateLimitAlgorithm, batch: Batch): void => {
-    send(algorithm, batch.keys, batch.args).then(
+    const answered = send(algorithm, batch.keys, batch.args).then(
       (reply) => {
-        const values = reply as number[];
-        batch.settle.forEach(({ resolve }, i) => {
-          resolve([values[4 * i]!, values[4 * i + 1]!, values[4 * i + 2]!, values[4 * i + 3]!]);
+        const values = reply as (number | string)[];
+        batch.settle.forEach(({ resolve, reject }, i) => {
+          const allowed = values[4 * i];
+          // batch.lua puts a decision's own error message in place of its first number
+          if (typeof allowed === 'string') reject(new Error(allowed));
+          else
+            resolve([
+              allowed as number,
+              values[4 * i + 1] as number,
+              values[4 * i + 2] as number,
+              values[4 * i + 3] as number,
+            ]);
         });
       },
       (error: unknown) => {
         for (const { reject } of batch.settle) reject(error);
       },
     );
+    inflight.add(answered);
+    answered.then(() => inflight.delete(answered));
   };
 
   const flush = (): void => {
@@ -72,5 +88,10 @@ export function decisionBatcher(
       }
     });
 
-  return { decide, flush };
+  const drain = (): Promise<void> => {
+    flush();
+    return Promise.all(inflight).then(() => undefined);
+  };
+
+  return { decide, drain };
 }
