@@ -300,4 +300,61 @@ describe('redisStore: keys, round trips, time', () => {
       await server.stop();
     }
   });
+
+  it('applies a decision sent again after NOSCRIPT before a reset made after it', async () => {
+    const server = await startRedisServer();
+    const own = new Redis(server.url, { lazyConnect: true });
+    try {
+      await own.connect();
+      const limiter = slidingWindow({ limit: 5, windowMs: 60_000, store: redisStore(own) });
+      await limiter.consume('noscript-reset');
+      await own.script('FLUSH');
+      const before = limiter.consume('noscript-reset', { cost: 4 });
+      await limiter.reset('noscript-reset');
+      await before;
+      expect(await limiter.peek('noscript-reset')).toMatchObject({ allowed: true, remaining: 5 });
+    } finally {
+      own.disconnect();
+      await server.stop();
+    }
+  });
+
+  it('fails only the decision whose key Redis refuses, not the others sent with it', async () => {
+    const events: string[] = [];
+    const batchStore = redisStore(redis, {
+      prefix: `${prefix}poison:`,
+      onError: 'deny',
+      onEvent: (e) => events.push(e.type),
+    });
+    const limiter = slidingWindow({ limit: 5, windowMs: 60_000, store: batchStore });
+    await limiter.consume('poisoned');
+    const [key] = await redis.keys(`${prefix}poison:*{poisoned}`);
+    if (!key) throw new Error('no key for the poisoned caller');
+    await redis.set(key, 'not a list'); // WRONGTYPE for the exact log's list commands
+    const decisions = await Promise.all(['alice', 'poisoned', 'carol'].map((k) => limiter.consume(k)));
+    expect(decisions.map((d) => d.allowed)).toEqual([true, false, true]);
+    expect(decisions[0]).toMatchObject({ remaining: 4 });
+    // the refused decision is answered per onError; the next one Redis answers reports recovery
+    expect(events).toEqual(['store-unavailable', 'store-recovered']);
+    expect(await limiter.peek('alice')).toMatchObject({ remaining: 4 });
+  });
+
+  it('sends the first decisions of a client made with lazyConnect to Redis, which connects it', async () => {
+    const lazy = new Redis(redis.options.port ?? 6379, redis.options.host ?? '127.0.0.1', { lazyConnect: true });
+    const events: string[] = [];
+    try {
+      expect(lazy.status).toBe('wait');
+      const limiter = slidingWindow({
+        limit: 2,
+        windowMs: 60_000,
+        store: redisStore(lazy, { prefix: `${prefix}lazy:`, onError: 'deny', onEvent: (e) => events.push(e.type) }),
+      });
+      expect(await limiter.consume('lazy')).toMatchObject({ allowed: true, remaining: 1 });
+      expect(await limiter.consume('lazy')).toMatchObject({ allowed: true, remaining: 0 });
+      expect(lazy.status).toBe('ready');
+      expect(events).toEqual([]);
+    } finally {
+      await lazy.quit();
+    }
+  });
 });

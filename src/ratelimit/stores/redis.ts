@@ -55,7 +55,10 @@ export type RedisStoreEvent =
 export interface RateLimitRedis extends RedisScriptClient {
   /** Deletes keys (used by `reset`). */
   del(...keys: string[]): Promise<number>;
-  /** ioredis's connection state; anything but `ready` makes the store fail fast. */
+  /**
+   * ioredis's connection state. Once it has been `ready`, anything else makes the store fail fast;
+   * before, `wait`, `connecting` and `connect` (a first connection) are given the calls.
+   */
   readonly status?: string;
 }
 
@@ -91,6 +94,8 @@ export interface RedisStoreOptions {
   maxBatch?: number;
 }
 
+// ioredis states of a client that has not connected yet, lazily or for the first time
+const STARTING: readonly string[] = ['wait', 'connecting', 'connect'];
 const MODES: readonly string[] = ['allow', 'deny', 'insurance'];
 const DENY_RETRY_MS = 1_000;
 
@@ -157,9 +162,16 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
     return withTimeout(work, timeoutMs, { message: timeoutMessage });
   }, maxBatch);
 
+  // Until the client has been seen ready, a client still connecting for the first time (or, made
+  // with lazyConnect, waiting for a first command to connect) is given the calls, each bounded by
+  // timeoutMs: failing them fast would leave a lazy client unconnected for good. After that, any
+  // other state is an outage, and calls fail at once instead of piling up in the offline queue.
+  let seenReady = false;
   const run = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<Reply> => {
-    if (redis.status !== undefined && redis.status !== 'ready') {
-      return Promise.reject(new Error(`Redis client is ${redis.status}`));
+    const status = redis.status;
+    if (status === 'ready') seenReady = true;
+    else if (status !== undefined && (seenReady || !STARTING.includes(status))) {
+      return Promise.reject(new Error(`Redis client is ${status}`));
     }
     return batcher.decide(algorithm, keyOf(algorithm, key), cost, commit);
   };
@@ -205,7 +217,7 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
     },
     async reset(algorithm, key) {
       // decisions made before the reset reach Redis before it, as they would unbatched
-      batcher.flush();
+      await batcher.drain();
       await insurance?.reset(algorithm, key);
       try {
         await withTimeout(redis.del(keyOf(algorithm, key)), timeoutMs);
