@@ -140,6 +140,23 @@ describe('authInterceptor', () => {
     expect(seen).toEqual(['Bearer good']);
   });
 
+  it('asks the provider again on the next call after it threw synchronously', async () => {
+    const { server, seen } = await authLab();
+    let asked = 0;
+    const token = (): string => {
+      if (++asked === 1) throw new Error('idp down');
+      return `t${asked}`;
+    };
+    const lab = after.add(labClient(server.address, [authInterceptor({ token })]), (c) => c.close());
+    await expect(lab.unary({}, { deadline: Date.now() + 5_000 })).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'authInterceptor token provider failed: idp down',
+    });
+    await expect(lab.unary({ text: 'ok' }, { deadline: Date.now() + 5_000 })).resolves.toMatchObject({ text: 'ok' });
+    expect(asked).toBe(2);
+    expect(seen).toEqual(['Bearer t2']);
+  });
+
   it('ends a call whose provider hangs with its deadline, or when cancelled', async () => {
     const { server, seen } = await authLab();
     const lab = after.add(

@@ -87,16 +87,21 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
   let cached: Cached | undefined;
   let pending: Promise<Cached> | undefined;
 
+  // async: a provider that throws synchronously fails like one that rejects.
+  const ask = async (): Promise<TokenResult> => provider();
+  const keep = (result: TokenResult): Cached => {
+    const fresh = toCached(result);
+    if (fresh.expiresAt - refreshBeforeMs > clock.now()) cached = fresh;
+    return fresh;
+  };
+  // A callback, so it runs after `pending` is set: a `finally` inside the request ran before that
+  // when the provider threw synchronously, and left the rejected request there for every later call.
+  const release = (): void => {
+    pending = undefined;
+  };
+
   const fetchToken = (): Promise<Cached> => {
-    pending ??= (async () => {
-      try {
-        const fresh = toCached(await provider());
-        if (fresh.expiresAt - refreshBeforeMs > clock.now()) cached = fresh;
-        return fresh;
-      } finally {
-        pending = undefined;
-      }
-    })();
+    pending ??= ask().then(keep).finally(release);
     return pending;
   };
 
