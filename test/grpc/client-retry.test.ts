@@ -1,5 +1,8 @@
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/timeout';
 import { authInterceptor, deadlineInterceptor, type RetryEvent, retryInterceptor } from '../../src/grpc/index';
 import { runIsolated } from '../support/isolated';
 import {
@@ -24,6 +27,20 @@ async function lab(handlers: Partial<LabHandlers>) {
 function client(address: string, interceptors: Parameters<typeof labClient>[1]) {
   return after.add(labClient(address, interceptors), (c) => c.close());
 }
+
+/** 'settled' once `promise` settles, 'still pending' if it has not within `ms`; no timer is left behind. */
+async function within(promise: Promise<unknown>, ms: number): Promise<'settled' | 'still pending'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'still pending'>((resolve) => {
+    timer = setTimeout(() => resolve('still pending'), ms);
+  });
+  try {
+    return await Promise.race([promise.then(settled, settled), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const settled = (): 'settled' => 'settled';
 
 describe('retryInterceptor', () => {
   it('retries a unary call that fails twice with UNAVAILABLE, then succeeds', async () => {
@@ -365,6 +382,87 @@ describe('retryInterceptor', () => {
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ first: status.OK, second: status.CANCELLED, retries: 2 });
     expect(calls).toBe(4);
+  });
+
+  it("acknowledges writes made after the call ended, so the caller's writable finishes", async () => {
+    const server = await lab({
+      ClientStream: (_call, callback) => callback(grpcError(status.UNAVAILABLE, 'down') as never),
+    });
+    const lab1 = client(server.address, [retryInterceptor({ maxAttempts: 2, backoff: fast })]);
+    const acknowledged: string[] = [];
+    let code: number | undefined;
+    const finished = new Promise<void>((resolve) => {
+      const call = lab1.raw.ClientStream(new Metadata(), { deadline: Date.now() + 5_000 }, (error) => {
+        code = error?.code;
+      });
+      call.on('finish', resolve);
+      const texts = ['m0', 'm1', 'm2', 'm3', 'm4'];
+      // Paced, so that most writes come after both attempts failed.
+      const write = (): void => {
+        const text = texts.shift();
+        if (text === undefined) {
+          call.end();
+          return;
+        }
+        call.write({ text, count: 0 }, () => acknowledged.push(text));
+        setTimeout(write, 20);
+      };
+      write();
+    });
+    await expect(within(finished, 2_000)).resolves.toBe('settled');
+    expect(code).toBe(status.UNAVAILABLE);
+    expect(acknowledged).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('lets a stream.pipeline() into a client stream that failed settle, as without the interceptor', async () => {
+    const server = await lab({
+      ClientStream: (_call, callback) => callback(grpcError(status.UNAVAILABLE, 'down') as never),
+    });
+    const source = async function* () {
+      for (let i = 0; i < 5; i++) {
+        await sleep(20);
+        yield { text: `m${i}`, count: 0 };
+      }
+    };
+    const outcomes: string[] = [];
+    for (const interceptors of [[], [retryInterceptor({ maxAttempts: 2, backoff: fast })]]) {
+      const lab1 = client(server.address, interceptors);
+      const call = lab1.raw.ClientStream(new Metadata(), { deadline: Date.now() + 5_000 }, () => {});
+      // grpc-js types the stream's write() for LabRequest, which Node's Writable type does not allow.
+      outcomes.push(await within(pipeline(Readable.from(source()), call as unknown as Writable), 2_000));
+    }
+    expect(outcomes).toEqual(['settled', 'settled']);
+  });
+
+  it('acknowledges a write that waited for a retry when the call is cancelled', async () => {
+    let calls = 0;
+    const server = await lab({
+      ClientStream: (_call, callback) => {
+        calls++;
+        callback(grpcError(status.UNAVAILABLE, 'down') as never);
+      },
+    });
+    const lab1 = client(server.address, [
+      retryInterceptor({ backoff: { initialMs: 10_000, maxMs: 10_000, random: () => 0.99 } }),
+    ]);
+    const acknowledged: string[] = [];
+    const ended = new Promise<number | undefined>((resolve) => {
+      const call = lab1.raw.ClientStream(new Metadata(), {}, (error) => resolve(error?.code));
+      call.write({ text: 'first', count: 0 }, () => {
+        acknowledged.push('first');
+        const waitForFailure = setInterval(() => {
+          if (calls === 0) return;
+          clearInterval(waitForFailure);
+          // The first attempt failed: this write waits for the retry, which the cancel ends.
+          call.write({ text: 'second', count: 0 }, () => acknowledged.push('second'));
+          setTimeout(() => call.cancel(), 20);
+        }, 5);
+      });
+    });
+    await expect(ended).resolves.toBe(status.CANCELLED);
+    await sleep(20);
+    expect(acknowledged).toEqual(['first', 'second']);
+    expect(calls).toBe(1);
   });
 
   it('rejects bad options with ERR_GRPC_OPTIONS', () => {

@@ -106,6 +106,11 @@ export class RetryingCall implements InterceptingCallInterface {
   }
 
   sendMessageWithContext(context: MessageContext, message: unknown): void {
+    if (this.finished) {
+      // As a bare grpc-js call does: a writable waiting for this callback would never finish.
+      context.callback?.();
+      return;
+    }
     this.outgoing.push(new Outgoing(message, context));
     if (!this.committed && this.outgoing.length > this.policy.maxBuffered && this.current) this.commit();
     if (this.current) this.pump(this.current);
@@ -229,6 +234,10 @@ export class RetryingCall implements InterceptingCallInterface {
     if (this.finished) return;
     this.finished = true;
     this.commit();
+    // Messages no attempt will write are acknowledged, as a bare grpc-js call does when it ends:
+    // the caller's writable (and a stream.pipeline() into it) waits for their callbacks.
+    // A callback that writes again is acknowledged at once (`finished`), not added here.
+    for (const dropped of this.outgoing) dropped.written();
     this.outgoing.length = 0;
     this.listener?.onReceiveStatus?.(final);
   }
