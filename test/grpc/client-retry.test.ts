@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { authInterceptor, deadlineInterceptor, type RetryEvent, retryInterceptor } from '../../src/grpc/index';
 import { runIsolated } from '../support/isolated';
+import { recordFaults } from './support/faults';
 import {
   cleanups,
   echoHandlers,
@@ -61,6 +62,23 @@ describe('retryInterceptor', () => {
       [3, status.UNAVAILABLE],
     ]);
     expect(events[0]?.method).toBe('/patchbay.test.Lab/Unary');
+  });
+
+  it('retries and keeps the process up when onRetry throws', async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    let calls = 0;
+    const server = await lab({
+      Unary: (call, callback) =>
+        ++calls === 1 ? callback(grpcError(status.UNAVAILABLE, 'once') as never) : echoHandlers.Unary(call, callback),
+    });
+    const onRetry = (): never => {
+      throw new Error('hook bug');
+    };
+    const lab1 = client(server.address, [retryInterceptor({ backoff: fast, onRetry })]);
+    await expect(lab1.unary({ text: 'again' })).resolves.toEqual({ text: 'again', index: 0 });
+    expect(calls).toBe(2);
+    await sleep(20);
+    expect(faults.faults).toEqual([]);
   });
 
   it('does not retry INVALID_ARGUMENT, a code outside retryableCodes', async () => {

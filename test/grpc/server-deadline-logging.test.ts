@@ -1,6 +1,8 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/timeout';
 import { serverAuthInterceptor, serverDeadlineInterceptor, serverLoggingInterceptor } from '../../src/grpc/index';
+import { recordFaults } from './support/faults';
 import { cleanups, echoHandlers, grpcError, labClient, startLab } from './support/lab';
 import { memoryLogger } from './support/logger';
 
@@ -115,6 +117,31 @@ describe('serverLoggingInterceptor', () => {
     ]);
     expect(logger.lines[3]).toMatchObject({ side: 'server', method: '/patchbay.test.Lab/Unary', details: 'not now' });
     expect(logger.lines[0]?.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it('answers, tells the handler of a cancellation and keeps the process up when the logger throws', async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    const boom = (): never => {
+      throw new Error('logger bug');
+    };
+    let cancelled = 0;
+    const server = await lab({
+      interceptors: [serverLoggingInterceptor({ logger: { info: boom, warn: boom, error: boom } })],
+      handlers: {
+        Unary: (call, callback) => {
+          if (call.request.text !== 'hang') return echoHandlers.Unary(call, callback);
+          call.on('cancelled', () => cancelled++);
+        },
+      },
+    });
+    const lab1 = client(server.address);
+    await expect(lab1.unary({ text: 'answered' })).resolves.toMatchObject({ text: 'answered' });
+    await expect(lab1.unary({ text: 'hang' }, { deadline: Date.now() + 100 })).rejects.toMatchObject({
+      code: status.DEADLINE_EXCEEDED,
+    });
+    await sleep(50);
+    expect(cancelled).toBe(1);
+    expect(faults.faults).toEqual([]);
   });
 
   it('rejects a bad logger with ERR_GRPC_OPTIONS', () => {

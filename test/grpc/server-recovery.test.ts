@@ -14,6 +14,7 @@ import {
 } from '../../src/grpc/index';
 import { slidingWindow } from '../../src/ratelimit/index';
 import { runIsolated } from '../support/isolated';
+import { recordFaults } from './support/faults';
 import {
   cleanups,
   echoHandlers,
@@ -136,12 +137,7 @@ describe('serverRecoveryInterceptor', () => {
   });
 
   it('answers INTERNAL, with no unhandled rejection, when an interceptor after an async gate throws', async () => {
-    const rejections: unknown[] = [];
-    const onRejection = (reason: unknown): void => {
-      rejections.push(reason);
-    };
-    process.on('unhandledRejection', onRejection);
-    after.add(onRejection, (listener) => process.off('unhandledRejection', listener));
+    const faults = after.add(recordFaults(), (f) => f.stop());
     const throwing: ServerInterceptor = (_descriptor, call) =>
       new ServerInterceptingCall(call, {
         start: (next) =>
@@ -171,7 +167,7 @@ describe('serverRecoveryInterceptor', () => {
     }
     // An unhandled rejection is reported after the microtasks of the turn that caused it.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(rejections).toEqual([]);
+    expect(faults.faults).toEqual([]);
   });
 
   it('keeps a server with async handlers alive through rejections (without recoverHandlers, Node would exit)', async () => {

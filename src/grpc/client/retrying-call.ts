@@ -8,6 +8,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Backoff } from '../../core/backoff';
 import { timerDelay } from '../../core/timeout';
+import { notify } from '../hooks';
 import { codeName, deadlineMs, statusOf } from '../status';
 import type { InterceptingCallInterface, MessageContext } from './forwarding';
 import type { RetryEvent } from './retry';
@@ -197,8 +198,10 @@ export class RetryingCall implements InterceptingCallInterface {
       this.timer = undefined;
       this.startAttempt();
     }, timerDelay(delayMs));
-    // After the retry is scheduled: a throwing hook must not leave the call hanging.
-    this.policy.onRetry?.({
+    // After the retry is scheduled, whatever the hook does.
+    const { onRetry } = this.policy;
+    if (onRetry === undefined) return;
+    notify(onRetry, {
       method: this.options.method_definition.path,
       attempt: this.attempts + 1,
       code: failed.code,

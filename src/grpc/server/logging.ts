@@ -5,7 +5,8 @@ import {
   type GrpcLogEntry,
   type GrpcLogger,
   type GrpcLogLevel,
-  logMessage,
+  type LogSink,
+  writeLog,
 } from '../logger';
 import { assertFunction, assertOptions } from '../options';
 import { callType, codeName } from '../status';
@@ -20,7 +21,7 @@ import { ForwardingServerCall, type PartialStatusObject } from './forwarding';
  * ```
  */
 export interface ServerLoggingInterceptorOptions {
-  /** Where each finished call is written. */
+  /** Where each finished call is written. What it (or `level`) throws is dropped. */
   logger: GrpcLogger;
   /** The level of a call that ended with `code`. Default {@link defaultLogLevel}. */
   level?: (code: number) => GrpcLogLevel;
@@ -43,13 +44,8 @@ export function serverLoggingInterceptor(options: ServerLoggingInterceptorOption
   const { logger, level = defaultLogLevel } = options;
   assertLogger(logger, 'serverLoggingInterceptor');
   assertFunction(level, 'serverLoggingInterceptor level');
-  const sink: Sink = { logger, level };
+  const sink: LogSink = { logger, level };
   return (descriptor, call) => new LoggedServerCall(call, descriptor, sink).asCall();
-}
-
-interface Sink {
-  logger: GrpcLogger;
-  level: (code: number) => GrpcLogLevel;
 }
 
 type MethodDescriptor = Parameters<ServerInterceptor>[0];
@@ -57,13 +53,13 @@ type MethodDescriptor = Parameters<ServerInterceptor>[0];
 /** One call's layer: counts messages, logs the status sent or the client's cancellation. */
 class LoggedServerCall extends ForwardingServerCall {
   private readonly descriptor: MethodDescriptor;
-  private readonly sink: Sink;
+  private readonly sink: LogSink;
   private readonly started = performance.now();
   private requestMessages = 0;
   private responseMessages = 0;
   private logged = false;
 
-  constructor(next: ServerInterceptingCallInterface, descriptor: MethodDescriptor, sink: Sink) {
+  constructor(next: ServerInterceptingCallInterface, descriptor: MethodDescriptor, sink: LogSink) {
     super(next);
     this.descriptor = descriptor;
     this.sink = sink;
@@ -85,7 +81,7 @@ class LoggedServerCall extends ForwardingServerCall {
   }
 
   override sendStatus(final: PartialStatusObject): void {
-    // The status goes out first: a throwing logger must not leave the call hanging.
+    // The status goes out first, then the log line, whatever the logger does.
     this.next.sendStatus(final);
     this.log(final.code, final.details);
   }
@@ -105,6 +101,6 @@ class LoggedServerCall extends ForwardingServerCall {
       responseMessages: this.responseMessages,
     };
     if (code !== status.OK) entry.details = details;
-    this.sink.logger[this.sink.level(code)](entry, logMessage(code, entry.status));
+    writeLog(this.sink, entry);
   }
 }
