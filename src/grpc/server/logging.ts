@@ -9,7 +9,7 @@ import {
   writeLog,
 } from '../logger';
 import { assertFunction, assertOptions } from '../options';
-import { callType, codeName } from '../status';
+import { callType, codeName, deadlineMs } from '../status';
 import { ForwardingServerCall, type PartialStatusObject } from './forwarding';
 
 /**
@@ -30,7 +30,8 @@ export interface ServerLoggingInterceptorOptions {
 /**
  * A server interceptor that writes one structured log entry per finished call (any call type):
  * method, status, details, duration, peer and message counts. A call the client cancelled is
- * logged as CANCELLED. Placed first, it sees every call, including those that later
+ * logged as CANCELLED, one whose deadline passed as DEADLINE_EXCEEDED (grpc-js answers it below
+ * the interceptors). Placed first, it sees every call, including those that later
  * interceptors reject, with the status the client receives.
  *
  * @example
@@ -71,7 +72,12 @@ class LoggedServerCall extends ForwardingServerCall {
   }
 
   override onCancel(): void {
-    this.log(status.CANCELLED, 'Cancelled by the client');
+    // grpc-js answers a call whose deadline passed below the interceptors, then reports it
+    // cancelled: only the deadline tells the two apart.
+    if (!this.logged) {
+      if (deadlineMs(this.next.getDeadline()) <= Date.now()) this.log(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+      else this.log(status.CANCELLED, 'Cancelled by the client');
+    }
     this.listener.onCancel();
   }
 
