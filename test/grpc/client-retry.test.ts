@@ -1,3 +1,5 @@
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Metadata, status } from '@grpc/grpc-js';
@@ -258,6 +260,37 @@ describe('retryInterceptor', () => {
     expect(stream.messages).toEqual([{ text: 'first', index: 0 }]);
     expect(stream.error).toMatchObject({ code: status.UNAVAILABLE, details: 'lost mid-stream' });
     expect(calls).toBe(1);
+  });
+
+  it('never retries a unary call whose response message arrived before a retryable status', async () => {
+    // grpc-js servers send no message with a failing status; a proxy or another server may.
+    const server = http2.createServer();
+    const sessions = new Set<http2.ServerHttp2Session>();
+    server.on('session', (session) => sessions.add(session));
+    let attempts = 0;
+    server.on('stream', (stream) => {
+      attempts++;
+      stream.resume();
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () =>
+          stream.sendTrailers({ 'grpc-status': String(status.UNAVAILABLE), 'grpc-message': 'lost after reply' }),
+        );
+        stream.end(Buffer.from([0, 0, 0, 0, 4, 0x0a, 0x02, 0x6f, 0x6b])); // LabReply { text: 'ok' }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    after.add(server, (s) => {
+      for (const session of sessions) session.destroy();
+      return new Promise((resolve) => s.close(resolve));
+    });
+    const { port } = server.address() as AddressInfo;
+    const lab1 = client(`127.0.0.1:${port}`, [retryInterceptor({ maxAttempts: 3, backoff: fast })]);
+    await expect(lab1.unary({ text: 'x' }, { deadline: Date.now() + 5_000 })).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'lost after reply',
+    });
+    expect(attempts).toBe(1);
   });
 
   it('waits what grpc-retry-pushback-ms says, and does not retry when it is negative', async () => {

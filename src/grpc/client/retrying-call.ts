@@ -84,8 +84,8 @@ export class RetryingCall implements InterceptingCallInterface {
   private latest: Attempt | undefined;
   private attempts = 0;
   private heldHeaders: Metadata | undefined;
-  private hasHeld = false;
-  private heldMessage: unknown;
+  /** The attempt got no response message: grpc-js says so with a null message before the status. */
+  private heldNoResponse = false;
   private committed = false;
   private halfClosed = false;
   private readWanted = false;
@@ -158,13 +158,14 @@ export class RetryingCall implements InterceptingCallInterface {
 
   attemptMessage(attempt: Attempt, message: unknown): void {
     if (attempt !== this.current) return;
-    // grpc-js hands a unary response over (or null, when there is none) just before the
-    // status: it is held with the status, which decides whether it counts.
-    if (!this.options.method_definition.responseStream) {
-      this.hasHeld = true;
-      this.heldMessage = message;
+    // For a method without a response stream, grpc-js reports an attempt that got no response as
+    // a null message just before its status: held with the status, which decides whether it counts.
+    if (message === null && !this.options.method_definition.responseStream) {
+      this.heldNoResponse = true;
       return;
     }
+    // A response arrived, for every call type: retrying now would throw it away, or show the
+    // caller a second one, whatever status follows.
     this.commit();
     this.readWanted = false;
     this.listener?.onReceiveMessage?.(message);
@@ -176,13 +177,12 @@ export class RetryingCall implements InterceptingCallInterface {
     const delayMs = this.retryDelay(failed);
     if (delayMs === undefined) {
       this.commit();
-      if (this.hasHeld) this.listener?.onReceiveMessage?.(this.heldMessage);
+      if (this.heldNoResponse) this.listener?.onReceiveMessage?.(null);
       this.finish(failed);
       return;
     }
     this.heldHeaders = undefined;
-    this.hasHeld = false;
-    this.heldMessage = undefined;
+    this.heldNoResponse = false;
     if (Date.now() + delayMs >= this.deadline) {
       const why = `${codeName(failed.code)}: ${failed.details}`;
       this.finish(
