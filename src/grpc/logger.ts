@@ -117,3 +117,22 @@ const messages = Object.entries(status)
 export function logMessage(code: number, name: string): string {
   return messages[code] ?? `grpc call ${name}`;
 }
+
+/** Where a logging interceptor writes, and at which level. */
+export interface LogSink {
+  logger: GrpcLogger;
+  level: (code: number) => GrpcLogLevel;
+}
+
+/**
+ * Writes one finished call's entry, dropping what the logger (or `level`) throws: as with
+ * `notify` (./hooks.ts), grpc-js runs interceptors inside its own callbacks, where an exception is
+ * uncaught and ends the process.
+ */
+export function writeLog(sink: LogSink, entry: GrpcLogEntry): void {
+  try {
+    sink.logger[sink.level(entry.code)](entry, logMessage(entry.code, entry.status));
+  } catch {
+    // a logger that cannot write has nowhere to report that either
+  }
+}

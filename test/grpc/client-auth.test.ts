@@ -140,6 +140,23 @@ describe('authInterceptor', () => {
     expect(seen).toEqual(['Bearer good']);
   });
 
+  it('asks the provider again on the next call after it threw synchronously', async () => {
+    const { server, seen } = await authLab();
+    let asked = 0;
+    const token = (): string => {
+      if (++asked === 1) throw new Error('idp down');
+      return `t${asked}`;
+    };
+    const lab = after.add(labClient(server.address, [authInterceptor({ token })]), (c) => c.close());
+    await expect(lab.unary({}, { deadline: Date.now() + 5_000 })).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'authInterceptor token provider failed: idp down',
+    });
+    await expect(lab.unary({ text: 'ok' }, { deadline: Date.now() + 5_000 })).resolves.toMatchObject({ text: 'ok' });
+    expect(asked).toBe(2);
+    expect(seen).toEqual(['Bearer t2']);
+  });
+
   it('ends a call whose provider hangs with its deadline, or when cancelled', async () => {
     const { server, seen } = await authLab();
     const lab = after.add(
@@ -155,6 +172,49 @@ describe('authInterceptor', () => {
     });
     await expect(cancelled).resolves.toMatchObject({ code: status.CANCELLED });
     expect(seen).toEqual([]);
+  });
+
+  it('fails the calls waiting for a provider that does not answer within tokenTimeoutMs, and asks again', async () => {
+    const { server, seen } = await authLab();
+    let asked = 0;
+    // The first answer never comes, as from an identity provider whose connection hung.
+    const token = (): Promise<string> => (++asked === 1 ? new Promise<string>(() => {}) : Promise.resolve(`t${asked}`));
+    const lab = after.add(labClient(server.address, [authInterceptor({ token, tokenTimeoutMs: 100 })]), (c) =>
+      c.close(),
+    );
+    const deadline = Date.now() + 3_000;
+    const failed = {
+      code: status.UNAVAILABLE,
+      details: 'authInterceptor token provider failed: no answer within 100 ms',
+    };
+    const [unary, stream] = await Promise.all([
+      lab.unary({}, { deadline }).catch((e: unknown) => e),
+      lab.serverStream({ count: 1 }, { deadline }),
+    ]);
+    expect(unary).toMatchObject(failed);
+    expect(stream).toMatchObject({ messages: [], error: failed });
+    await expect(lab.unary({ text: 'ok' }, { deadline })).resolves.toMatchObject({ text: 'ok' });
+    expect(asked).toBe(2);
+    expect(seen).toEqual(['Bearer t2']);
+  });
+
+  it('leaves no timer behind once a provider call timed out', async () => {
+    const { server } = await authLab();
+    const result = await runIsolated(`
+      import { credentials, makeGenericClientConstructor, Metadata } from '@grpc/grpc-js';
+      import { authInterceptor } from './src/grpc/index.ts';
+      const bytes = { requestSerialize: (v) => v, requestDeserialize: (b) => b, responseSerialize: (v) => v, responseDeserialize: (b) => b };
+      const Lab = makeGenericClientConstructor({ Unary: { path: '/patchbay.test.Lab/Unary', requestStream: false, responseStream: false, ...bytes } }, 'Lab');
+      let asked = 0;
+      const client = new Lab('${server.address}', credentials.createInsecure(), {
+        interceptors: [authInterceptor({ token: () => (++asked === 1 ? new Promise(() => {}) : 'ok'), tokenTimeoutMs: 200 })],
+      });
+      const call = () => new Promise((resolve) => client.Unary(Buffer.alloc(0), new Metadata(), { deadline: Date.now() + 60_000 }, (e) => resolve(e?.code ?? 0)));
+      const codes = [await call(), await call()];
+      client.close();
+      console.log(JSON.stringify(codes));
+    `);
+    expect(result).toMatchObject({ hung: false, stdout: `[${status.UNAVAILABLE},${status.OK}]\n` });
   });
 
   it('leaves no timer behind when a call waiting for its token ends', async () => {
@@ -183,6 +243,10 @@ describe('authInterceptor', () => {
       { token: 'static' },
       { token: () => 't', refreshBeforeMs: -1 },
       { token: () => 't', clock: {} },
+      { token: () => 't', tokenTimeoutMs: 0 },
+      { token: () => 't', tokenTimeoutMs: -1 },
+      { token: () => 't', tokenTimeoutMs: '1000' },
+      { token: () => 't', tokenTimeoutMs: Number.POSITIVE_INFINITY },
     ]) {
       expect(() => authInterceptor(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
     }

@@ -1,6 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/timeout';
 import { type CallMetrics, loggingInterceptor, metricsInterceptor, retryInterceptor } from '../../src/grpc/index';
+import { recordFaults } from './support/faults';
 import { cleanups, echoHandlers, grpcError, type LabHandlers, labClient, startLab } from './support/lab';
 import { memoryLogger } from './support/logger';
 
@@ -10,6 +12,10 @@ afterEach(() => after.run());
 async function lab(handlers: Partial<LabHandlers> = {}) {
   return after.add(await startLab({ handlers }), (s) => s.stop());
 }
+
+const boom = (): never => {
+  throw new Error('hook bug');
+};
 
 describe('loggingInterceptor', () => {
   it('logs each finished call of every type once, at a level that follows its status', async () => {
@@ -82,6 +88,26 @@ describe('loggingInterceptor', () => {
       ['UNAVAILABLE', 'warn'],
       ['OK', 'warn'],
     ]);
+  });
+
+  it('serves the caller and keeps the process up when the logger or its level function throws', async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    const server = await lab();
+    const throwingLogger = after.add(
+      labClient(server.address, [loggingInterceptor({ logger: { info: boom, warn: boom, error: boom } })]),
+      (c) => c.close(),
+    );
+    const throwingLevel = after.add(
+      labClient(server.address, [loggingInterceptor({ logger: memoryLogger(), level: boom })]),
+      (c) => c.close(),
+    );
+    await expect(throwingLogger.unary({ text: 'logged' })).resolves.toMatchObject({ text: 'logged' });
+    await expect(throwingLevel.serverStream({ text: 'leveled', count: 2 })).resolves.toMatchObject({
+      messages: [{ text: 'leveled' }, { text: 'leveled' }],
+      error: undefined,
+    });
+    await sleep(20);
+    expect(faults.faults).toEqual([]);
   });
 
   it('rejects a logger without info, warn and error with ERR_GRPC_OPTIONS', () => {
@@ -177,6 +203,24 @@ describe('metricsInterceptor', () => {
     const error = await measured.unary(unserializable).catch((e: Error & { code: number }) => e);
     expect(error).toMatchObject({ code: status.INTERNAL, details: (expected as { details: string }).details });
     expect(calls).toMatchObject([{ code: status.INTERNAL, requestMessages: 1, requestBytes: undefined }]);
+  });
+
+  it('serves the caller and keeps the process up when onCall or responseSize throws', async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    const server = await lab();
+    const throwingOnCall = after.add(labClient(server.address, [metricsInterceptor({ onCall: boom })]), (c) =>
+      c.close(),
+    );
+    const calls: CallMetrics[] = [];
+    const throwingSize = after.add(
+      labClient(server.address, [metricsInterceptor({ onCall: (m) => calls.push(m), responseSize: boom })]),
+      (c) => c.close(),
+    );
+    await expect(throwingOnCall.unary({ text: 'measured' })).resolves.toMatchObject({ text: 'measured' });
+    await expect(throwingSize.unary({ text: 'sized' })).resolves.toMatchObject({ text: 'sized' });
+    expect(calls).toMatchObject([{ code: status.OK, responseMessages: 1, responseBytes: undefined }]);
+    await sleep(20);
+    expect(faults.faults).toEqual([]);
   });
 
   it('rejects a missing onCall with ERR_GRPC_OPTIONS', () => {

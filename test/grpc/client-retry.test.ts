@@ -1,7 +1,13 @@
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/timeout';
 import { authInterceptor, deadlineInterceptor, type RetryEvent, retryInterceptor } from '../../src/grpc/index';
 import { runIsolated } from '../support/isolated';
+import { recordFaults } from './support/faults';
 import {
   cleanups,
   echoHandlers,
@@ -25,6 +31,20 @@ function client(address: string, interceptors: Parameters<typeof labClient>[1]) 
   return after.add(labClient(address, interceptors), (c) => c.close());
 }
 
+/** 'settled' once `promise` settles, 'still pending' if it has not within `ms`; no timer is left behind. */
+async function within(promise: Promise<unknown>, ms: number): Promise<'settled' | 'still pending'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'still pending'>((resolve) => {
+    timer = setTimeout(() => resolve('still pending'), ms);
+  });
+  try {
+    return await Promise.race([promise.then(settled, settled), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const settled = (): 'settled' => 'settled';
+
 describe('retryInterceptor', () => {
   it('retries a unary call that fails twice with UNAVAILABLE, then succeeds', async () => {
     let calls = 0;
@@ -44,6 +64,23 @@ describe('retryInterceptor', () => {
       [3, status.UNAVAILABLE],
     ]);
     expect(events[0]?.method).toBe('/patchbay.test.Lab/Unary');
+  });
+
+  it('retries and keeps the process up when onRetry throws', async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    let calls = 0;
+    const server = await lab({
+      Unary: (call, callback) =>
+        ++calls === 1 ? callback(grpcError(status.UNAVAILABLE, 'once') as never) : echoHandlers.Unary(call, callback),
+    });
+    const onRetry = (): never => {
+      throw new Error('hook bug');
+    };
+    const lab1 = client(server.address, [retryInterceptor({ backoff: fast, onRetry })]);
+    await expect(lab1.unary({ text: 'again' })).resolves.toEqual({ text: 'again', index: 0 });
+    expect(calls).toBe(2);
+    await sleep(20);
+    expect(faults.faults).toEqual([]);
   });
 
   it('does not retry INVALID_ARGUMENT, a code outside retryableCodes', async () => {
@@ -225,6 +262,37 @@ describe('retryInterceptor', () => {
     expect(calls).toBe(1);
   });
 
+  it('never retries a unary call whose response message arrived before a retryable status', async () => {
+    // grpc-js servers send no message with a failing status; a proxy or another server may.
+    const server = http2.createServer();
+    const sessions = new Set<http2.ServerHttp2Session>();
+    server.on('session', (session) => sessions.add(session));
+    let attempts = 0;
+    server.on('stream', (stream) => {
+      attempts++;
+      stream.resume();
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () =>
+          stream.sendTrailers({ 'grpc-status': String(status.UNAVAILABLE), 'grpc-message': 'lost after reply' }),
+        );
+        stream.end(Buffer.from([0, 0, 0, 0, 4, 0x0a, 0x02, 0x6f, 0x6b])); // LabReply { text: 'ok' }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    after.add(server, (s) => {
+      for (const session of sessions) session.destroy();
+      return new Promise((resolve) => s.close(resolve));
+    });
+    const { port } = server.address() as AddressInfo;
+    const lab1 = client(`127.0.0.1:${port}`, [retryInterceptor({ maxAttempts: 3, backoff: fast })]);
+    await expect(lab1.unary({ text: 'x' }, { deadline: Date.now() + 5_000 })).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'lost after reply',
+    });
+    expect(attempts).toBe(1);
+  });
+
   it('waits what grpc-retry-pushback-ms says, and does not retry when it is negative', async () => {
     let calls = 0;
     const server = await lab({
@@ -365,6 +433,87 @@ describe('retryInterceptor', () => {
     expect(result.stderr).toBe('');
     expect(JSON.parse(result.stdout)).toEqual({ first: status.OK, second: status.CANCELLED, retries: 2 });
     expect(calls).toBe(4);
+  });
+
+  it("acknowledges writes made after the call ended, so the caller's writable finishes", async () => {
+    const server = await lab({
+      ClientStream: (_call, callback) => callback(grpcError(status.UNAVAILABLE, 'down') as never),
+    });
+    const lab1 = client(server.address, [retryInterceptor({ maxAttempts: 2, backoff: fast })]);
+    const acknowledged: string[] = [];
+    let code: number | undefined;
+    const finished = new Promise<void>((resolve) => {
+      const call = lab1.raw.ClientStream(new Metadata(), { deadline: Date.now() + 5_000 }, (error) => {
+        code = error?.code;
+      });
+      call.on('finish', resolve);
+      const texts = ['m0', 'm1', 'm2', 'm3', 'm4'];
+      // Paced, so that most writes come after both attempts failed.
+      const write = (): void => {
+        const text = texts.shift();
+        if (text === undefined) {
+          call.end();
+          return;
+        }
+        call.write({ text, count: 0 }, () => acknowledged.push(text));
+        setTimeout(write, 20);
+      };
+      write();
+    });
+    await expect(within(finished, 2_000)).resolves.toBe('settled');
+    expect(code).toBe(status.UNAVAILABLE);
+    expect(acknowledged).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+  });
+
+  it('lets a stream.pipeline() into a client stream that failed settle, as without the interceptor', async () => {
+    const server = await lab({
+      ClientStream: (_call, callback) => callback(grpcError(status.UNAVAILABLE, 'down') as never),
+    });
+    const source = async function* () {
+      for (let i = 0; i < 5; i++) {
+        await sleep(20);
+        yield { text: `m${i}`, count: 0 };
+      }
+    };
+    const outcomes: string[] = [];
+    for (const interceptors of [[], [retryInterceptor({ maxAttempts: 2, backoff: fast })]]) {
+      const lab1 = client(server.address, interceptors);
+      const call = lab1.raw.ClientStream(new Metadata(), { deadline: Date.now() + 5_000 }, () => {});
+      // grpc-js types the stream's write() for LabRequest, which Node's Writable type does not allow.
+      outcomes.push(await within(pipeline(Readable.from(source()), call as unknown as Writable), 2_000));
+    }
+    expect(outcomes).toEqual(['settled', 'settled']);
+  });
+
+  it('acknowledges a write that waited for a retry when the call is cancelled', async () => {
+    let calls = 0;
+    const server = await lab({
+      ClientStream: (_call, callback) => {
+        calls++;
+        callback(grpcError(status.UNAVAILABLE, 'down') as never);
+      },
+    });
+    const lab1 = client(server.address, [
+      retryInterceptor({ backoff: { initialMs: 10_000, maxMs: 10_000, random: () => 0.99 } }),
+    ]);
+    const acknowledged: string[] = [];
+    const ended = new Promise<number | undefined>((resolve) => {
+      const call = lab1.raw.ClientStream(new Metadata(), {}, (error) => resolve(error?.code));
+      call.write({ text: 'first', count: 0 }, () => {
+        acknowledged.push('first');
+        const waitForFailure = setInterval(() => {
+          if (calls === 0) return;
+          clearInterval(waitForFailure);
+          // The first attempt failed: this write waits for the retry, which the cancel ends.
+          call.write({ text: 'second', count: 0 }, () => acknowledged.push('second'));
+          setTimeout(() => call.cancel(), 20);
+        }, 5);
+      });
+    });
+    await expect(ended).resolves.toBe(status.CANCELLED);
+    await sleep(20);
+    expect(acknowledged).toEqual(['first', 'second']);
+    expect(calls).toBe(1);
   });
 
   it('rejects bad options with ERR_GRPC_OPTIONS', () => {

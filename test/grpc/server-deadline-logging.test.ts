@@ -1,6 +1,9 @@
+import http2 from 'node:http2';
 import { Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/timeout';
 import { serverAuthInterceptor, serverDeadlineInterceptor, serverLoggingInterceptor } from '../../src/grpc/index';
+import { recordFaults } from './support/faults';
 import { cleanups, echoHandlers, grpcError, labClient, startLab } from './support/lab';
 import { memoryLogger } from './support/logger';
 
@@ -115,6 +118,69 @@ describe('serverLoggingInterceptor', () => {
     ]);
     expect(logger.lines[3]).toMatchObject({ side: 'server', method: '/patchbay.test.Lab/Unary', details: 'not now' });
     expect(logger.lines[0]?.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it('logs a call whose deadline passed on the server as DEADLINE_EXCEEDED, at warn', async () => {
+    const logger = memoryLogger();
+    const server = await lab({
+      interceptors: [serverLoggingInterceptor({ logger })],
+      handlers: { Unary: () => {} }, // never answers
+    });
+    // A raw HTTP/2 client that never cancels, so that the server's own deadline ends the call
+    // (a grpc-js client cancels at its deadline, which races the server's).
+    const session = after.add(http2.connect(`http://${server.address}`), (s) => s.close());
+    session.on('error', () => {});
+    const request = session.request({
+      ':method': 'POST',
+      ':path': '/patchbay.test.Lab/Unary',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'grpc-timeout': '100m',
+    });
+    request.end(Buffer.from([0, 0, 0, 0, 3, 0x0a, 0x01, 0x61])); // LabRequest { text: 'a' }
+    const received = await new Promise<unknown>((resolve) => {
+      request.on('response', (headers) => {
+        if (headers['grpc-status'] !== undefined) resolve(headers['grpc-status']);
+      });
+      request.on('trailers', (trailers) => resolve(trailers['grpc-status']));
+      request.resume();
+    });
+    expect(received).toBe(String(status.DEADLINE_EXCEEDED));
+    await sleep(50);
+    expect(logger.lines).toMatchObject([
+      {
+        type: 'unary',
+        code: status.DEADLINE_EXCEEDED,
+        status: 'DEADLINE_EXCEEDED',
+        level: 'warn',
+        details: 'Deadline exceeded',
+      },
+    ]);
+  });
+
+  it('answers, tells the handler of a cancellation and keeps the process up when the logger throws', async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    const boom = (): never => {
+      throw new Error('logger bug');
+    };
+    let cancelled = 0;
+    const server = await lab({
+      interceptors: [serverLoggingInterceptor({ logger: { info: boom, warn: boom, error: boom } })],
+      handlers: {
+        Unary: (call, callback) => {
+          if (call.request.text !== 'hang') return echoHandlers.Unary(call, callback);
+          call.on('cancelled', () => cancelled++);
+        },
+      },
+    });
+    const lab1 = client(server.address);
+    await expect(lab1.unary({ text: 'answered' })).resolves.toMatchObject({ text: 'answered' });
+    await expect(lab1.unary({ text: 'hang' }, { deadline: Date.now() + 100 })).rejects.toMatchObject({
+      code: status.DEADLINE_EXCEEDED,
+    });
+    await sleep(50);
+    expect(cancelled).toBe(1);
+    expect(faults.faults).toEqual([]);
   });
 
   it('rejects a bad logger with ERR_GRPC_OPTIONS', () => {

@@ -1,7 +1,20 @@
-import { ServerInterceptingCall, status, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  status,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type RecoveryEvent, recoverHandlers, serverRecoveryInterceptor } from '../../src/grpc/index';
+import {
+  type RecoveryEvent,
+  recoverHandlers,
+  serverAuthInterceptor,
+  serverRateLimitInterceptor,
+  serverRecoveryInterceptor,
+} from '../../src/grpc/index';
+import { slidingWindow } from '../../src/ratelimit/index';
 import { runIsolated } from '../support/isolated';
+import { recordFaults } from './support/faults';
 import {
   cleanups,
   echoHandlers,
@@ -121,6 +134,40 @@ describe('serverRecoveryInterceptor', () => {
       code: status.INTERNAL,
       details: 'Internal server error',
     });
+  });
+
+  it('answers INTERNAL, with no unhandled rejection, when an interceptor after an async gate throws', async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    const throwing: ServerInterceptor = (_descriptor, call) =>
+      new ServerInterceptingCall(call, {
+        start: (next) =>
+          next({
+            onReceiveMetadata: () => {
+              throw new Error(secret);
+            },
+          }),
+      });
+    const gates: Record<string, ServerInterceptor> = {
+      'async verify': serverAuthInterceptor({ verify: async () => ({ sub: 'a' }) }),
+      'rate limit': serverRateLimitInterceptor({
+        limiter: slidingWindow({ limit: 10, windowMs: 60_000 }),
+        key: () => 'everyone',
+      }),
+    };
+    for (const [name, gate] of Object.entries(gates)) {
+      const server = after.add(await startLab({ interceptors: [serverRecoveryInterceptor(), gate, throwing] }), (s) =>
+        s.stop(),
+      );
+      const lab = after.add(labClient(server.address), (c) => c.close());
+      const started = performance.now();
+      const error = await lab.unary({ text: name }, { deadline: Date.now() + 5_000 }).catch((e: unknown) => e);
+      expect(error, name).toMatchObject({ code: status.INTERNAL, details: 'Internal server error' });
+      // answered by the gate, not by the deadline
+      expect(performance.now() - started, name).toBeLessThan(2_000);
+    }
+    // An unhandled rejection is reported after the microtasks of the turn that caused it.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(faults.faults).toEqual([]);
   });
 
   it('keeps a server with async handlers alive through rejections (without recoverHandlers, Node would exit)', async () => {

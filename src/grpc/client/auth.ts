@@ -10,7 +10,7 @@ import { assertNumber } from '../../core/assert';
 import type { Clock } from '../../core/clock';
 import { systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
-import { MAX_TIMER_MS } from '../../core/timeout';
+import { MAX_TIMER_MS, withTimeout } from '../../core/timeout';
 import { assertFunction, assertOptions, OPTIONS_CODE } from '../options';
 import { deadlineMs, statusOf } from '../status';
 import { ForwardingCall, type InterceptingCallInterface } from './forwarding';
@@ -32,7 +32,11 @@ export type TokenResult = string | { token: string; expiresAt?: number | Date | 
  *
  * @example
  * ```ts
- * const options: AuthInterceptorOptions = { token: () => fetchServiceToken(), refreshBeforeMs: 60_000 };
+ * const options: AuthInterceptorOptions = {
+ *   token: () => fetchServiceToken(),
+ *   refreshBeforeMs: 60_000,
+ *   tokenTimeoutMs: 5_000,
+ * };
  * ```
  */
 export interface AuthInterceptorOptions {
@@ -40,6 +44,12 @@ export interface AuthInterceptorOptions {
   token: () => TokenResult | Promise<TokenResult>;
   /** How long before `expiresAt` a token stops being used. Default 30 000. */
   refreshBeforeMs?: number;
+  /**
+   * How long one provider call may take, in ms. Past it, the calls waiting for the token fail with
+   * UNAVAILABLE, as when the provider fails, the provider's late answer is dropped, and the next
+   * call asks the provider again. Default 10 000.
+   */
+  tokenTimeoutMs?: number;
   /** The time source for expiry. Default the system clock. */
   clock?: Clock;
 }
@@ -58,10 +68,11 @@ interface Cached {
  * UNAUTHENTICATED. Concurrent calls share one provider call. Calls with a cached token add it
  * synchronously.
  *
- * A provider that throws or returns something that is not a usable token fails the call with
- * UNAVAILABLE (as grpc-js does for failing call credentials), whose details say why; the next
- * call asks the provider again. Works for every call type; place it after
- * {@link retryInterceptor} so each attempt is authenticated with the current token.
+ * A provider that throws, returns something that is not a usable token or does not answer within
+ * `tokenTimeoutMs` fails the calls waiting for it with UNAVAILABLE (as grpc-js does for failing
+ * call credentials), whose details say why; the next call asks the provider again. Works for
+ * every call type; place it after {@link retryInterceptor} so each attempt is authenticated with
+ * the current token.
  *
  * @example
  * ```ts
@@ -79,24 +90,32 @@ interface Cached {
  */
 export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
   assertOptions(options, 'authInterceptor');
-  const { token: provider, refreshBeforeMs = 30_000, clock = systemClock } = options;
+  const { token: provider, refreshBeforeMs = 30_000, tokenTimeoutMs = 10_000, clock = systemClock } = options;
   assertFunction(provider, 'authInterceptor token');
   assertNumber(refreshBeforeMs, 'authInterceptor refreshBeforeMs', OPTIONS_CODE, { min: 0 });
+  assertNumber(tokenTimeoutMs, 'authInterceptor tokenTimeoutMs', OPTIONS_CODE, { min: 0, exclusiveMin: true });
   if (typeof clock?.now !== 'function') throw new PatchbayError(OPTIONS_CODE, 'authInterceptor clock must have now()');
 
   let cached: Cached | undefined;
   let pending: Promise<Cached> | undefined;
 
+  // async: a provider that throws synchronously fails like one that rejects.
+  const ask = async (): Promise<TokenResult> => provider();
+  const keep = (result: TokenResult): Cached => {
+    const fresh = toCached(result);
+    if (fresh.expiresAt - refreshBeforeMs > clock.now()) cached = fresh;
+    return fresh;
+  };
+  // A callback, so it runs after `pending` is set: a `finally` inside the request ran before that
+  // when the provider threw synchronously, and left the rejected request there for every later call.
+  const release = (): void => {
+    pending = undefined;
+  };
+  const timeout = { message: `no answer within ${tokenTimeoutMs} ms` };
+
   const fetchToken = (): Promise<Cached> => {
-    pending ??= (async () => {
-      try {
-        const fresh = toCached(await provider());
-        if (fresh.expiresAt - refreshBeforeMs > clock.now()) cached = fresh;
-        return fresh;
-      } finally {
-        pending = undefined;
-      }
-    })();
+    // Bounded: a provider that never answers would otherwise hold every later call until its deadline.
+    pending ??= withTimeout(ask(), tokenTimeoutMs, timeout).then(keep).finally(release);
     return pending;
   };
 

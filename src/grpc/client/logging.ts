@@ -5,7 +5,8 @@ import {
   type GrpcLogEntry,
   type GrpcLogger,
   type GrpcLogLevel,
-  logMessage,
+  type LogSink,
+  writeLog,
 } from '../logger';
 import { assertFunction, assertOptions } from '../options';
 import { callType, codeName } from '../status';
@@ -20,7 +21,7 @@ import { ForwardingCall, type InterceptingCallInterface, type MessageContext } f
  * ```
  */
 export interface LoggingInterceptorOptions {
-  /** Where each finished call is written. */
+  /** Where each finished call is written. What it (or `level`) throws is dropped. */
   logger: GrpcLogger;
   /** The level of a call that ended with `code`. Default {@link defaultLogLevel}. */
   level?: (code: number) => GrpcLogLevel;
@@ -45,24 +46,19 @@ export function loggingInterceptor(options: LoggingInterceptorOptions): Intercep
   const { logger, level = defaultLogLevel } = options;
   assertLogger(logger, 'loggingInterceptor');
   assertFunction(level, 'loggingInterceptor level');
-  const sink: Sink = { logger, level };
+  const sink: LogSink = { logger, level };
   return (callOptions, nextCall) => new LoggedCall(nextCall(callOptions), callOptions.method_definition, sink).asCall();
-}
-
-interface Sink {
-  logger: GrpcLogger;
-  level: (code: number) => GrpcLogLevel;
 }
 
 /** One call's layer: counts messages, logs the status. */
 class LoggedCall extends ForwardingCall {
   private readonly definition: InterceptorOptions['method_definition'];
-  private readonly sink: Sink;
+  private readonly sink: LogSink;
   private readonly started = performance.now();
   private requestMessages = 0;
   private responseMessages = 0;
 
-  constructor(next: InterceptingCallInterface, definition: InterceptorOptions['method_definition'], sink: Sink) {
+  constructor(next: InterceptingCallInterface, definition: InterceptorOptions['method_definition'], sink: LogSink) {
     super(next);
     this.definition = definition;
     this.sink = sink;
@@ -87,9 +83,9 @@ class LoggedCall extends ForwardingCall {
       responseMessages: this.responseMessages,
     };
     if (status.code !== 0) entry.details = status.details;
-    // The caller gets its status first: a throwing logger must not leave the call hanging.
+    // The caller gets its status first, then the log line, whatever the logger does.
     this.listener?.onReceiveStatus?.(status);
-    this.sink.logger[this.sink.level(status.code)](entry, logMessage(status.code, entry.status));
+    writeLog(this.sink, entry);
   }
 
   override sendMessageWithContext(context: MessageContext, message: unknown): void {

@@ -1,4 +1,5 @@
 import type { Interceptor, InterceptorOptions, StatusObject } from '@grpc/grpc-js';
+import { notify } from '../hooks';
 import { assertFunction, assertOptions } from '../options';
 import { callType, codeName, type GrpcCallType } from '../status';
 import { ForwardingCall, type InterceptingCallInterface, type MessageContext } from './forwarding';
@@ -48,7 +49,10 @@ export interface CallMetrics {
  * ```
  */
 export interface MetricsInterceptorOptions {
-  /** Called once per finished call. Keep it cheap: it runs on the call's completion path. */
+  /**
+   * Called once per finished call. Keep it cheap: it runs on the call's completion path. What it
+   * throws is dropped.
+   */
   onCall: (metrics: CallMetrics) => void;
   /** Measure message sizes. Default true; request sizes cost one extra serialization a message. */
   sizes?: boolean;
@@ -62,8 +66,9 @@ export interface MetricsInterceptorOptions {
  * OpenTelemetry or StatsD. First in the chain, it measures what the caller experienced
  * (all retries included); after {@link retryInterceptor}, each attempt.
  *
- * `onCall` runs once the caller has the status; an exception it throws is not caught (it is a
- * bug in the hook) but cannot hold the call up.
+ * `onCall` runs once the caller has the status. What it (or `responseSize`) throws is dropped:
+ * grpc-js runs interceptors inside its own callbacks, where an exception is uncaught and would end
+ * the process. A `responseSize` that throws leaves the call's `responseBytes` undefined.
  *
  * @example
  * ```ts
@@ -118,11 +123,7 @@ class MeasuredCall extends ForwardingCall {
     // grpc-js reports a unary call without a response as a null message.
     if (message !== null) {
       this.responseMessages++;
-      if (this.responseBytes !== undefined) {
-        const { responseSize } = this.settings;
-        const size = responseSize ? responseSize(message) : byteLength(message);
-        this.responseBytes = size === undefined ? undefined : this.responseBytes + size;
-      }
+      if (this.responseBytes !== undefined) this.responseBytes = this.measure(this.responseBytes, message);
     }
     this.listener?.onReceiveMessage?.(message);
   }
@@ -139,9 +140,24 @@ class MeasuredCall extends ForwardingCall {
       requestBytes: this.requestBytes,
       responseBytes: this.responseBytes,
     };
-    // The caller gets its status first: a throwing hook must not leave the call hanging.
+    // The caller gets its status first, then the hook, whatever it does.
     this.listener?.onReceiveStatus?.(status);
-    this.settings.onCall(metrics);
+    notify(this.settings.onCall, metrics);
+  }
+
+  /** `total` plus the size of `message`; undefined once a size is unknown, or `responseSize` throws. */
+  private measure(total: number, message: unknown): number | undefined {
+    const { responseSize } = this.settings;
+    if (responseSize === undefined) {
+      const size = byteLength(message);
+      return size === undefined ? undefined : total + size;
+    }
+    try {
+      return total + responseSize(message);
+    } catch {
+      // as a throwing onCall: the caller still gets its message, the metric just lacks the size
+      return undefined;
+    }
   }
 
   override sendMessageWithContext(context: MessageContext, message: unknown): void {

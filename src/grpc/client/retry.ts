@@ -50,7 +50,7 @@ export interface RetryInterceptorOptions {
    * (its first messages are gone), as if a response had arrived. Default 1 000.
    */
   maxBufferedMessages?: number;
-  /** Called before each retry; for logs and metrics. */
+  /** Called before each retry; for logs and metrics. What it throws is dropped. */
   onRetry?: (event: RetryEvent) => void;
 }
 

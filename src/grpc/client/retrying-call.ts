@@ -8,6 +8,7 @@ import {
 } from '@grpc/grpc-js';
 import type { Backoff } from '../../core/backoff';
 import { timerDelay } from '../../core/timeout';
+import { notify } from '../hooks';
 import { codeName, deadlineMs, statusOf } from '../status';
 import type { InterceptingCallInterface, MessageContext } from './forwarding';
 import type { RetryEvent } from './retry';
@@ -83,8 +84,8 @@ export class RetryingCall implements InterceptingCallInterface {
   private latest: Attempt | undefined;
   private attempts = 0;
   private heldHeaders: Metadata | undefined;
-  private hasHeld = false;
-  private heldMessage: unknown;
+  /** The attempt got no response message: grpc-js says so with a null message before the status. */
+  private heldNoResponse = false;
   private committed = false;
   private halfClosed = false;
   private readWanted = false;
@@ -106,6 +107,11 @@ export class RetryingCall implements InterceptingCallInterface {
   }
 
   sendMessageWithContext(context: MessageContext, message: unknown): void {
+    if (this.finished) {
+      // As a bare grpc-js call does: a writable waiting for this callback would never finish.
+      context.callback?.();
+      return;
+    }
     this.outgoing.push(new Outgoing(message, context));
     if (!this.committed && this.outgoing.length > this.policy.maxBuffered && this.current) this.commit();
     if (this.current) this.pump(this.current);
@@ -152,13 +158,14 @@ export class RetryingCall implements InterceptingCallInterface {
 
   attemptMessage(attempt: Attempt, message: unknown): void {
     if (attempt !== this.current) return;
-    // grpc-js hands a unary response over (or null, when there is none) just before the
-    // status: it is held with the status, which decides whether it counts.
-    if (!this.options.method_definition.responseStream) {
-      this.hasHeld = true;
-      this.heldMessage = message;
+    // For a method without a response stream, grpc-js reports an attempt that got no response as
+    // a null message just before its status: held with the status, which decides whether it counts.
+    if (message === null && !this.options.method_definition.responseStream) {
+      this.heldNoResponse = true;
       return;
     }
+    // A response arrived, for every call type: retrying now would throw it away, or show the
+    // caller a second one, whatever status follows.
     this.commit();
     this.readWanted = false;
     this.listener?.onReceiveMessage?.(message);
@@ -170,13 +177,12 @@ export class RetryingCall implements InterceptingCallInterface {
     const delayMs = this.retryDelay(failed);
     if (delayMs === undefined) {
       this.commit();
-      if (this.hasHeld) this.listener?.onReceiveMessage?.(this.heldMessage);
+      if (this.heldNoResponse) this.listener?.onReceiveMessage?.(null);
       this.finish(failed);
       return;
     }
     this.heldHeaders = undefined;
-    this.hasHeld = false;
-    this.heldMessage = undefined;
+    this.heldNoResponse = false;
     if (Date.now() + delayMs >= this.deadline) {
       const why = `${codeName(failed.code)}: ${failed.details}`;
       this.finish(
@@ -192,8 +198,10 @@ export class RetryingCall implements InterceptingCallInterface {
       this.timer = undefined;
       this.startAttempt();
     }, timerDelay(delayMs));
-    // After the retry is scheduled: a throwing hook must not leave the call hanging.
-    this.policy.onRetry?.({
+    // After the retry is scheduled, whatever the hook does.
+    const { onRetry } = this.policy;
+    if (onRetry === undefined) return;
+    notify(onRetry, {
       method: this.options.method_definition.path,
       attempt: this.attempts + 1,
       code: failed.code,
@@ -229,6 +237,10 @@ export class RetryingCall implements InterceptingCallInterface {
     if (this.finished) return;
     this.finished = true;
     this.commit();
+    // Messages no attempt will write are acknowledged, as a bare grpc-js call does when it ends:
+    // the caller's writable (and a stream.pipeline() into it) waits for their callbacks.
+    // A callback that writes again is acknowledged at once (`finished`), not added here.
+    for (const dropped of this.outgoing) dropped.written();
     this.outgoing.length = 0;
     this.listener?.onReceiveStatus?.(final);
   }

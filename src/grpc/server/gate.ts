@@ -18,7 +18,8 @@ type Decide = (
  * A server interceptor that decides on each call's request metadata, before the handler sees
  * anything, for every call type: grpc-js starts handlers only once the metadata is through.
  * Synchronous decisions let the call through synchronously. A decision that throws or rejects
- * ends the call with INTERNAL, whose details say nothing of the error.
+ * ends the call with INTERNAL, whose details say nothing of the error; so does a throw from the
+ * interceptors after it when an async decision lets the call through.
  */
 export function gate(decide: Decide, skip?: (method: string) => boolean): ServerInterceptor {
   return (descriptor, call) => {
@@ -52,8 +53,8 @@ class GatedCall extends ForwardingServerCall {
     }
     if (decision instanceof Promise) {
       decision.then(
-        (settled) => this.settle(metadata, settled),
-        () => this.settle(metadata, internalError),
+        (settled) => this.settleLate(metadata, settled),
+        () => this.settleLate(metadata, internalError),
       );
     } else this.settle(metadata, decision);
   }
@@ -68,6 +69,23 @@ class GatedCall extends ForwardingServerCall {
     if (this.cancelled) return;
     if (decision === undefined) this.listener.onReceiveMetadata(metadata);
     else this.next.sendStatus(decision);
+  }
+
+  /**
+   * Settles from a promise callback, where a serverRecoveryInterceptor placed before the gate no
+   * longer catches what the interceptors after it throw: that would be an unhandled rejection,
+   * which ends the process by default, and the client would wait for its deadline.
+   */
+  private settleLate(metadata: Metadata, decision: GateDecision): void {
+    try {
+      this.settle(metadata, decision);
+    } catch {
+      try {
+        this.next.sendStatus(internalError);
+      } catch {
+        // the call cannot be answered any more; its deadline or the client's cancellation ends it
+      }
+    }
   }
 }
 

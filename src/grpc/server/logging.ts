@@ -5,10 +5,11 @@ import {
   type GrpcLogEntry,
   type GrpcLogger,
   type GrpcLogLevel,
-  logMessage,
+  type LogSink,
+  writeLog,
 } from '../logger';
 import { assertFunction, assertOptions } from '../options';
-import { callType, codeName } from '../status';
+import { callType, codeName, deadlineMs } from '../status';
 import { ForwardingServerCall, type PartialStatusObject } from './forwarding';
 
 /**
@@ -20,7 +21,7 @@ import { ForwardingServerCall, type PartialStatusObject } from './forwarding';
  * ```
  */
 export interface ServerLoggingInterceptorOptions {
-  /** Where each finished call is written. */
+  /** Where each finished call is written. What it (or `level`) throws is dropped. */
   logger: GrpcLogger;
   /** The level of a call that ended with `code`. Default {@link defaultLogLevel}. */
   level?: (code: number) => GrpcLogLevel;
@@ -29,7 +30,8 @@ export interface ServerLoggingInterceptorOptions {
 /**
  * A server interceptor that writes one structured log entry per finished call (any call type):
  * method, status, details, duration, peer and message counts. A call the client cancelled is
- * logged as CANCELLED. Placed first, it sees every call, including those that later
+ * logged as CANCELLED, one whose deadline passed as DEADLINE_EXCEEDED (grpc-js answers it below
+ * the interceptors). Placed first, it sees every call, including those that later
  * interceptors reject, with the status the client receives.
  *
  * @example
@@ -43,13 +45,8 @@ export function serverLoggingInterceptor(options: ServerLoggingInterceptorOption
   const { logger, level = defaultLogLevel } = options;
   assertLogger(logger, 'serverLoggingInterceptor');
   assertFunction(level, 'serverLoggingInterceptor level');
-  const sink: Sink = { logger, level };
+  const sink: LogSink = { logger, level };
   return (descriptor, call) => new LoggedServerCall(call, descriptor, sink).asCall();
-}
-
-interface Sink {
-  logger: GrpcLogger;
-  level: (code: number) => GrpcLogLevel;
 }
 
 type MethodDescriptor = Parameters<ServerInterceptor>[0];
@@ -57,13 +54,13 @@ type MethodDescriptor = Parameters<ServerInterceptor>[0];
 /** One call's layer: counts messages, logs the status sent or the client's cancellation. */
 class LoggedServerCall extends ForwardingServerCall {
   private readonly descriptor: MethodDescriptor;
-  private readonly sink: Sink;
+  private readonly sink: LogSink;
   private readonly started = performance.now();
   private requestMessages = 0;
   private responseMessages = 0;
   private logged = false;
 
-  constructor(next: ServerInterceptingCallInterface, descriptor: MethodDescriptor, sink: Sink) {
+  constructor(next: ServerInterceptingCallInterface, descriptor: MethodDescriptor, sink: LogSink) {
     super(next);
     this.descriptor = descriptor;
     this.sink = sink;
@@ -75,7 +72,12 @@ class LoggedServerCall extends ForwardingServerCall {
   }
 
   override onCancel(): void {
-    this.log(status.CANCELLED, 'Cancelled by the client');
+    // grpc-js answers a call whose deadline passed below the interceptors, then reports it
+    // cancelled: only the deadline tells the two apart.
+    if (!this.logged) {
+      if (deadlineMs(this.next.getDeadline()) <= Date.now()) this.log(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+      else this.log(status.CANCELLED, 'Cancelled by the client');
+    }
     this.listener.onCancel();
   }
 
@@ -85,7 +87,7 @@ class LoggedServerCall extends ForwardingServerCall {
   }
 
   override sendStatus(final: PartialStatusObject): void {
-    // The status goes out first: a throwing logger must not leave the call hanging.
+    // The status goes out first, then the log line, whatever the logger does.
     this.next.sendStatus(final);
     this.log(final.code, final.details);
   }
@@ -105,6 +107,6 @@ class LoggedServerCall extends ForwardingServerCall {
       responseMessages: this.responseMessages,
     };
     if (code !== status.OK) entry.details = details;
-    this.sink.logger[this.sink.level(code)](entry, logMessage(code, entry.status));
+    writeLog(this.sink, entry);
   }
 }

@@ -7,6 +7,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { PatchbayError } from '../../core/errors';
+import { notify } from '../hooks';
 import { assertFunction } from '../options';
 import { ForwardingServerCall, type PartialStatusObject } from './forwarding';
 
@@ -133,16 +134,9 @@ class RecoveredCall extends ForwardingServerCall {
     this.report(error);
   }
 
-  /**
-   * Tells `onError` after the status went out, and swallows what the hook throws: a broken hook
-   * must neither leave the call hanging nor turn a recovered failure into a crash.
-   */
+  /** Tells `onError`, after the status went out; what the hook throws is dropped. */
   private report(error: unknown): void {
-    try {
-      this.onError?.({ method: this.method, error });
-    } catch {
-      // the failure was already answered; there is nowhere left to send the hook's own error
-    }
+    if (this.onError !== undefined) notify(this.onError, { method: this.method, error });
   }
 }
 
