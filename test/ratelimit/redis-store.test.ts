@@ -285,8 +285,8 @@ describe('redisStore: keys, round trips, time', () => {
     expect(Math.abs(decision.resetAt - 60_000 - serverNow)).toBeLessThan(1_000);
   });
 
-  it('keeps working when Redis has lost its script cache', async () => {
-    // on a server this test owns: SCRIPT FLUSH on the shared Redis would disturb other files
+  // on a server the test owns: SCRIPT FLUSH on the shared Redis would disturb other files
+  async function withFlushedScripts(run: (limiter: RateLimiter) => Promise<void>): Promise<void> {
     const server = await startRedisServer();
     const own = new Redis(server.url, { lazyConnect: true });
     try {
@@ -294,30 +294,25 @@ describe('redisStore: keys, round trips, time', () => {
       const limiter = slidingWindow({ limit: 5, windowMs: 60_000, store: redisStore(own) });
       await limiter.consume('flush');
       await own.script('FLUSH');
-      expect(await limiter.consume('flush')).toMatchObject({ allowed: true, remaining: 3 });
+      await run(limiter);
     } finally {
       own.disconnect();
       await server.stop();
     }
-  });
+  }
 
-  it('applies a decision sent again after NOSCRIPT before a reset made after it', async () => {
-    const server = await startRedisServer();
-    const own = new Redis(server.url, { lazyConnect: true });
-    try {
-      await own.connect();
-      const limiter = slidingWindow({ limit: 5, windowMs: 60_000, store: redisStore(own) });
-      await limiter.consume('noscript-reset');
-      await own.script('FLUSH');
-      const before = limiter.consume('noscript-reset', { cost: 4 });
-      await limiter.reset('noscript-reset');
+  it('keeps working when Redis has lost its script cache', () =>
+    withFlushedScripts(async (limiter) => {
+      expect(await limiter.consume('flush')).toMatchObject({ allowed: true, remaining: 3 });
+    }));
+
+  it('applies a decision sent again after NOSCRIPT before a reset made after it', () =>
+    withFlushedScripts(async (limiter) => {
+      const before = limiter.consume('flush', { cost: 4 });
+      await limiter.reset('flush');
       await before;
-      expect(await limiter.peek('noscript-reset')).toMatchObject({ allowed: true, remaining: 5 });
-    } finally {
-      own.disconnect();
-      await server.stop();
-    }
-  });
+      expect(await limiter.peek('flush')).toMatchObject({ allowed: true, remaining: 5 });
+    }));
 
   it('fails only the decision whose key Redis refuses, not the others sent with it', async () => {
     const events: string[] = [];
