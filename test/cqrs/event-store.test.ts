@@ -5,7 +5,7 @@ import { ConcurrencyError } from '../../src/cqrs/errors';
 import { memoryEventStore } from '../../src/cqrs/event-store/memory';
 import { redisEventStore } from '../../src/cqrs/event-store/redis-streams';
 import { roundTrips } from '../support/monitor';
-import { connectRedis, testPrefix } from '../support/redis';
+import { connectRedis, deleteKeys, testPrefix } from '../support/redis';
 import { backends, collect } from './support/stores';
 
 const prefix = testPrefix(import.meta.url);
@@ -18,6 +18,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await deleteKeys(redis, prefix);
   await redis?.quit();
   await observer?.quit();
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { redisEventStore } from '../../src/cqrs/event-store/redis-streams';
 import { runIsolated } from '../support/isolated';
-import { connectRedis, redisUrl, testPrefix } from '../support/redis';
+import { connectRedis, deleteKeys, redisUrl, testPrefix } from '../support/redis';
 import { runnerProcess } from './support/child';
 
 const prefix = testPrefix(import.meta.url);
@@ -14,6 +14,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await deleteKeys(redis, prefix);
   await redis?.quit();
 });
 

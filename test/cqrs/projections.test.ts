@@ -8,7 +8,7 @@ import { defineProjection } from '../../src/cqrs/projections/define-projection';
 import { memoryCheckpointStore } from '../../src/cqrs/projections/memory-checkpoints';
 import { redisCheckpointStore } from '../../src/cqrs/projections/redis-checkpoints';
 import { createProjectionRunner, type ProjectionRunnerEvent } from '../../src/cqrs/projections/runner';
-import { connectRedis, testPrefix } from '../support/redis';
+import { connectRedis, deleteKeys, testPrefix } from '../support/redis';
 import { countingReadModel, expectedCounts, orders, placed } from './support/read-model';
 import { backends } from './support/stores';
 
@@ -20,8 +20,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys = (await redis?.keys(`${prefix}*`)) ?? [];
-  if (keys.length > 0) await redis.del(...keys);
+  await deleteKeys(redis, prefix);
   await redis?.quit();
 });
 

@@ -325,7 +325,7 @@ describe('redisStore: keys, round trips, time', () => {
     await limiter.consume('poisoned');
     const [key] = await redis.keys(`${prefix}poison:*{poisoned}`);
     if (!key) throw new Error('no key for the poisoned caller');
-    await redis.set(key, 'not a list'); // WRONGTYPE for the exact log's list commands
+    await redis.set(key, 'not a list', 'PX', 60_000); // WRONGTYPE for the exact log's list commands
     const decisions = await Promise.all(['alice', 'poisoned', 'carol'].map((k) => limiter.consume(k)));
     expect(decisions.map((d) => d.allowed)).toEqual([true, false, true]);
     expect(decisions[0]).toMatchObject({ remaining: 4 });

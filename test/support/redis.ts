@@ -24,3 +24,9 @@ export async function connectRedis(
 export function testPrefix(fileUrl: string): string {
   return `pbtest:${basename(new URL(fileUrl).pathname, '.test.ts')}:${randomBytes(4).toString('hex')}:`;
 }
+
+/** Deletes every key under `prefix`: for test files whose keys have no TTL. */
+export async function deleteKeys(redis: Redis | undefined, prefix: string): Promise<void> {
+  const keys = (await redis?.keys(`${prefix}*`)) ?? [];
+  if (keys.length > 0) await redis?.del(...keys);
+}
