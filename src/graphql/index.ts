@@ -14,6 +14,7 @@ export {
   type LoadersOptions,
 } from './loaders';
 export {
+  type MemoryPersistedQueryStoreOptions,
   memoryPersistedQueryStore,
   type PersistedQueries,
   type PersistedQueriesOptions,

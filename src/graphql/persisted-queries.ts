@@ -47,6 +47,12 @@ export interface PersistedQueriesOptions {
   mode?: 'apq' | 'allowlist';
   /** The queries allowed in `allowlist` mode; every hash is verified when the guard is created. */
   manifest?: PersistedQueryManifest;
+  /**
+   * In `apq` mode, the longest query stored, in characters (default 65 536). A longer query sent
+   * with its hash still resolves, but is not stored: registration is open to anyone, and a store
+   * that keeps whatever it is sent can be filled with huge queries.
+   */
+  maxQueryLength?: number;
 }
 
 /**
@@ -132,6 +138,10 @@ export function persistedQueries(options: PersistedQueriesOptions = {}): Persist
   if (typeof store?.get !== 'function' || typeof store.set !== 'function') {
     throw optionsError('store must have get(hash) and set(hash, query)');
   }
+  const { maxQueryLength = 65_536 } = options;
+  if (!Number.isInteger(maxQueryLength) || maxQueryLength < 1) {
+    throw optionsError('maxQueryLength must be an integer >= 1');
+  }
   return {
     async resolve(body) {
       const { query, hash } = readBody(body);
@@ -144,7 +154,7 @@ export function persistedQueries(options: PersistedQueriesOptions = {}): Persist
         return stored === undefined ? { error: 'PERSISTED_QUERY_NOT_FOUND' } : { query: stored };
       }
       if (sha256(query) !== hash) return { error: 'PERSISTED_QUERY_HASH_MISMATCH' };
-      await storeCall(() => store.set(hash, query));
+      if (query.length <= maxQueryLength) await storeCall(() => store.set(hash, query));
       return { query };
     },
   };
@@ -197,19 +207,39 @@ async function storeCall<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /**
- * An in-process {@link PersistedQueryStore} that keeps the `maxEntries` most recently used
- * queries (default 10,000), so clients registering queries cannot grow it without bound.
+ * Options of {@link memoryPersistedQueryStore}.
+ *
+ * @example
+ * ```ts
+ * const options: MemoryPersistedQueryStoreOptions = { maxEntries: 5_000, maxTotalLength: 8 * 1024 * 1024 };
+ * ```
+ */
+export interface MemoryPersistedQueryStoreOptions {
+  /** Most queries kept (default 10 000). */
+  maxEntries?: number;
+  /** Most characters kept over all queries (default 16 Mi, about 32 MB of strings). */
+  maxTotalLength?: number;
+}
+
+/**
+ * An in-process {@link PersistedQueryStore} that keeps the most recently used queries, at most
+ * `maxEntries` of them (default 10,000) and `maxTotalLength` characters in all (default 16 Mi), so
+ * clients registering queries cannot grow it without bound, by number or by size.
  *
  * @example
  * ```ts
  * const pq = persistedQueries({ store: memoryPersistedQueryStore({ maxEntries: 5_000 }) });
  * ```
  */
-export function memoryPersistedQueryStore(options: { maxEntries?: number } = {}): PersistedQueryStore {
-  const { maxEntries = 10_000 } = options;
+export function memoryPersistedQueryStore(options: MemoryPersistedQueryStoreOptions = {}): PersistedQueryStore {
+  const { maxEntries = 10_000, maxTotalLength = 16 * 1024 * 1024 } = options;
   if (!Number.isInteger(maxEntries) || maxEntries < 1) throw optionsError('maxEntries must be an integer >= 1');
+  if (!Number.isInteger(maxTotalLength) || maxTotalLength < 1) {
+    throw optionsError('maxTotalLength must be an integer >= 1');
+  }
   // A Map iterates in insertion order: re-inserting on use makes the first key the least recently used.
   const entries = new Map<string, string>();
+  let totalLength = 0;
   return {
     async get(hash) {
       const query = entries.get(hash);
@@ -220,9 +250,19 @@ export function memoryPersistedQueryStore(options: { maxEntries?: number } = {})
       return query;
     },
     async set(hash, query) {
-      entries.delete(hash);
+      if (query.length > maxTotalLength) return;
+      const previous = entries.get(hash);
+      if (previous !== undefined) {
+        entries.delete(hash);
+        totalLength -= previous.length;
+      }
       entries.set(hash, query);
-      if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string);
+      totalLength += query.length;
+      for (const [oldest, kept] of entries) {
+        if (entries.size <= maxEntries && totalLength <= maxTotalLength) break;
+        entries.delete(oldest);
+        totalLength -= kept.length;
+      }
     },
   };
 }

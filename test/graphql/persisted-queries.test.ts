@@ -51,6 +51,14 @@ describe.each(stores)('APQ with the %s store', (_name, makeStore) => {
   it('passes plain queries through', async () => {
     expect(await persistedQueries({ store: makeStore() }).resolve({ query })).toEqual({ query });
   });
+
+  it('resolves a query longer than maxQueryLength but does not store it', async () => {
+    const store = makeStore();
+    const pq = persistedQueries({ store, maxQueryLength: query.length - 1 });
+    expect(await pq.resolve({ query, extensions: ext(hash) })).toEqual({ query });
+    expect(await store.get(hash)).toBeUndefined();
+    expect(await pq.resolve({ extensions: ext(hash) })).toEqual({ error: 'PERSISTED_QUERY_NOT_FOUND' });
+  });
 });
 
 describe('persisted queries', () => {
@@ -71,6 +79,19 @@ describe('persisted queries', () => {
     await store.get('a');
     await store.set('c', 'C');
     expect([await store.get('a'), await store.get('b'), await store.get('c')]).toEqual(['A', undefined, 'C']);
+  });
+
+  it('memory store keeps at most maxTotalLength characters, evicting the least recently used', async () => {
+    const store = memoryPersistedQueryStore({ maxTotalLength: 10 });
+    await store.set('a', 'AAAA');
+    await store.set('b', 'BBBB');
+    await store.get('a');
+    await store.set('c', 'CCCC'); // 12 characters: b, the least recently used, goes
+    expect([await store.get('a'), await store.get('b'), await store.get('c')]).toEqual(['AAAA', undefined, 'CCCC']);
+    await store.set('d', 'D'.repeat(11)); // longer than the whole store: not kept, nothing evicted
+    expect([await store.get('a'), await store.get('c'), await store.get('d')]).toEqual(['AAAA', 'CCCC', undefined]);
+    await store.set('a', 'A'.repeat(6)); // replacing a query counts its new length only
+    expect([await store.get('a'), await store.get('c')]).toEqual(['A'.repeat(6), 'CCCC']);
   });
 
   it('allowlist mode: only manifest queries run, by hash or in full', async () => {
@@ -107,6 +128,12 @@ describe('persisted queries', () => {
       expect(() => persistedQueries(o as never)).toThrow(expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }));
     }
     expect(() => memoryPersistedQueryStore({ maxEntries: 0 })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
+    );
+    expect(() => memoryPersistedQueryStore({ maxTotalLength: 1.5 })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
+    );
+    expect(() => persistedQueries({ maxQueryLength: 0 })).toThrow(
       expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
     );
     expect(() => redisPersistedQueryStore(redis, { ttlSeconds: 0 })).toThrow(
