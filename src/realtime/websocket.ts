@@ -34,6 +34,8 @@ interface Socket {
   readonly bufferedAmount: number;
   readonly protocol: string;
   readonly extensions: string;
+  /** The URL as the socket resolved it (absolute), where the implementation says. */
+  readonly url?: string;
   onopen: ((event: Event) => void) | null;
   onmessage: ((event: MessageEvent) => void) | null;
   onerror: ((event: Event) => void) | null;
@@ -356,7 +358,7 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#startHeartbeat(socket);
       this.dispatchEvent(new Event(event.type));
     };
-    const origin = new URL(this.#url).origin;
+    const origin = originOf(typeof socket.url === 'string' ? socket.url : this.#url);
     const tracking = this.#options.heartbeat !== undefined;
     const receive = (data: unknown): void => {
       if (tracking) this.#lastTraffic = Date.now();
@@ -451,5 +453,17 @@ export class ReconnectingWebSocket extends EventTarget {
     );
     if (this.#closedByUser) return;
     this.#retryTimer = setTimeout(() => void this.#connect(), timerDelay(delayMs));
+  }
+}
+
+/**
+ * The origin of a socket URL, for its message events. A browser accepts a relative URL and
+ * resolves it against the page; `new URL` alone would throw on one, inside the connect loop.
+ */
+function originOf(url: string): string {
+  try {
+    return new URL(url, (globalThis as { location?: { href?: string } }).location?.href).origin;
+  } catch {
+    return 'null';
   }
 }

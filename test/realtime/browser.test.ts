@@ -149,4 +149,25 @@ describe('patchbay/realtime in a real browser (headless Chromium)', () => {
     expect(after.sse).toEqual(Array.from({ length: after.sse.length }, (_, i) => i + 1));
     await tab.close();
   }, 60_000);
+
+  it('connects a WebSocket given a relative URL, as the browser WebSocket accepts one', async () => {
+    const tab = await browser!.newPage();
+    await tab.goto(`http://127.0.0.1:${port}/`);
+    // a string, so the test runner leaves the page's dynamic import alone
+    const outcome = await tab.evaluate(`(async () => {
+      const failures = [];
+      window.addEventListener('unhandledrejection', (event) => failures.push(String(event.reason)));
+      const { ReconnectingWebSocket } = await import('/realtime.js');
+      const socket = new ReconnectingWebSocket('/ws');
+      const reply = await new Promise((resolve, reject) => {
+        socket.onopen = () => socket.send('relative');
+        socket.onmessage = (event) => resolve({ data: String(event.data), origin: event.origin });
+        setTimeout(() => reject(new Error('no reply; ' + failures.join('; '))), 5000);
+      });
+      socket.close();
+      return { ...reply, failures };
+    })()`);
+    expect(outcome).toEqual({ data: 'echo: relative', origin: `ws://127.0.0.1:${port}`, failures: [] });
+    await tab.close();
+  }, 30_000);
 });
