@@ -2,6 +2,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { generateKeyPair, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { authInterceptor, bearerToken, identityOf, serverAuthInterceptor } from '../../src/grpc/index';
+import { foreignPromise } from './support/foreign-promise';
 import { cleanups, type LabHandlers, labClient, startLab } from './support/lab';
 
 const after = cleanups();
@@ -129,6 +130,22 @@ describe('serverAuthInterceptor', () => {
     });
     await expect(lab.unary({}, {}, withToken(token))).resolves.toEqual({ text: 'bob', index: 0 });
     expect(handled()).toBe(1);
+  });
+
+  it('waits for a verify whose promise is not a native one, and refuses what it refuses', async () => {
+    const server = after.add(
+      await startLab({
+        interceptors: [
+          serverAuthInterceptor({ verify: (metadata, method) => foreignPromise(verify(metadata, method)) }),
+        ],
+        handlers: whoAmI,
+      }),
+      (s) => s.stop(),
+    );
+    const lab = after.add(labClient(server.address), (c) => c.close());
+    await expect(lab.unary({})).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    const token = await idToken({ sub: 'carol' });
+    await expect(lab.unary({}, {}, withToken(token))).resolves.toEqual({ text: 'carol', index: 0 });
   });
 
   it('lets skipped methods through without credentials', async () => {

@@ -10,6 +10,7 @@ import {
 } from '../../src/grpc/index';
 import type { Decision, RateLimiter } from '../../src/ratelimit/index';
 import { slidingWindow, tokenBucket } from '../../src/ratelimit/index';
+import { foreignPromise } from './support/foreign-promise';
 import { cleanups, labClient, startLab } from './support/lab';
 
 const after = cleanups();
@@ -129,6 +130,22 @@ describe('serverRateLimitInterceptor', () => {
       expect(Number(denied.error?.metadata.get('grpc-retry-pushback-ms')[0])).toBeGreaterThan(0);
       await expect(lab1.unary({ text: 'b' })).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
     }
+  });
+
+  it('waits for a limiter and a key whose promises are not native ones', async () => {
+    const limiter = slidingWindow({ limit: 1, windowMs: 60_000 });
+    const server = await lab([
+      serverRateLimitInterceptor({
+        limiter: {
+          ...limiter,
+          consume: (key, options) => foreignPromise(limiter.consume(key, options)),
+        } as RateLimiter,
+        key: () => foreignPromise(Promise.resolve('everyone')) as Promise<string>,
+      }),
+    ]);
+    const lab1 = client(server.address);
+    await expect(lab1.unary({ text: 'first' })).resolves.toMatchObject({ text: 'first' });
+    await expect(lab1.unary({ text: 'second' })).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
   });
 
   it('answers UNAVAILABLE when the limiter fails, INTERNAL when key throws, and keeps serving', async () => {

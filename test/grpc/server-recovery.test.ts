@@ -15,6 +15,7 @@ import {
 import { slidingWindow } from '../../src/ratelimit/index';
 import { runIsolated } from '../support/isolated';
 import { recordFaults } from './support/faults';
+import { foreignPromise } from './support/foreign-promise';
 import {
   cleanups,
   echoHandlers,
@@ -92,6 +93,24 @@ describe('serverRecoveryInterceptor', () => {
     expect(events).toHaveLength(6);
     expect(events.every((e) => e.method.startsWith('/patchbay.test.Lab/'))).toBe(true);
     expect(JSON.stringify(events.map((e) => e.error))).toContain('hunter2');
+  });
+
+  it('answers INTERNAL for a handler whose promise, from another library, rejects', async () => {
+    const foreignFailure: Partial<LabHandlers> = {
+      Unary: () => foreignPromise(Promise.reject(new Error(secret))) as never,
+    };
+    const server = after.add(
+      await startLab({
+        interceptors: [serverRecoveryInterceptor()],
+        implementation: recoverHandlers(foreignFailure as unknown as UntypedServiceImplementation),
+      }),
+      (s) => s.stop(),
+    );
+    const lab = after.add(labClient(server.address), (c) => c.close());
+    await expect(lab.unary({}, { deadline: Date.now() + 2_000 })).rejects.toMatchObject({
+      code: status.INTERNAL,
+      details: 'Internal server error',
+    });
   });
 
   it('hides the message of a synchronous throw, which grpc-js itself answers with UNKNOWN', async () => {

@@ -1,5 +1,6 @@
 import { type Metadata, type ServerInterceptor, status } from '@grpc/grpc-js';
 import { assertFunction, assertOptions } from '../options';
+import { isThenable } from '../thenable';
 import { type GateDecision, gate } from './gate';
 
 /**
@@ -25,7 +26,7 @@ export interface ServerAuthInterceptorOptions<Identity = unknown> {
   verify: (
     metadata: Metadata,
     method: string,
-  ) => Identity | null | undefined | false | Promise<Identity | null | undefined | false>;
+  ) => Identity | null | undefined | false | PromiseLike<Identity | null | undefined | false>;
   /** Methods that need no credentials, e.g. `(m) => m.startsWith('/grpc.health.v1.')`. */
   skip?: (method: string) => boolean;
 }
@@ -85,8 +86,8 @@ export function serverAuthInterceptor<Identity = unknown>(
     } catch (error) {
       return denial(error);
     }
-    return verified instanceof Promise
-      ? verified.then((identity) => accept(metadata, identity), denial)
+    return isThenable(verified)
+      ? Promise.resolve(verified).then((identity) => accept(metadata, identity), denial)
       : accept(metadata, verified);
   }, skip);
 }

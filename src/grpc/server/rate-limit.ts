@@ -83,9 +83,13 @@ export function serverRateLimitInterceptor(options: ServerRateLimitInterceptorOp
   if (typeof cost !== 'function' && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
     throw new PatchbayError(OPTIONS_CODE, 'serverRateLimitInterceptor cost must be a finite number >= 0 or a function');
   }
-  // A fresh options object per call: a limiter may keep or change what it is given.
+  // A fresh options object per call: a limiter may keep or change what it is given. Its answer is
+  // resolved again, as a key's is below, so a promise from another library counts as one.
   const decide = (callKey: string, method: string): Promise<GateDecision> =>
-    limiter.consume(callKey, { cost: typeof cost === 'function' ? cost(method) : cost }).then(admit, () => unavailable);
+    Promise.resolve(limiter.consume(callKey, { cost: typeof cost === 'function' ? cost(method) : cost })).then(
+      admit,
+      () => unavailable,
+    );
   return gate((metadata, call, method) => {
     const callKey = key(
       {
@@ -96,7 +100,9 @@ export function serverRateLimitInterceptor(options: ServerRateLimitInterceptorOp
       },
       method,
     );
-    return typeof callKey === 'string' ? decide(callKey, method) : callKey.then((k) => decide(k, method));
+    return typeof callKey === 'string'
+      ? decide(callKey, method)
+      : Promise.resolve(callKey).then((k) => decide(k, method));
   }, skip);
 }
 

@@ -9,6 +9,7 @@ import {
 import { PatchbayError } from '../../core/errors';
 import { notify } from '../hooks';
 import { assertFunction } from '../options';
+import { isThenable } from '../thenable';
 import { ForwardingServerCall, type PartialStatusObject } from './forwarding';
 
 /**
@@ -188,7 +189,7 @@ function recoverHandler(handler: AnyHandler, self: object): AnyHandler {
       return;
     }
     // Only a promise needs a closure: a handler that returned nothing costs none.
-    if (result instanceof Promise) result.catch((error: unknown) => fail(call, callback, error));
+    if (isThenable(result)) Promise.resolve(result).catch((error: unknown) => fail(call, callback, error));
   };
 }
 
