@@ -77,6 +77,8 @@ describe.each(['stopped', 'hung'] as const)('Redis %s mid-run', (fault) => {
       expect(decision.allowed).toBe(true);
       expect(decision.ms).toBeLessThan(1_000);
     }
+    // a cost Redis could never admit is denied as Redis would deny it, not waved through
+    expect(await limiter.consume('k', { cost: 4 })).toMatchObject({ allowed: false, retryAfterMs: Infinity });
     await heal();
     await untilReady(redis);
     const back = await limiter.consume('k');

@@ -185,10 +185,13 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
     if (insurance) return insurance.decide(algorithm, key, cost, commit);
     const limit = algorithm.kind === 'token-bucket' ? algorithm.capacity : algorithm.limit;
     const now = Date.now();
+    // a cost above the limit is denied for good in every mode, as Redis itself would deny it
     const decision: Decision =
-      onError === 'allow'
-        ? { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - cost)), resetAt: now, retryAfterMs: 0 }
-        : { allowed: false, limit, remaining: 0, resetAt: now + DENY_RETRY_MS, retryAfterMs: DENY_RETRY_MS };
+      cost > limit
+        ? { allowed: false, limit, remaining: 0, resetAt: now, retryAfterMs: Number.POSITIVE_INFINITY }
+        : onError === 'allow'
+          ? { allowed: true, limit, remaining: Math.floor(limit - cost), resetAt: now, retryAfterMs: 0 }
+          : { allowed: false, limit, remaining: 0, resetAt: now + DENY_RETRY_MS, retryAfterMs: DENY_RETRY_MS };
     return Promise.resolve(decision);
   };
 
