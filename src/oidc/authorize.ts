@@ -2,6 +2,7 @@ import { assertNonEmptyString, assertNumber } from '../core/assert';
 import type { ProviderMetadata } from './discovery';
 import { OidcError } from './errors';
 import { type Fetch, fetchJson } from './http';
+import { checkVerifier } from './pkce';
 
 /**
  * Parameters of {@link authorizationUrl}.
@@ -160,9 +161,11 @@ export async function exchangeCode(metadata: ProviderMetadata, params: ExchangeC
     fetch: fetchImpl = globalThis.fetch,
     timeoutMs = 10_000,
   } = params ?? ({} as ExchangeCodeParams);
-  for (const [name, value] of Object.entries({ clientId, code, redirectUri, codeVerifier })) {
+  for (const [name, value] of Object.entries({ clientId, code, redirectUri })) {
     assertNonEmptyString(value, name, 'ERR_OIDC_INPUT');
   }
+  // checked here, so a verifier mangled in the session fails at the call, not as the provider's invalid_grant
+  checkVerifier(codeVerifier);
   if (clientSecret !== undefined) assertNonEmptyString(clientSecret, 'clientSecret', 'ERR_OIDC_INPUT');
   assertNumber(timeoutMs, 'timeoutMs', 'ERR_OIDC_INPUT', { min: 1 });
 

@@ -32,9 +32,7 @@ export interface Pkce {
  * ```
  */
 export async function codeChallenge(verifier: string): Promise<string> {
-  if (typeof verifier !== 'string' || !VERIFIER.test(verifier)) {
-    throw new OidcError('ERR_OIDC_INPUT', 'a PKCE verifier is 43 to 128 characters of A-Z a-z 0-9 - . _ ~');
-  }
+  checkVerifier(verifier);
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
   return base64url.encode(new Uint8Array(digest));
 }
@@ -80,4 +78,11 @@ export function randomState(): string {
  */
 export function randomNonce(): string {
   return random(32);
+}
+
+/** Throws `ERR_OIDC_INPUT` unless `verifier` is one RFC 7636 allows. */
+export function checkVerifier(verifier: unknown): asserts verifier is string {
+  if (typeof verifier !== 'string' || !VERIFIER.test(verifier)) {
+    throw new OidcError('ERR_OIDC_INPUT', 'a PKCE verifier is 43 to 128 characters of A-Z a-z 0-9 - . _ ~');
+  }
 }

@@ -143,4 +143,15 @@ describe('exchangeCode against a real token endpoint', () => {
     await expect(exchangeCode(metadata, { ...params, code: '' })).rejects.toMatchObject({ code: 'ERR_OIDC_INPUT' });
     await expect(exchangeCode({} as ProviderMetadata, params)).rejects.toMatchObject({ code: 'ERR_OIDC_INPUT' });
   });
+
+  it('refuses a code verifier RFC 7636 does not allow, before any request', async () => {
+    const { meta, seen } = await tokenEndpoint(() => ({
+      status: 200,
+      body: { access_token: 'a', token_type: 'Bearer' },
+    }));
+    for (const codeVerifier of ['too-short', 'v'.repeat(129), `${'v'.repeat(42)} `, `${'v'.repeat(42)}+`]) {
+      await expect(exchangeCode(meta, { ...params, codeVerifier })).rejects.toMatchObject({ code: 'ERR_OIDC_INPUT' });
+    }
+    expect(seen).toEqual([]);
+  });
 });
