@@ -74,7 +74,11 @@ export interface Prewarmer {
   readiness(): PrewarmReadiness;
   /** The report of the latest finished {@link Prewarmer.run}, if any. */
   lastReport(): PrewarmReport | undefined;
-  /** Re-runs tasks every `intervalMs` until stopped. See {@link KeepWarmOptions}. */
+  /**
+   * Re-runs tasks every `intervalMs` until stopped. See {@link KeepWarmOptions}. Throws
+   * `ERR_PREWARM_UNKNOWN_DEPENDENCY`, as {@link Prewarmer.run} rejects, when a task depends on one
+   * never added.
+   */
   keepWarm(options: KeepWarmOptions): KeepWarmHandle;
 }
 
@@ -195,6 +199,8 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
     lastReport: () => last,
 
     keepWarm(keepWarmOptions) {
+      // as run() does: a dependency never added would otherwise count as met in every round
+      assertComplete(tasks);
       return startKeepWarm(keepWarmOptions, {
         tasks,
         isRunning: () => current !== undefined,

@@ -114,6 +114,15 @@ describe('keepWarm', () => {
     }
   });
 
+  it('refuses to start while a task depends on one never added, as run() does', () => {
+    let runs = 0;
+    const prewarmer = createPrewarmer().add({ name: 'pool', dependsOn: ['dns'], run: async () => void runs++ });
+    expect(() => prewarmer.keepWarm({ intervalMs: 10 })).toThrow(
+      expect.objectContaining({ code: 'ERR_PREWARM_UNKNOWN_DEPENDENCY' }),
+    );
+    expect(runs).toBe(0);
+  });
+
   it('lets the process exit after stop(), even when stopped mid-round, and never holds it open alone', async () => {
     const result = await runIsolated(`
       import { createServer } from 'node:net';
