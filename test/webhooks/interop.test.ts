@@ -23,6 +23,23 @@ describe('standardwebhooks package', () => {
     expect(event.payload).toEqual(JSON.parse(body));
   });
 
+  it('verifies deliveries with the svix-* headers Svix sends, never a mix of the two sets', () => {
+    const peer = new Webhook(standardSecret);
+    const timestamp = new Date();
+    const seconds = String(Math.floor(timestamp.getTime() / 1000));
+    const headers = {
+      'svix-id': 'msg_svix_1',
+      'svix-timestamp': seconds,
+      'svix-signature': peer.sign('msg_svix_1', timestamp, body),
+    };
+    const verifier = createWebhookVerifier({ scheme: 'standard', secret: standardSecret });
+    expect(verifier.verify(body, headers)).toMatchObject({ id: 'msg_svix_1', payload: JSON.parse(body) });
+    // a webhook-id beside svix-* headers selects the webhook-* set, whose other two are missing
+    expect(() => verifier.verify(body, { ...headers, 'webhook-id': 'msg_svix_1' })).toThrow(
+      expect.objectContaining({ code: 'ERR_WEBHOOK_HEADERS' }),
+    );
+  });
+
   it("patchbay's signatures verify with it, including a rotated pair", () => {
     const other = 'whsec_c2Vjb25kLXNlY3JldC1mb3Itcm90YXRpb24=';
     const headers = createWebhookSigner({ scheme: 'standard', secret: [other, standardSecret] }).sign({ body });

@@ -1,13 +1,18 @@
 import { WebhookVerificationError } from '../errors';
-import { requireHeader } from '../headers';
+import { readHeader, requireHeader } from '../headers';
 import { decodeDigest, type SchemeDefinition } from './scheme';
 
 const SECRET_PREFIX = 'whsec_';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+// Svix sends these headers named svix-*, unless an account has them white-labelled to webhook-*;
+// its own library reads either set, and so does this one (never a mix of the two)
+const STANDARD = ['webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
+const SVIX = ['svix-id', 'svix-timestamp', 'svix-signature'] as const;
 
 /**
  * Standard Webhooks (https://www.standardwebhooks.com): `webhook-id`, `webhook-timestamp` and
- * `webhook-signature` (space-separated `v1,<base64>` entries, several during a key rotation);
+ * `webhook-signature` (space-separated `v1,<base64>` entries, several during a key rotation), or
+ * the same three named `svix-*`, as Svix sends them;
  * the HMAC-SHA256 covers `${id}.${timestamp}.${body}` keyed with the base64-decoded secret.
  */
 export const standardScheme: SchemeDefinition = {
@@ -21,9 +26,11 @@ export const standardScheme: SchemeDefinition = {
     return Buffer.from(encoded, 'base64');
   },
   read(headers) {
-    const id = requireHeader(headers, 'webhook-id');
-    const timestamp = requireHeader(headers, 'webhook-timestamp');
-    const header = requireHeader(headers, 'webhook-signature', ' ');
+    const names =
+      readHeader(headers, STANDARD[0]) === undefined && readHeader(headers, SVIX[0]) !== undefined ? SVIX : STANDARD;
+    const id = requireHeader(headers, names[0]);
+    const timestamp = requireHeader(headers, names[1]);
+    const header = requireHeader(headers, names[2], ' ');
     const signatures: Buffer[] = [];
     let versioned = 0;
     // walked with indexOf rather than split(): this runs on every request and one entry is the common case
@@ -40,7 +47,7 @@ export const standardScheme: SchemeDefinition = {
       start = next + 1;
     }
     if (versioned === 0) {
-      throw new WebhookVerificationError('ERR_WEBHOOK_HEADERS', 'header webhook-signature holds no v1 signature');
+      throw new WebhookVerificationError('ERR_WEBHOOK_HEADERS', `header ${names[2]} holds no v1 signature`);
     }
     return { id, timestamp, signatures };
   },
