@@ -293,6 +293,25 @@ describe('retryInterceptor', () => {
     expect(attempts).toBe(1);
   });
 
+  it('never retries a call whose response headers arrived: the server has begun to answer (gRFC A6)', async () => {
+    let calls = 0;
+    const server = await lab({
+      Unary: (call, callback) => {
+        calls++;
+        const headers = new Metadata();
+        headers.set('attempt', String(calls));
+        call.sendMetadata(headers);
+        callback(grpcError(status.UNAVAILABLE, 'failed after answering') as never);
+      },
+    });
+    const lab1 = client(server.address, [retryInterceptor({ maxAttempts: 3, backoff: fast })]);
+    await expect(lab1.unary({ text: 'x' }, { deadline: Date.now() + 5_000 })).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: 'failed after answering',
+    });
+    expect(calls).toBe(1);
+  });
+
   it('waits what grpc-retry-pushback-ms says, and does not retry when it is negative', async () => {
     let calls = 0;
     const server = await lab({

@@ -58,10 +58,10 @@ export interface RetryInterceptorOptions {
  * A client interceptor that retries calls that failed with a retryable status
  * (`retryableCodes`, default UNAVAILABLE and RESOURCE_EXHAUSTED), the way gRFC A6 describes:
  *
- * - unary and client-streaming calls are retried until their response arrives; server-streaming
- *   and bidi calls only **until the first response message**: after that, replaying would show
- *   the caller messages twice, so the failure is final. Response headers are held back until
- *   the first message or the status, so a retried attempt's headers never reach the caller.
+ * - a call is retried only until the server begins to answer: its response headers (or, where
+ *   none come first, its first response message) commit it, as gRFC A6 says, because the server
+ *   may have acted on the request. A failure the server answers with nothing but a status (a
+ *   Trailers-Only response, as grpc-js and most servers send for UNAVAILABLE) stays retryable.
  * - request messages are buffered and replayed to each new attempt, one at a time as grpc-js's
  *   flow control expects (up to `maxBufferedMessages`);
  * - waits between attempts follow exponential backoff with full jitter, unless the server sent

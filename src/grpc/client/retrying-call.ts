@@ -83,7 +83,6 @@ export class RetryingCall implements InterceptingCallInterface {
   /** The newest attempt, kept once it ended: the layers above ask it for the peer with the status. */
   private latest: Attempt | undefined;
   private attempts = 0;
-  private heldHeaders: Metadata | undefined;
   /** The attempt got no response message: grpc-js says so with a null message before the status. */
   private heldNoResponse = false;
   private committed = false;
@@ -152,8 +151,10 @@ export class RetryingCall implements InterceptingCallInterface {
 
   attemptHeaders(attempt: Attempt, headers: Metadata): void {
     if (attempt !== this.current) return;
-    if (this.committed) this.listener?.onReceiveMetadata?.(headers);
-    else this.heldHeaders = headers;
+    // gRFC A6: response headers commit the call, since the server has begun to answer and may have
+    // acted on the request. A Trailers-Only error, as a server sends for UNAVAILABLE, has none.
+    this.commit();
+    this.listener?.onReceiveMetadata?.(headers);
   }
 
   attemptMessage(attempt: Attempt, message: unknown): void {
@@ -181,7 +182,6 @@ export class RetryingCall implements InterceptingCallInterface {
       this.finish(failed);
       return;
     }
-    this.heldHeaders = undefined;
     this.heldNoResponse = false;
     if (Date.now() + delayMs >= this.deadline) {
       const why = `${codeName(failed.code)}: ${failed.details}`;
@@ -229,8 +229,6 @@ export class RetryingCall implements InterceptingCallInterface {
       this.outgoing.splice(0, this.current.sent);
       this.current.sent = 0;
     }
-    if (this.heldHeaders) this.listener?.onReceiveMetadata?.(this.heldHeaders);
-    this.heldHeaders = undefined;
   }
 
   private finish(final: StatusObject): void {
