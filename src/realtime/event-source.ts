@@ -126,6 +126,8 @@ export class ReconnectingEventSource extends EventTarget {
   #closed = false;
   #attempt = 0;
   #serverRetryMs = 0;
+  /** Origin of the stream's final URL (after redirects), for message events: set per connection. */
+  #origin = '';
   #controller: AbortController | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #parser: SseParser;
@@ -211,8 +213,7 @@ export class ReconnectingEventSource extends EventTarget {
   #message({ type, data, lastEventId }: SseEvent): void {
     if (this.#closed) return;
     this.#attempt = 0; // a delivered event proves the stream healthy
-    const origin = new URL(this.url).origin;
-    this.dispatchEvent(messageEvent(type, data, origin, lastEventId));
+    this.dispatchEvent(messageEvent(type, data, this.#origin, lastEventId));
   }
 
   async #connect(): Promise<void> {
@@ -259,6 +260,8 @@ export class ReconnectingEventSource extends EventTarget {
         else this.#fail(reason);
         return;
       }
+      // the origin of the URL the stream came from after any redirect, as the spec has it
+      this.#origin = new URL(response.url || this.url).origin;
       this.#parser.reset();
       this.#state = 1;
       this.dispatchEvent(new Event('open'));

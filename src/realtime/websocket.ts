@@ -307,7 +307,12 @@ export class ReconnectingWebSocket extends EventTarget {
       this.#state = 2;
       socket.close(code, reason);
     } else {
+      // no socket to close (waiting to reconnect): the close event a caller of close() waits for
+      // comes all the same, after this call returns, as a socket's would
       this.#state = 3;
+      const event = new Event('close');
+      Object.assign(event, { code: code ?? 1005, reason: reason ?? '', wasClean: true });
+      queueMicrotask(() => this.dispatchEvent(event));
     }
   }
 
@@ -429,6 +434,9 @@ export class ReconnectingWebSocket extends EventTarget {
       return;
     }
     if (this.#state === 1 && Date.now() - this.#openedAt >= (this.#options.minUptimeMs ?? 0)) this.#attempt = 0;
+    // no longer OPEN while its close event runs, as a WebSocket is CLOSED by then: CONNECTING,
+    // since a reconnection follows (giving up fires a last close event, in state CLOSED)
+    this.#state = 0;
     this.dispatchEvent(event);
     this.#reconnect(cause ?? new PatchbayError('ERR_REALTIME_CLOSED', `closed with ${details.code}`));
   }

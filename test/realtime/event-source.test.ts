@@ -209,6 +209,20 @@ describe('ReconnectingEventSource', () => {
     expect(server.requests.map((h) => h.authorization)).toEqual(['Bearer t1', 'Bearer t2', 'Bearer t3']);
   });
 
+  it('gives message events the origin of the URL the stream came from after a redirect', async () => {
+    const target = await serve((_req, res) => createSseStream(res).send({ data: 'from the target' }));
+    const redirect = await serve((_req, res) => {
+      res.writeHead(307, { location: target.url });
+      res.end();
+    });
+    const source = open(redirect.url);
+    const origins: string[] = [];
+    source.onmessage = (event) => origins.push(event.origin);
+    await until(() => origins.length === 1);
+    expect(origins).toEqual([new URL(target.url).origin]);
+    expect(new URL(target.url).origin).not.toBe(new URL(redirect.url).origin);
+  });
+
   it('sends method and body, for POST streams', async () => {
     const server = await serve(async (req, res) => {
       let body = '';

@@ -197,6 +197,30 @@ describe('ReconnectingWebSocket', () => {
     expect(reasons.slice(0, 2)).toEqual(['ERR_REALTIME_TIMEOUT', 'ERR_REALTIME_TIMEOUT']);
   });
 
+  it('is no longer OPEN inside the close event of a connection the server closed', async () => {
+    const server = await serve((socket) => setTimeout(() => socket.close(4000, 'bye'), 20));
+    const socket = connect(server.url, { backoff: { initialMs: 1_000, maxMs: 1_000 } });
+    const seen: { code: number; state: number }[] = [];
+    socket.onclose = (event) => seen.push({ code: (event as CloseEvent).code, state: socket.readyState });
+    await until(() => seen.length === 1);
+    expect(seen).toEqual([{ code: 4000, state: ReconnectingWebSocket.CONNECTING }]);
+  });
+
+  it('fires close once after close() while waiting to reconnect', async () => {
+    const server = await serve(() => {});
+    await server.kill();
+    const socket = connect(server.url, { backoff: { initialMs: 5_000, maxMs: 5_000 } });
+    await new Promise((resolve) => socket.addEventListener('reconnecting', resolve, { once: true }));
+    const closes: { code: number; wasClean: boolean }[] = [];
+    socket.addEventListener('close', (event) =>
+      closes.push({ code: (event as CloseEvent).code, wasClean: (event as CloseEvent).wasClean }),
+    );
+    socket.close();
+    expect(socket.readyState).toBe(ReconnectingWebSocket.CLOSED);
+    await sleep(20);
+    expect(closes).toEqual([{ code: 1005, wasClean: true }]);
+  });
+
   it('gives up after maxRetries failed attempts', async () => {
     const server = await serve(() => {});
     await server.kill();
