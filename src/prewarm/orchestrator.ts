@@ -2,6 +2,7 @@ import { assertNumber } from '../core/assert';
 import { type BackoffOptions, backoff as createBackoff } from '../core/backoff';
 import { type Clock, systemClock } from '../core/clock';
 import { PatchbayError } from '../core/errors';
+import { notify } from '../core/notify';
 import { assertComplete, assertNoCycle } from './graph';
 import { type KeepWarmHandle, type KeepWarmOptions, startKeepWarm } from './keep-warm';
 import { schedule } from './schedule';
@@ -126,13 +127,9 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
   let last: PrewarmReport | undefined;
   let everStarted = false;
 
+  // An observer's bug, sync or async, must not change the outcome of warm-up.
   const emit = (event: PrewarmEvent): void => {
-    if (onEvent === undefined) return;
-    try {
-      onEvent(event);
-    } catch {
-      // An observer's bug must not change the outcome of warm-up; there is nowhere else to report it.
-    }
+    if (onEvent !== undefined) notify(onEvent, event);
   };
 
   const runTasks = (

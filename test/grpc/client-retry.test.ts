@@ -6,8 +6,8 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { authInterceptor, deadlineInterceptor, type RetryEvent, retryInterceptor } from '../../src/grpc/index';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
-import { recordFaults } from './support/faults';
 import {
   cleanups,
   echoHandlers,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AbortError, PatchbayError, TimeoutError } from '../../src/core/errors';
 import { sleep } from '../../src/core/timeout';
 import { createPrewarmer, type PrewarmEvent, type PrewarmReport } from '../../src/prewarm/index';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
 import { maxOverlap, recorder, span } from './support/tasks';
 
@@ -351,6 +352,27 @@ describe('createPrewarmer: events, readiness and re-runs', () => {
       ),
     ).toEqual(['run-start', 'task-start:a', 'task-end:a', 'task-start:b', 'task-end:b', 'run-end']);
     expect(events.at(-1)).toEqual({ type: 'run-end', mode: 'run', report });
+  });
+
+  it('finishes the run with no unhandled rejection when an async observer rejects', async () => {
+    const faults = recordFaults();
+    try {
+      let seen = 0;
+      const report = await createPrewarmer({
+        onEvent: async () => {
+          seen++;
+          throw new Error('async observer bug');
+        },
+      })
+        .add({ name: 'a', run: async () => {} })
+        .run();
+      expect(report.ready).toBe(true);
+      expect(seen).toBe(4);
+      await sleep(20);
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
+    }
   });
 
   it('is not ready before the first run, lists pending tasks during it, and is ready after', async () => {

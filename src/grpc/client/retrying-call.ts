@@ -7,8 +7,8 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type { Backoff } from '../../core/backoff';
+import { notify } from '../../core/notify';
 import { timerDelay } from '../../core/timeout';
-import { notify } from '../hooks';
 import { codeName, deadlineMs, statusOf } from '../status';
 import type { InterceptingCallInterface, MessageContext } from './forwarding';
 import type { RetryEvent } from './retry';
