@@ -186,6 +186,62 @@ describe('createPrewarmer: timeouts, retries and failures', () => {
   });
 });
 
+describe('createPrewarmer: machinery that throws', () => {
+  it("fails the task with the error when the backoff's random source throws, and the run settles", async () => {
+    const faults = recordFaults();
+    try {
+      const broken = new Error('random source failed');
+      const prewarmer = createPrewarmer({
+        backoff: {
+          random: () => {
+            throw broken;
+          },
+        },
+      })
+        .add({ name: 'flaky', retries: 2, run: async () => Promise.reject(new Error('not yet')) })
+        .add({ name: 'after', dependsOn: ['flaky'], run: async () => {} });
+      const report = await prewarmer.run();
+      expect(report.ready).toBe(false);
+      expect(report.tasks).toMatchObject([
+        { name: 'flaky', status: 'failed', attempts: 1, error: broken },
+        { name: 'after', status: 'skipped', error: { code: 'ERR_PREWARM_DEPENDENCY' } },
+      ]);
+      // the run is over: tasks can be added again
+      expect(() => prewarmer.add({ name: 'late', run: async () => {} })).not.toThrow();
+      await sleep(20);
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
+    }
+  });
+
+  it('rejects run() with the error when the clock throws as the run starts or ends, and lets add() work again', async () => {
+    const faults = recordFaults();
+    try {
+      const broken = new Error('clock failed');
+      let reads = 0;
+      let failAt = 1;
+      const clock = {
+        now: () => {
+          if (++reads === failAt) throw broken;
+          return Date.now();
+        },
+      };
+      const prewarmer = createPrewarmer({ clock }).add({ name: 'a', run: async () => {} });
+      await expect(prewarmer.run()).rejects.toBe(broken); // the run's start
+      expect(() => prewarmer.add({ name: 'b', run: async () => {} })).not.toThrow();
+      reads = 0;
+      failAt = 6; // run start, then a and b each read it at start and end: the run's end
+      await expect(prewarmer.run()).rejects.toBe(broken);
+      expect(() => prewarmer.add({ name: 'c', run: async () => {} })).not.toThrow();
+      await sleep(20);
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
+    }
+  });
+});
+
 describe('createPrewarmer: deadline and cancellation', () => {
   it('aborts running tasks at the deadline and skips those not started', async () => {
     let seen: AbortSignal | undefined;
