@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { PatchbayError } from '../core/errors';
+import { notify } from '../core/notify';
 import { OPTIONS_CODE } from './options';
 import type { GrpcCallType } from './status';
 
@@ -125,14 +126,10 @@ export interface LogSink {
 }
 
 /**
- * Writes one finished call's entry, dropping what the logger (or `level`) throws: as with
- * `notify` (./hooks.ts), grpc-js runs interceptors inside its own callbacks, where an exception is
- * uncaught and ends the process.
+ * Writes one finished call's entry through `notify`, which drops what the logger (or `level`)
+ * throws or rejects with: grpc-js runs interceptors inside its own callbacks, where an exception
+ * is uncaught and ends the process, and a logger shipping to a remote sink may be async.
  */
 export function writeLog(sink: LogSink, entry: GrpcLogEntry): void {
-  try {
-    sink.logger[sink.level(entry.code)](entry, logMessage(entry.code, entry.status));
-  } catch {
-    // a logger that cannot write has nowhere to report that either
-  }
+  notify(() => sink.logger[sink.level(entry.code)](entry, logMessage(entry.code, entry.status)));
 }

@@ -114,10 +114,13 @@ export function discover(issuer: string, options: DiscoverOptions = {}): Promise
     cacheTtlMs = 3_600_000,
     clock = systemClock,
   } = options;
+  let now: number;
   try {
     checkIssuer(issuer);
     assertNumber(timeoutMs, 'timeoutMs', 'ERR_OIDC_OPTIONS', { min: 1 });
     assertNumber(cacheTtlMs, 'cacheTtlMs', 'ERR_OIDC_OPTIONS', { min: 0 });
+    // a clock that throws fails the promise, as every other failure here does
+    now = clock.now();
   } catch (error) {
     return Promise.reject(error);
   }
@@ -126,7 +129,6 @@ export function discover(issuer: string, options: DiscoverOptions = {}): Promise
     cache = new Map();
     caches.set(fetchImpl, cache);
   }
-  const now = clock.now();
   const cached = cache.get(issuer);
   if (cached && cached.expiresAt > now) return cached.metadata;
 

@@ -7,7 +7,7 @@ import { OidcError, type OidcErrorCode } from './errors';
  * send tokens, so without it an outage turns every incoming token into an outgoing request.
  */
 export interface FailureMemo {
-  /** Remembers `error` as of now. */
+  /** Remembers `error` as of now. Never throws: with a clock that throws, nothing is remembered. */
   record(error: unknown): void;
   /** Forgets the failure: the request succeeded. */
   clear(): void;
@@ -20,7 +20,15 @@ export function failureMemo(clock: Clock, holdMs: number, code: OidcErrorCode, w
   let last: { at: number; error: unknown } | undefined;
   return {
     record(error) {
-      last = { at: clock.now(), error };
+      // called from rejection handlers, where a clock that throws would be an unhandled rejection;
+      // without a time the failure cannot be held, so the next request simply tries again
+      let at: number;
+      try {
+        at = clock.now();
+      } catch {
+        return;
+      }
+      last = { at, error };
     },
     clear() {
       last = undefined;

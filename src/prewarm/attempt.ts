@@ -15,8 +15,33 @@ export interface AttemptContext {
   emit(event: PrewarmEvent): void;
 }
 
-/** Runs `task` until it succeeds or its retries are spent, and reports how it ended. */
+/**
+ * Runs `task` until it succeeds or its retries are spent, and reports how it ended. Never rejects:
+ * when the machinery around the task throws (a clock, a backoff's random source), the task ends
+ * `failed` with that error, so the run still settles and its dependents are skipped.
+ */
 export async function runTask(task: TaskSpec, context: AttemptContext): Promise<PrewarmTaskReport> {
+  const progress = { attempts: 0 };
+  try {
+    return await attempts(task, context, progress);
+  } catch (error) {
+    // the clock may be what threw, so no duration is measured
+    return {
+      name: task.name,
+      required: task.required,
+      attempts: progress.attempts,
+      durationMs: 0,
+      status: 'failed',
+      error,
+    };
+  }
+}
+
+async function attempts(
+  task: TaskSpec,
+  context: AttemptContext,
+  progress: { attempts: number },
+): Promise<PrewarmTaskReport> {
   const { signal, clock, emit, mode } = context;
   const started = clock.now();
   const end = (
@@ -31,6 +56,7 @@ export async function runTask(task: TaskSpec, context: AttemptContext): Promise<
   });
   let lastError: unknown;
   for (let attempt = 1; ; attempt++) {
+    progress.attempts = attempt;
     emit({ type: 'task-start', mode, name: task.name, attempt });
     try {
       const result = await runAttempt(task, signal);

@@ -93,10 +93,12 @@ export function startKeepWarm(options: KeepWarmOptions, host: KeepWarmHost): Kee
       next();
       return;
     }
-    round = host.run(list, controller.signal).then(() => {
+    const ended = (): void => {
       round = undefined;
       next();
-    });
+    };
+    // a round that failed as a whole (its clock threw) is followed by the next one, as any round
+    round = host.run(list, controller.signal).then(ended, ended);
   };
 
   const stop = (): Promise<void> => {

@@ -2,6 +2,7 @@ import { assertNumber } from '../core/assert';
 import { type BackoffOptions, backoff as createBackoff } from '../core/backoff';
 import { type Clock, systemClock } from '../core/clock';
 import { PatchbayError } from '../core/errors';
+import { notify } from '../core/notify';
 import { assertComplete, assertNoCycle } from './graph';
 import { type KeepWarmHandle, type KeepWarmOptions, startKeepWarm } from './keep-warm';
 import { schedule } from './schedule';
@@ -62,8 +63,9 @@ export interface Prewarmer {
   add(task: PrewarmTask): this;
   /**
    * Runs every task and resolves with the report; never rejects because a task failed. Rejects
-   * with `ERR_PREWARM_UNKNOWN_DEPENDENCY` when a task depends on one never added. Called while a
-   * run is in progress, it returns that run's promise.
+   * with `ERR_PREWARM_UNKNOWN_DEPENDENCY` when a task depends on one never added, and with the
+   * clock's error when the clock throws as the run starts or ends. Called while a run is in
+   * progress, it returns that run's promise.
    */
   run(options?: PrewarmRunOptions): Promise<PrewarmReport>;
   /**
@@ -126,13 +128,9 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
   let last: PrewarmReport | undefined;
   let everStarted = false;
 
+  // An observer's bug, sync or async, must not change the outcome of warm-up.
   const emit = (event: PrewarmEvent): void => {
-    if (onEvent === undefined) return;
-    try {
-      onEvent(event);
-    } catch {
-      // An observer's bug must not change the outcome of warm-up; there is nowhere else to report it.
-    }
+    if (onEvent !== undefined) notify(onEvent, event);
   };
 
   const runTasks = (
@@ -175,11 +173,18 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
         return Promise.reject(error);
       }
       everStarted = true;
-      current = runTasks('run', [...tasks.values()], runOptions.signal).then((report) => {
-        current = undefined;
-        last = report;
-        return report;
-      });
+      current = runTasks('run', [...tasks.values()], runOptions.signal).then(
+        (report) => {
+          current = undefined;
+          last = report;
+          return report;
+        },
+        (error: unknown) => {
+          // a run that failed (its clock threw) is over too: add() and run() work again
+          current = undefined;
+          throw error;
+        },
+      );
       return current;
     },
 

@@ -23,11 +23,17 @@ export interface ScheduleOptions {
 
 /**
  * Runs `tasks` in dependency order, at most `concurrency` at a time, until each has ended or
- * been skipped. Never rejects: every failure is a task status in the report.
+ * been skipped. Every failure of a task is a task status in the report; only a clock that throws
+ * when the run starts or ends rejects it, since the report's times cannot be known.
  */
 export function schedule(options: ScheduleOptions): Promise<PrewarmReport> {
   const { mode, tasks, concurrency, deadlineMs, clock, emit } = options;
-  const startedAt = clock.now();
+  let startedAt: number;
+  try {
+    startedAt = clock.now();
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const names = new Set(tasks.map((task) => task.name));
   const waitingOn = new Map(tasks.map((task) => [task.name, task.dependsOn.filter((name) => names.has(name)).length]));
   const dependents = new Map<string, TaskSpec[]>();
@@ -47,7 +53,7 @@ export function schedule(options: ScheduleOptions): Promise<PrewarmReport> {
 
   emit({ type: 'run-start', mode, tasks: tasks.map((task) => task.name) });
 
-  return new Promise<PrewarmReport>((resolve) => {
+  return new Promise<PrewarmReport>((resolve, reject) => {
     const onOuterAbort = (): void => controller.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
     const deadline =
@@ -117,11 +123,20 @@ export function schedule(options: ScheduleOptions): Promise<PrewarmReport> {
       options.signal?.removeEventListener('abort', onOuterAbort);
       const ordered = tasks.map((task) => results.get(task.name) as PrewarmTaskReport);
       const ready = ordered.every((task) => !task.required || task.status === 'ok');
+      let durationMs: number;
+      try {
+        durationMs = clock.now() - startedAt;
+      } catch (error) {
+        // finish runs from a task's promise callback or an abort listener, where a throw would
+        // be unhandled and the run never settle
+        reject(error);
+        return;
+      }
       const report: PrewarmReport = {
         ready,
         degraded: ready && ordered.some((task) => task.status !== 'ok'),
         startedAt,
-        durationMs: clock.now() - startedAt,
+        durationMs,
         tasks: ordered,
       };
       emit({ type: 'run-end', mode, report });

@@ -26,7 +26,8 @@ export interface RateLimitMiddlewareOptions<Req extends IncomingMessage = Incomi
  * same headers plus `Retry-After`, and a JSON body `{ "error": "rate_limited", "retryAfterMs" }`.
  * Errors (a throwing `key`, a bad cost) go to `next(error)`, or become a 500 without `next`. An
  * error thrown by what runs after (`next()` itself) is not the limiter's: it is raised as it would
- * be without this middleware, never passed to `next(error)` or answered as a 500.
+ * be without this middleware, never passed to `next(error)` or answered as a 500; so is an error
+ * thrown by `next(error)`.
  *
  * @example
  * ```ts
@@ -70,9 +71,21 @@ export function rateLimitMiddleware<Req extends IncomingMessage = IncomingMessag
     return false;
   };
 
+  // What runs after this middleware throws its own error: raised as it would be without the
+  // middleware, not turned into an unhandled rejection by the promise this runs in.
+  const handOn = (run: () => void): void => {
+    try {
+      run();
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  };
+
   const failed = (res: ServerResponse, next: ((error?: unknown) => void) | undefined, error: unknown): void => {
     if (next) {
-      next(error);
+      handOn(() => next(error));
       return;
     }
     if (!res.headersSent) {
@@ -85,16 +98,7 @@ export function rateLimitMiddleware<Req extends IncomingMessage = IncomingMessag
   return (req, res, next) => {
     admit(req, res).then(
       (allowed) => {
-        if (!allowed) return;
-        try {
-          next?.();
-        } catch (error) {
-          // the downstream handler's own error: raised as it would be without this middleware,
-          // not turned into an unhandled rejection
-          queueMicrotask(() => {
-            throw error;
-          });
-        }
+        if (allowed && next) handOn(next);
       },
       (error: unknown) => failed(res, next, error),
     );

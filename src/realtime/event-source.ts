@@ -4,6 +4,7 @@ import { PatchbayError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
 import { EventHandlers } from './event-handlers';
 import { messageEvent } from './message-event';
+import { reconnectDelay } from './reconnect-delay';
 import { createSseParser, type SseEvent, type SseParser } from './sse-parser';
 
 /**
@@ -41,7 +42,10 @@ export interface ReconnectingEventSourceOptions {
   body?: string;
   /** Send cookies cross-origin (`credentials: 'include'`). Default false. */
   withCredentials?: boolean;
-  /** Reconnect delays: exponential with full jitter, never below the server's `retry:`. Default 1 s to 30 s. */
+  /**
+   * Reconnect delays: exponential with full jitter, never below the server's `retry:`. Default 1 s
+   * to 30 s. A `random` that throws gives each attempt its ceiling delay.
+   */
   backoff?: BackoffOptions;
   /** Give up after this many failed attempts in a row. Default: never. */
   maxRetries?: number;
@@ -290,7 +294,7 @@ export class ReconnectingEventSource extends EventTarget {
       return;
     }
     this.#state = 0;
-    const delayMs = Math.max(this.#serverRetryMs, this.#backoff.delay(this.#attempt - 1));
+    const delayMs = Math.max(this.#serverRetryMs, reconnectDelay(this.#backoff, this.#attempt - 1));
     this.dispatchEvent(new Event('error'));
     this.dispatchEvent(
       new CustomEvent<ReconnectingDetail>('reconnecting', { detail: { attempt: this.#attempt, delayMs, reason } }),

@@ -121,8 +121,15 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
     closed = true;
     clearInterval(heartbeat);
   };
+  // Something else (a request timeout, an error handler) may have ended the response before its
+  // 'close' arrives: writing then makes the response emit ERR_STREAM_WRITE_AFTER_END as 'error'.
+  const isClosed = (): boolean => {
+    if (!closed && (res.writableEnded || res.destroyed)) stop();
+    return closed;
+  };
   // false when the client reads too slowly: the connection is dropped rather than buffered
   const write = (text: string): boolean => {
+    if (isClosed()) return false;
     res.write(text);
     if (res.writableLength <= maxBufferedBytes) return true;
     stop();
@@ -132,6 +139,8 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
 
   if (!closed) {
     res.once('close', stop);
+    // an 'error' with no listener ends the process; a response that failed is just closed
+    res.on('error', stop);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -147,7 +156,7 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
     send({ id, event, data }) {
       checkField(id, 'id');
       checkField(event, 'event');
-      if (closed) return false;
+      if (isClosed()) return false;
       const text = typeof data === 'string' ? data : JSON.stringify(data);
       let frame = id === undefined ? '' : `id: ${id}\n`;
       if (event !== undefined) frame += `event: ${event}\n`;
@@ -155,18 +164,18 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
       return write(`${frame}\n`);
     },
     comment(text) {
-      if (closed) return false;
+      if (isClosed()) return false;
       let frame = '';
       for (const line of String(text).split(LINE_BREAK)) frame += `: ${line}\n`;
       return write(`${frame}\n`);
     },
     close() {
-      if (closed) return;
+      if (isClosed()) return;
       stop();
       res.end();
     },
     get closed() {
-      return closed;
+      return isClosed();
     },
   };
 }

@@ -5,6 +5,7 @@ import { timerDelay } from '../core/timeout';
 import { EventHandlers } from './event-handlers';
 import type { ReconnectingDetail } from './event-source';
 import { messageEvent } from './message-event';
+import { reconnectDelay } from './reconnect-delay';
 
 /**
  * What a WebSocket can send.
@@ -70,7 +71,10 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 export interface ReconnectingWebSocketOptions {
   /** The WebSocket class. Default `globalThis.WebSocket`; pass `ws` in Node for protocol pings. */
   WebSocket?: WebSocketConstructor;
-  /** Reconnect delays: exponential with full jitter. Default 500 ms to 30 s, factor 2. */
+  /**
+   * Reconnect delays: exponential with full jitter. Default 500 ms to 30 s, factor 2. A `random`
+   * that throws gives each attempt its ceiling delay.
+   */
   backoff?: BackoffOptions;
   /** Give up after this many failed attempts in a row. Default: never. */
   maxRetries?: number;
@@ -455,7 +459,7 @@ export class ReconnectingWebSocket extends EventTarget {
       return;
     }
     this.#state = 0;
-    const delayMs = this.#backoff.delay(this.#attempt - 1);
+    const delayMs = reconnectDelay(this.#backoff, this.#attempt - 1);
     this.dispatchEvent(
       new CustomEvent<ReconnectingDetail>('reconnecting', { detail: { attempt: this.#attempt, delayMs, reason } }),
     );

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { assertNumber } from '../core/assert';
 import { PatchbayError } from '../core/errors';
+import { notify } from '../core/notify';
 import { WebhookVerificationError } from './errors';
 import { memoryIdempotencyStore } from './idempotency/memory';
 import { type IdempotencyStore, MAX_KEY_LENGTH } from './idempotency/store';
@@ -92,14 +93,9 @@ export function webhookHandler(options: WebhookHandlerOptions): (req: IncomingMe
   }
   const keyOf = options.key ?? ((event: VerifiedWebhook) => defaultKey(verifier.scheme, event));
 
+  // a failing error hook, sync or async, must not take the server down
   const report = (error: unknown, event: VerifiedWebhook | undefined): void => {
-    // a failing error hook must not take the server down, and there is nowhere left to report it
-    try {
-      // typed void so any function fits, which lets an async one through too
-      const pending: unknown = onError?.(error, event);
-      // an async hook that rejects would be an unhandled rejection, which ends the process by default
-      if (pending !== undefined) Promise.resolve(pending).catch(() => {});
-    } catch {}
+    if (onError !== undefined) notify(onError, error, event);
   };
 
   const receive = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

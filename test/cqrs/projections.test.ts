@@ -2,12 +2,14 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { TimeoutError } from '../../src/core/errors';
 import { sleep } from '../../src/core/timeout';
+import { memoryEventStore } from '../../src/cqrs/event-store/memory';
 import { redisEventStore } from '../../src/cqrs/event-store/redis-streams';
 import type { EventStore } from '../../src/cqrs/event-store/types';
 import { defineProjection } from '../../src/cqrs/projections/define-projection';
 import { memoryCheckpointStore } from '../../src/cqrs/projections/memory-checkpoints';
 import { redisCheckpointStore } from '../../src/cqrs/projections/redis-checkpoints';
 import { createProjectionRunner, type ProjectionRunnerEvent } from '../../src/cqrs/projections/runner';
+import { recordFaults } from '../support/faults';
 import { connectRedis, deleteKeys, testPrefix } from '../support/redis';
 import { countingReadModel, expectedCounts, orders, placed } from './support/read-model';
 import { backends } from './support/stores';
@@ -371,6 +373,35 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
       expect(await m.counts()).toEqual(expectedCounts(400));
       // one lease per projection: one runner did all of its batches
       expect(owners.get(m.projection.name)?.size).toBe(1);
+    }
+  });
+});
+
+describe('runner observers', () => {
+  it('keeps projecting with no unhandled rejection when an async onEvent rejects', async () => {
+    const faults = recordFaults();
+    try {
+      const store = memoryEventStore();
+      await store.append('order-1', [{ type: 'created', data: {} }]);
+      let applied = 0;
+      let seen = 0;
+      const runner = createProjectionRunner({
+        store,
+        projections: [defineProjection({ name: 'p', handlers: { created: async () => void applied++ } })],
+        onEvent: async () => {
+          seen++;
+          throw new Error('async observer bug');
+        },
+      });
+      runner.start();
+      await runner.waitFor(1, { timeoutMs: 2_000 });
+      await runner.stop();
+      expect(applied).toBe(1);
+      expect(seen).toBeGreaterThan(0);
+      await sleep(20);
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
     }
   });
 });

@@ -1,6 +1,7 @@
-import { Metadata, status } from '@grpc/grpc-js';
+import { InterceptingCall, type Interceptor, Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { authInterceptor, type TokenResult } from '../../src/grpc/index';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
 import { cleanups, echoHandlers, grpcError, type LabHandlers, labClient, startLab } from './support/lab';
 
@@ -156,6 +157,54 @@ describe('authInterceptor', () => {
     expect(asked).toBe(2);
     expect(seen).toEqual(['Bearer t2']);
   });
+
+  it.each(['start', 'sendMessage'] as const)(
+    'ends the call with INTERNAL, with no unhandled rejection, when a layer below throws in %s after an async token',
+    async (where) => {
+      const faults = after.add(recordFaults(), (f) => f.stop());
+      const { server, seen } = await authLab();
+      const throwing: Interceptor = (options, nextCall) =>
+        new InterceptingCall(nextCall(options), {
+          start(metadata, listener, next) {
+            if (where === 'start') throw new Error('x-tenant missing');
+            next(metadata, listener);
+          },
+          sendMessage() {
+            throw new Error('message refused');
+          },
+        });
+      let statuses = 0;
+      const lab = after.add(
+        labClient(server.address, [
+          (options, nextCall) =>
+            new InterceptingCall(nextCall(options), {
+              start(metadata, _listener, next) {
+                next(metadata, {
+                  onReceiveStatus(final, nextStatus) {
+                    statuses++;
+                    nextStatus(final);
+                  },
+                });
+              },
+            }),
+          authInterceptor({ token: async () => 'async-token' }),
+          throwing,
+        ]),
+        (c) => c.close(),
+      );
+      const started = performance.now();
+      await expect(lab.unary({}, { deadline: Date.now() + 5_000 })).rejects.toMatchObject({
+        code: status.INTERNAL,
+        details: `authInterceptor could not start the call: ${where === 'start' ? 'x-tenant missing' : 'message refused'}`,
+      });
+      // answered at once, not by the deadline
+      expect(performance.now() - started).toBeLessThan(2_000);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(statuses).toBe(1);
+      expect(seen).toEqual([]);
+      expect(faults.faults).toEqual([]);
+    },
+  );
 
   it('ends a call whose provider hangs with its deadline, or when cancelled', async () => {
     const { server, seen } = await authLab();

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { type CallMetrics, loggingInterceptor, metricsInterceptor, retryInterceptor } from '../../src/grpc/index';
-import { recordFaults } from './support/faults';
+import { recordFaults } from '../support/faults';
 import { cleanups, echoHandlers, grpcError, type LabHandlers, labClient, startLab } from './support/lab';
 import { memoryLogger } from './support/logger';
 
@@ -16,6 +16,33 @@ async function lab(handlers: Partial<LabHandlers> = {}) {
 const boom = (): never => {
   throw new Error('hook bug');
 };
+
+const rejecting = async (): Promise<never> => {
+  throw new Error('async hook bug');
+};
+
+describe('async client hooks', () => {
+  it('serves the caller with no unhandled rejection when the logger, onCall and onRetry reject', async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    let calls = 0;
+    const server = await lab({
+      Unary: (call, callback) =>
+        ++calls === 1 ? callback(grpcError(status.UNAVAILABLE, 'once') as never) : echoHandlers.Unary(call, callback),
+    });
+    const client = after.add(
+      labClient(server.address, [
+        metricsInterceptor({ onCall: rejecting }),
+        loggingInterceptor({ logger: { info: rejecting, warn: rejecting, error: rejecting } }),
+        retryInterceptor({ backoff: { initialMs: 5, maxMs: 5 }, onRetry: rejecting }),
+      ]),
+      (c) => c.close(),
+    );
+    await expect(client.unary({ text: 'observed' })).resolves.toMatchObject({ text: 'observed' });
+    expect(calls).toBe(2);
+    await sleep(20);
+    expect(faults.faults).toEqual([]);
+  });
+});
 
 describe('loggingInterceptor', () => {
   it('logs each finished call of every type once, at a level that follows its status', async () => {

@@ -6,8 +6,8 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { authInterceptor, deadlineInterceptor, type RetryEvent, retryInterceptor } from '../../src/grpc/index';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
-import { recordFaults } from './support/faults';
 import {
   cleanups,
   echoHandlers,
@@ -79,6 +79,44 @@ describe('retryInterceptor', () => {
     const lab1 = client(server.address, [retryInterceptor({ backoff: fast, onRetry })]);
     await expect(lab1.unary({ text: 'again' })).resolves.toEqual({ text: 'again', index: 0 });
     expect(calls).toBe(2);
+    await sleep(20);
+    expect(faults.faults).toEqual([]);
+  });
+
+  it('ends a call whose retry is due after client.close() with UNAVAILABLE, with no uncaught exception', async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    const server = await lab({
+      Unary: (_call, callback) => callback(grpcError(status.UNAVAILABLE, 'down') as never),
+    });
+    const lab1 = labClient(server.address, [
+      retryInterceptor({ backoff: { initialMs: 200, maxMs: 200, random: () => 0.99 } }),
+    ]);
+    const outcome = lab1.unary({ text: 'x' }, { deadline: Date.now() + 5_000 }).catch((e: unknown) => e);
+    await sleep(60); // the first attempt failed; the retry waits about 198 ms
+    lab1.close();
+    expect(await within(outcome, 1_000)).toBe('settled');
+    expect(await outcome).toMatchObject({
+      code: status.UNAVAILABLE,
+      details: expect.stringContaining('Channel has been shut down'),
+    });
+    expect(faults.faults).toEqual([]);
+  });
+
+  it("ends the call with the attempt's status, with no uncaught exception, when the backoff's random source throws", async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    let calls = 0;
+    const server = await lab({
+      Unary: (call, callback) =>
+        ++calls === 1 ? callback(grpcError(status.UNAVAILABLE, 'once') as never) : echoHandlers.Unary(call, callback),
+    });
+    const random = (): never => {
+      throw new Error('random source failed');
+    };
+    const lab1 = client(server.address, [retryInterceptor({ backoff: { random } })]);
+    const outcome = lab1.unary({ text: 'x' }, { deadline: Date.now() + 5_000 }).catch((e: unknown) => e);
+    expect(await within(outcome, 1_000)).toBe('settled');
+    expect(await outcome).toMatchObject({ code: status.UNAVAILABLE, details: 'once' });
+    expect(calls).toBe(1);
     await sleep(20);
     expect(faults.faults).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { serverAuthInterceptor, serverDeadlineInterceptor, serverLoggingInterceptor } from '../../src/grpc/index';
-import { recordFaults } from './support/faults';
+import { recordFaults } from '../support/faults';
 import { cleanups, echoHandlers, grpcError, labClient, startLab } from './support/lab';
 import { memoryLogger } from './support/logger';
 

@@ -9,12 +9,13 @@ import {
   type RecoveryEvent,
   recoverHandlers,
   serverAuthInterceptor,
+  serverLoggingInterceptor,
   serverRateLimitInterceptor,
   serverRecoveryInterceptor,
 } from '../../src/grpc/index';
 import { slidingWindow } from '../../src/ratelimit/index';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
-import { recordFaults } from './support/faults';
 import { foreignPromise } from './support/foreign-promise';
 import {
   cleanups,
@@ -241,6 +242,28 @@ describe('serverRecoveryInterceptor', () => {
     }
     expect(told).toBe(2);
     expect(await lab.unary({ text: 'still serving' })).toMatchObject({ text: 'still serving' });
+  });
+
+  it('answers INTERNAL with no unhandled rejection when onError and a server logger are async and reject', async () => {
+    const faults = after.add(recordFaults(), (f) => f.stop());
+    const rejecting = async (): Promise<never> => {
+      throw new Error('async hook bug');
+    };
+    const server = after.add(
+      await startLab({
+        interceptors: [
+          serverRecoveryInterceptor({ onError: rejecting }),
+          serverLoggingInterceptor({ logger: { info: rejecting, warn: rejecting, error: rejecting } }),
+        ],
+        implementation: recoverHandlers(failing as unknown as UntypedServiceImplementation),
+      }),
+      (s) => s.stop(),
+    );
+    const lab = after.add(labClient(server.address), (c) => c.close());
+    await expect(lab.unary({ text: 'throw' })).rejects.toMatchObject({ code: status.INTERNAL });
+    expect(await lab.unary({ text: 'still serving' })).toMatchObject({ text: 'still serving' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(faults.faults).toEqual([]);
   });
 
   it('rejects bad input with ERR_GRPC_OPTIONS', () => {

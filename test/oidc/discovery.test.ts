@@ -127,6 +127,23 @@ describe('discover', () => {
     expect(counter.requests).toBe(2);
   });
 
+  it('rejects, rather than throws, when the clock throws', async () => {
+    const { issuer, counter } = await serve((iss, _req, res) => json(res, document(iss)));
+    const broken = new Error('clock failed');
+    let result: Promise<unknown> | undefined;
+    expect(() => {
+      result = discover(issuer, {
+        clock: {
+          now: () => {
+            throw broken;
+          },
+        },
+      });
+    }).not.toThrow();
+    await expect(result).rejects.toBe(broken);
+    expect(counter.requests).toBe(0);
+  });
+
   it('times out a provider that does not answer', async () => {
     const { issuer } = await serve(() => {});
     const started = performance.now();

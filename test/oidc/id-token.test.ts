@@ -4,6 +4,7 @@ import { sleep } from '../../src/core/timeout';
 import { OidcError } from '../../src/oidc/errors';
 import { createIdTokenVerifier } from '../../src/oidc/id-token';
 import { tokenHash } from '../../src/oidc/token-hash';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
 import { startIssuer, type TestIssuer } from './support/issuer';
 
@@ -277,6 +278,30 @@ describe('createIdTokenVerifier: a failing provider', () => {
       expect(issuer.requests[endpoint]).toBe(2);
     },
   );
+
+  it("rejects verify with the clock's error, with no unhandled rejection, when the clock throws", async () => {
+    const faults = recordFaults();
+    try {
+      issuer = await startIssuer();
+      const broken = new Error('clock failed');
+      const verifier = createIdTokenVerifier({
+        issuer: issuer.issuer,
+        clientId: issuer.clientId,
+        clock: {
+          now: () => {
+            throw broken;
+          },
+        },
+      });
+      const token = await issuer.sign();
+      await expect(verifier.verify(token)).rejects.toBe(broken);
+      await expect(verifier.verify(token)).rejects.toBe(broken);
+      await sleep(20);
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
+    }
+  });
 
   it('refuses a string that is no token before asking the provider anything', async () => {
     const { issuer, verifier } = await setup();

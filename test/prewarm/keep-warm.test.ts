@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { createPrewarmer, type PrewarmEvent } from '../../src/prewarm/index';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
 
 describe('keepWarm', () => {
@@ -121,6 +122,33 @@ describe('keepWarm', () => {
       expect.objectContaining({ code: 'ERR_PREWARM_UNKNOWN_DEPENDENCY' }),
     );
     expect(runs).toBe(0);
+  });
+
+  it('goes on with the next round, with no uncaught exception, when the clock throws as a round starts', async () => {
+    const faults = recordFaults();
+    try {
+      let fail = false;
+      const clock = {
+        now: () => {
+          if (fail) {
+            fail = false;
+            throw new Error('clock failed');
+          }
+          return Date.now();
+        },
+      };
+      let runs = 0;
+      const prewarmer = createPrewarmer({ clock }).add({ name: 'b', run: async () => void runs++ });
+      await prewarmer.run();
+      fail = true; // read first by the first keep-warm round, as it starts
+      const keepWarm = prewarmer.keepWarm({ intervalMs: 10 });
+      await sleep(80);
+      await keepWarm.stop();
+      expect(runs).toBeGreaterThanOrEqual(3); // the start-up run, then rounds after the failed one
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
+    }
   });
 
   it('lets the process exit after stop(), even when stopped mid-round, and never holds it open alone', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AbortError, PatchbayError, TimeoutError } from '../../src/core/errors';
 import { sleep } from '../../src/core/timeout';
 import { createPrewarmer, type PrewarmEvent, type PrewarmReport } from '../../src/prewarm/index';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
 import { maxOverlap, recorder, span } from './support/tasks';
 
@@ -185,6 +186,62 @@ describe('createPrewarmer: timeouts, retries and failures', () => {
   });
 });
 
+describe('createPrewarmer: machinery that throws', () => {
+  it("fails the task with the error when the backoff's random source throws, and the run settles", async () => {
+    const faults = recordFaults();
+    try {
+      const broken = new Error('random source failed');
+      const prewarmer = createPrewarmer({
+        backoff: {
+          random: () => {
+            throw broken;
+          },
+        },
+      })
+        .add({ name: 'flaky', retries: 2, run: async () => Promise.reject(new Error('not yet')) })
+        .add({ name: 'after', dependsOn: ['flaky'], run: async () => {} });
+      const report = await prewarmer.run();
+      expect(report.ready).toBe(false);
+      expect(report.tasks).toMatchObject([
+        { name: 'flaky', status: 'failed', attempts: 1, error: broken },
+        { name: 'after', status: 'skipped', error: { code: 'ERR_PREWARM_DEPENDENCY' } },
+      ]);
+      // the run is over: tasks can be added again
+      expect(() => prewarmer.add({ name: 'late', run: async () => {} })).not.toThrow();
+      await sleep(20);
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
+    }
+  });
+
+  it('rejects run() with the error when the clock throws as the run starts or ends, and lets add() work again', async () => {
+    const faults = recordFaults();
+    try {
+      const broken = new Error('clock failed');
+      let reads = 0;
+      let failAt = 1;
+      const clock = {
+        now: () => {
+          if (++reads === failAt) throw broken;
+          return Date.now();
+        },
+      };
+      const prewarmer = createPrewarmer({ clock }).add({ name: 'a', run: async () => {} });
+      await expect(prewarmer.run()).rejects.toBe(broken); // the run's start
+      expect(() => prewarmer.add({ name: 'b', run: async () => {} })).not.toThrow();
+      reads = 0;
+      failAt = 6; // run start, then a and b each read it at start and end: the run's end
+      await expect(prewarmer.run()).rejects.toBe(broken);
+      expect(() => prewarmer.add({ name: 'c', run: async () => {} })).not.toThrow();
+      await sleep(20);
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
+    }
+  });
+});
+
 describe('createPrewarmer: deadline and cancellation', () => {
   it('aborts running tasks at the deadline and skips those not started', async () => {
     let seen: AbortSignal | undefined;
@@ -351,6 +408,27 @@ describe('createPrewarmer: events, readiness and re-runs', () => {
       ),
     ).toEqual(['run-start', 'task-start:a', 'task-end:a', 'task-start:b', 'task-end:b', 'run-end']);
     expect(events.at(-1)).toEqual({ type: 'run-end', mode: 'run', report });
+  });
+
+  it('finishes the run with no unhandled rejection when an async observer rejects', async () => {
+    const faults = recordFaults();
+    try {
+      let seen = 0;
+      const report = await createPrewarmer({
+        onEvent: async () => {
+          seen++;
+          throw new Error('async observer bug');
+        },
+      })
+        .add({ name: 'a', run: async () => {} })
+        .run();
+      expect(report.ready).toBe(true);
+      expect(seen).toBe(4);
+      await sleep(20);
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
+    }
   });
 
   it('is not ready before the first run, lists pending tasks during it, and is ready after', async () => {

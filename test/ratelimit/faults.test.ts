@@ -4,6 +4,7 @@ import { sleep } from '../../src/core/timeout';
 import { slidingWindow } from '../../src/ratelimit/sliding-window';
 import { type RedisErrorMode, type RedisStoreEvent, redisStore } from '../../src/ratelimit/stores/redis';
 import type { Decision } from '../../src/ratelimit/types';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
 import { type RedisServer, startRedisServer } from '../support/redis-server';
 
@@ -134,6 +135,52 @@ describe('while Redis is down', () => {
     // ioredis keeps commands issued while disconnected here (internal, but the thing to watch)
     const offline = (redis as unknown as { offlineQueue: { length: number } }).offlineQueue;
     expect(offline.length).toBe(0);
+  });
+
+  it.each([
+    [
+      'throws',
+      (): never => {
+        throw new Error('observer bug');
+      },
+    ],
+    [
+      'rejects',
+      async (): Promise<never> => {
+        throw new Error('async observer bug');
+      },
+    ],
+  ] as const)('applies the onError fallback and recovers when onEvent %s', async (_, onEvent) => {
+    const faults = recordFaults();
+    try {
+      for (const onError of ['insurance', 'allow'] as const) {
+        const redis = await client();
+        const seen: string[] = [];
+        const limiter = slidingWindow({
+          limit: 3,
+          windowMs: 60_000,
+          store: redisStore(redis, {
+            onError,
+            timeoutMs: 200,
+            prefix: `pb:rl:${onError}:`,
+            onEvent: (event) => {
+              seen.push(event.type);
+              return onEvent();
+            },
+          }),
+        });
+        await server.stop();
+        await expect(limiter.consume('k')).resolves.toMatchObject({ allowed: true });
+        await server.start();
+        await untilReady(redis);
+        await expect(limiter.consume('k')).resolves.toMatchObject({ allowed: true });
+        expect(seen).toEqual(['store-unavailable', 'store-recovered']);
+      }
+      await sleep(20);
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
+    }
   });
 
   it('reset fails loudly with ERR_RATELIMIT_STORE rather than pretending', async () => {

@@ -150,4 +150,41 @@ describe('rateLimitMiddleware over real HTTP', () => {
       unhandled: [],
     });
   });
+
+  it('raises an error that next(error) throws as it would be without the middleware, not as an unhandled rejection', async () => {
+    const result = await runIsolated(`
+      import { createServer } from 'node:http';
+      import { rateLimitMiddleware, slidingWindow } from './src/ratelimit/index';
+      const seen = { runs: 0, uncaught: [], unhandled: [] };
+      process.on('uncaughtException', (error) => seen.uncaught.push(error.message));
+      process.on('unhandledRejection', (error) => seen.unhandled.push(String(error)));
+      const limit = rateLimitMiddleware(slidingWindow({ limit: 5, windowMs: 1_000 }), {
+        key: () => {
+          throw new Error('no api key header');
+        },
+      });
+      const server = createServer((req, res) =>
+        limit(req, res, (error) => {
+          seen.runs++;
+          res.statusCode = error ? 400 : 200;
+          res.end(error ? 'bad' : 'ok');
+          if (error) throw error; // a framework error path that rethrows
+        }),
+      );
+      await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const response = await fetch('http://127.0.0.1:' + server.address().port);
+      const body = await response.text();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      server.close();
+      console.log(JSON.stringify({ status: response.status, body, ...seen }));
+    `);
+    expect(result.hung).toBe(false);
+    expect(JSON.parse(result.stdout)).toEqual({
+      status: 400,
+      body: 'bad',
+      runs: 1,
+      uncaught: ['no api key header'],
+      unhandled: [],
+    });
+  });
 });

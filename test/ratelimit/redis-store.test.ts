@@ -5,6 +5,7 @@ import { slidingWindow } from '../../src/ratelimit/sliding-window';
 import { redisStore } from '../../src/ratelimit/stores/redis';
 import { tokenBucket } from '../../src/ratelimit/token-bucket';
 import type { RateLimiter } from '../../src/ratelimit/types';
+import { recordFaults } from '../support/faults';
 import { roundTrips } from '../support/monitor';
 import { connectRedis, testPrefix } from '../support/redis';
 import { startRedisServer } from '../support/redis-server';
@@ -332,6 +333,44 @@ describe('redisStore: keys, round trips, time', () => {
     // the refused decision is answered per onError; the next one Redis answers reports recovery
     expect(events).toEqual(['store-unavailable', 'store-recovered']);
     expect(await limiter.peek('alice')).toMatchObject({ remaining: 4 });
+  });
+
+  it.each([
+    ['null', (): unknown => null],
+    ['a string', (): unknown => 'OK'],
+    ['an array of the wrong length', (reply: unknown) => (reply as unknown[]).slice(1)],
+    ['an array holding no numbers', (reply: unknown) => (reply as unknown[]).map(() => null)],
+  ])('answers every decision of a batch per onError when a client wrapper replies with %s', async (_, mangle) => {
+    const faults = recordFaults();
+    try {
+      // a wrapper (instrumentation, a proxy client) in front of the real client, answering oddly
+      const wrapper = {
+        evalsha: (...args: Parameters<Redis['evalsha']>) => (redis.evalsha(...args) as Promise<unknown>).then(mangle),
+        eval: (...args: Parameters<Redis['eval']>) => (redis.eval(...args) as Promise<unknown>).then(mangle),
+        del: (...keys: string[]) => redis.del(...keys),
+      };
+      const events: string[] = [];
+      const limiter = slidingWindow({
+        limit: 5,
+        windowMs: 60_000,
+        store: redisStore(wrapper, {
+          prefix: `${prefix}mangled:`,
+          onError: 'deny',
+          onEvent: (e) => events.push(e.type),
+        }),
+      });
+      const decisions = await Promise.all(['a', 'b', 'c'].map((k) => limiter.consume(k)));
+      expect(decisions).toMatchObject([
+        { allowed: false, retryAfterMs: 1_000 },
+        { allowed: false, retryAfterMs: 1_000 },
+        { allowed: false, retryAfterMs: 1_000 },
+      ]);
+      expect(events).toEqual(['store-unavailable']);
+      await sleep(20);
+      expect(faults.faults).toEqual([]);
+    } finally {
+      faults.stop();
+    }
   });
 
   it('sends the first decisions of a client made with lazyConnect to Redis, which connects it', async () => {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { ReconnectingEventSource } from '../../src/realtime/event-source';
 import { createSseStream } from '../../src/realtime/sse-server';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
 import { type KillableServer, killableServer } from './support/servers';
 
@@ -255,6 +256,21 @@ describe('ReconnectingEventSource', () => {
     const source = open(server.url, { maxRetries: 3 });
     await until(() => source.readyState === ReconnectingEventSource.CLOSED);
     expect(server.requests).toHaveLength(4);
+  });
+
+  it("keeps reconnecting at the backoff's ceiling, with no unhandled rejection, when its random source throws", async () => {
+    const faults = recordFaults();
+    cleanup.push(() => faults.stop());
+    const server = await serve((_req, res) => res.writeHead(503).end());
+    const random = (): never => {
+      throw new Error('random failed');
+    };
+    const source = open(server.url, { backoff: { initialMs: 10, maxMs: 20, random } });
+    const delays: number[] = [];
+    source.addEventListener('reconnecting', (event) => delays.push((event as CustomEvent).detail.delayMs));
+    await until(() => server.requests.length >= 4);
+    expect(delays.slice(0, 3)).toEqual([10, 20, 20]);
+    expect(faults.faults).toEqual([]);
   });
 
   it('delivers 10 000 events exactly once, in order, while the server is killed and restarted 20 times', async () => {

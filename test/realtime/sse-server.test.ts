@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { createSseStream } from '../../src/realtime/sse-server';
+import { recordFaults } from '../support/faults';
 import { type KillableServer, killableServer } from './support/servers';
 
 const cleanup: (() => unknown)[] = [];
@@ -101,6 +102,23 @@ describe('createSseStream', () => {
     client.destroy();
     await until(() => seen !== undefined);
     expect(seen).toEqual({ timersStarted: 0, closed: true, sent: false, commented: false });
+  });
+
+  it("after something else ended the response, send, comment and the heartbeat write nothing, with no 'error'", async () => {
+    const faults = recordFaults();
+    cleanup.push(() => faults.stop());
+    let seen: { sent: boolean; commented: boolean; closed: boolean } | undefined;
+    const server = await serve((_req, res) => {
+      const stream = createSseStream(res, { heartbeatMs: 5 });
+      stream.send({ data: 'hello' });
+      res.end(); // a request-timeout middleware or an error handler ends the response
+      seen = { sent: stream.send({ data: 'late' }), commented: stream.comment('late'), closed: stream.closed };
+    });
+    const response = await fetch(`http://127.0.0.1:${server.port}/stream`);
+    expect(await response.text()).toBe('data: hello\n\n');
+    await sleep(30); // several heartbeat periods
+    expect(seen).toEqual({ sent: false, commented: false, closed: true });
+    expect(faults.faults).toEqual([]);
   });
 
   it('closes itself when a client that stopped reading leaves more than maxBufferedBytes unsent', async () => {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { sleep } from '../../src/core/timeout';
 import { ReconnectingWebSocket, type ReconnectingWebSocketOptions } from '../../src/realtime/websocket';
+import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
 import { type KillableWsServer, killableWsServer } from './support/ws-server';
 
@@ -229,6 +230,23 @@ describe('ReconnectingWebSocket', () => {
     socket.addEventListener('reconnecting', () => attempts++);
     await until(() => socket.readyState === ReconnectingWebSocket.CLOSED);
     expect(attempts).toBe(3);
+  });
+
+  it("keeps reconnecting at the backoff's ceiling, with no uncaught exception, when its random source throws", async () => {
+    const faults = recordFaults();
+    cleanup.push(() => faults.stop());
+    const server = await serve(() => {});
+    await server.kill();
+    const random = (): never => {
+      throw new Error('random failed');
+    };
+    const socket = connect(server.url, { backoff: { initialMs: 10, maxMs: 20, random } });
+    socket.onerror = () => {};
+    const delays: number[] = [];
+    socket.addEventListener('reconnecting', (event) => delays.push((event as CustomEvent).detail.delayMs));
+    await until(() => delays.length >= 3);
+    expect(delays.slice(0, 3)).toEqual([10, 20, 20]);
+    expect(faults.faults).toEqual([]);
   });
 
   it('spreads 50 clients reconnecting after a server restart (full jitter, measured)', async () => {

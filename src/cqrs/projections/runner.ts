@@ -2,6 +2,7 @@ import { assertNumber, describe } from '../../core/assert';
 import { type BackoffOptions, backoff } from '../../core/backoff';
 import { type Clock, systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
+import { notify } from '../../core/notify';
 import type { RedisArg } from '../../core/redis-script';
 import { withTimeout } from '../../core/timeout';
 import type { EventStore, StoredEvent } from '../event-store/types';
@@ -208,13 +209,9 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   let draining: Promise<unknown> = Promise.resolve();
   const rebuilds = new Set<Promise<void>>();
 
+  // a failing observer, sync or async, must not stop the projections it observes
   const emit = (event: ProjectionRunnerEvent): void => {
-    if (!onEvent) return;
-    try {
-      onEvent(event);
-    } catch {
-      // a failing observer must not stop the projections it observes
-    }
+    if (onEvent) notify(onEvent, event);
   };
 
   const exclusive = <T>(worker: Worker, fn: () => Promise<T>): Promise<T> => {

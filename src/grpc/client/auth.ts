@@ -141,15 +141,36 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
     // InterceptingCall holds the call's messages back until `next` runs with the token.
     return new InterceptingCall(inner, {
       start(metadata, listener, next) {
+        // One status reaches the caller, whether the call ends below or fails to begin here.
+        let ended = false;
         const begin = (used: Cached): void => {
           metadata.set('authorization', used.header);
           next(metadata, {
             onReceiveStatus(final, nextStatus) {
+              if (ended) return;
+              ended = true;
               // The server rejected this token: the provider decides what comes next.
               if (final.code === status.UNAUTHENTICATED) forget(used.token);
               nextStatus(final);
             },
           });
+        };
+        // Begins from a promise callback, where what the layers below throw from start or from the
+        // messages held back until now would be an unhandled rejection and the call never end.
+        const beginLate = (used: Cached): void => {
+          try {
+            begin(used);
+          } catch (error) {
+            if (ended) return;
+            ended = true;
+            const details = `authInterceptor could not start the call: ${error instanceof Error ? error.message : String(error)}`;
+            try {
+              inner.cancelWithStatus(status.INTERNAL, details);
+            } catch {
+              // a call that could not start may not be able to cancel either; the caller is told below
+            }
+            listener.onReceiveStatus(statusOf(status.INTERNAL, details));
+          }
         };
         // Another call may have brought a token since this one was built.
         const ready = current();
@@ -178,7 +199,7 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
         };
         fetchToken().then(
           (fresh) => {
-            if (settle()) begin(fresh);
+            if (settle()) beginLate(fresh);
           },
           (error: unknown) => {
             const why = error instanceof Error ? error.message : String(error);

@@ -1,5 +1,5 @@
 import type { Interceptor, InterceptorOptions, StatusObject } from '@grpc/grpc-js';
-import { notify } from '../hooks';
+import { notify } from '../../core/notify';
 import { assertFunction, assertOptions } from '../options';
 import { callType, codeName, type GrpcCallType } from '../status';
 import { ForwardingCall, type InterceptingCallInterface, type MessageContext } from './forwarding';

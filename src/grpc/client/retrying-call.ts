@@ -7,8 +7,8 @@ import {
   status,
 } from '@grpc/grpc-js';
 import type { Backoff } from '../../core/backoff';
+import { notify } from '../../core/notify';
 import { timerDelay } from '../../core/timeout';
-import { notify } from '../hooks';
 import { codeName, deadlineMs, statusOf } from '../status';
 import type { InterceptingCallInterface, MessageContext } from './forwarding';
 import type { RetryEvent } from './retry';
@@ -175,7 +175,14 @@ export class RetryingCall implements InterceptingCallInterface {
   attemptStatus(attempt: Attempt, failed: StatusObject): void {
     if (attempt !== this.current || this.finished) return;
     this.current = undefined;
-    const delayMs = this.retryDelay(failed);
+    let delayMs: number | undefined;
+    try {
+      delayMs = this.retryDelay(failed);
+    } catch {
+      // A backoff whose random source throws runs inside grpc-js's callback, where the throw would
+      // be uncaught and the call never end: the attempt's own status ends it, as if not retryable.
+      delayMs = undefined;
+    }
     if (delayMs === undefined) {
       this.commit();
       if (this.heldNoResponse) this.listener?.onReceiveMessage?.(null);
@@ -196,7 +203,7 @@ export class RetryingCall implements InterceptingCallInterface {
     }
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.startAttempt();
+      this.startRetry();
     }, timerDelay(delayMs));
     // After the retry is scheduled, whatever the hook does.
     const { onRetry } = this.policy;
@@ -208,6 +215,25 @@ export class RetryingCall implements InterceptingCallInterface {
       details: failed.details,
       delayMs,
     });
+  }
+
+  // The first attempt starts at the caller's call site, where a throw reaches the caller as it
+  // would without the interceptor. A retry starts from a timer, where it would be uncaught and the
+  // caller never called back: typically grpc-js's "Channel has been shut down" after close().
+  private startRetry(): void {
+    try {
+      this.startAttempt();
+    } catch (error) {
+      const started = this.current;
+      this.current = undefined;
+      try {
+        started?.call.cancelWithStatus(status.CANCELLED, 'Retry attempt failed to start');
+      } catch {
+        // an attempt that could not start may not be able to cancel either; it is dropped anyway
+      }
+      const why = error instanceof Error ? error.message : String(error);
+      this.finish(statusOf(status.UNAVAILABLE, `Retry attempt ${this.attempts} could not start: ${why}`));
+    }
   }
 
   private startAttempt(): void {

@@ -7,7 +7,7 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { PatchbayError } from '../../core/errors';
-import { notify } from '../hooks';
+import { notify } from '../../core/notify';
 import { assertFunction } from '../options';
 import { isThenable } from '../thenable';
 import { ForwardingServerCall, type PartialStatusObject } from './forwarding';

@@ -36,28 +36,37 @@ export function decisionBatcher(
   const inflight = new Set<Promise<void>>();
 
   const dispatch = (algorithm: RateLimitAlgorithm, batch: Batch): void => {
-    const answered = send(algorithm, batch.keys, batch.args).then(
-      (reply) => {
-        const values = reply as (number | string)[];
-        batch.settle.forEach(({ resolve, reject }, i) => {
-          const allowed = values[4 * i];
-          // batch.lua puts a decision's own error message in place of its first number
-          if (typeof allowed === 'string') reject(new Error(allowed));
-          else
-            resolve([
-              allowed as number,
-              values[4 * i + 1] as number,
-              values[4 * i + 2] as number,
-              values[4 * i + 3] as number,
-            ]);
-        });
-      },
-      (error: unknown) => {
-        for (const { reject } of batch.settle) reject(error);
-      },
-    );
+    const failAll = (error: unknown): void => {
+      for (const { reject } of batch.settle) reject(error);
+    };
+    let sent: Promise<unknown>;
+    try {
+      sent = send(algorithm, batch.keys, batch.args);
+    } catch (error) {
+      // dispatch runs from process.nextTick too, where a throw would be uncaught
+      sent = Promise.reject(error);
+    }
+    // Neither handler throws, so `answered` never rejects: a reply that is not what the script
+    // returns (from a proxy or a client wrapper) fails the decisions, and the store's onError
+    // fallback answers them, instead of leaving them pending behind an unhandled rejection.
+    const answered = sent.then((reply) => {
+      if (!Array.isArray(reply) || reply.length !== 4 * batch.settle.length) {
+        failAll(new Error(`unexpected reply to a batch of ${batch.settle.length} rate-limit decisions`));
+        return;
+      }
+      batch.settle.forEach(({ resolve, reject }, i) => {
+        const values = reply.slice(4 * i, 4 * i + 4) as unknown[];
+        // batch.lua puts a decision's own error message in place of its first number
+        if (typeof values[0] === 'string') reject(new Error(values[0]));
+        else if (values.every((value) => typeof value === 'number')) resolve(values as unknown as Reply);
+        else reject(new Error('unexpected reply to a rate-limit decision'));
+      });
+    }, failAll);
     inflight.add(answered);
-    answered.then(() => inflight.delete(answered));
+    const done = (): void => {
+      inflight.delete(answered);
+    };
+    answered.then(done, done);
   };
 
   const flush = (): void => {

@@ -1,5 +1,6 @@
 import { assertNumber, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
+import { notify } from '../../core/notify';
 import { defineScript, type RedisScriptClient, redisKey } from '../../core/redis-script';
 import { withTimeout } from '../../core/timeout';
 import type { Decision, RateLimitAlgorithm, RateLimitStore } from '../types';
@@ -81,7 +82,10 @@ export interface RedisStoreOptions {
   onError?: RedisErrorMode;
   /** Longest wait for one decision before it counts as a Redis failure, in ms. Default 500. */
   timeoutMs?: number;
-  /** Called when Redis becomes unusable and when it recovers (once per transition). */
+  /**
+   * Called when Redis becomes unusable and when it recovers (once per transition). What it throws,
+   * or rejects with if async, is dropped: the decision is made as if it were absent.
+   */
   onEvent?: (event: RedisStoreEvent) => void;
   /**
    * Most decisions of one limiter sent in one script call. Decisions made in the same turn of the
@@ -180,7 +184,8 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
     const error = new PatchbayError('ERR_RATELIMIT_STORE', 'Redis rate-limit store unavailable', { cause });
     if (healthy) {
       healthy = false;
-      onEvent?.({ type: 'store-unavailable', error, mode: onError });
+      // an observer that throws or rejects must not turn the fallback into a failed decision
+      if (onEvent !== undefined) notify(onEvent, { type: 'store-unavailable', error, mode: onError });
     }
     if (insurance) return insurance.decide(algorithm, key, cost, commit);
     const limit = algorithm.kind === 'token-bucket' ? algorithm.capacity : algorithm.limit;
@@ -205,7 +210,7 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
       }
       if (!healthy) {
         healthy = true;
-        onEvent?.({ type: 'store-recovered' });
+        if (onEvent !== undefined) notify(onEvent, { type: 'store-recovered' });
       }
       const [allowed, remaining, reset, retry] = reply;
       const bucket = algorithm.kind === 'token-bucket';
