@@ -238,7 +238,9 @@ export class ReconnectingEventSource extends EventTarget {
     try {
       const { headers, method, body } = this.#options;
       const extra = typeof headers === 'function' ? await headers() : headers;
-      const request: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache', ...extra };
+      // no cache-control header: `cache: 'no-store'` below makes fetch send it (and Pragma), as the
+      // browser's own EventSource does, where setting it here would cost a CORS preflight
+      const request: Record<string, string> = { accept: 'text/event-stream', ...extra };
       if (this.lastEventId !== '') request['last-event-id'] = utf8ByteString(this.lastEventId);
       touch();
       const response = await this.#fetch(this.url, {

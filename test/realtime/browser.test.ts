@@ -150,6 +150,44 @@ describe('patchbay/realtime in a real browser (headless Chromium)', () => {
     await tab.close();
   }, 60_000);
 
+  it('reads a cross-origin stream from a server that answers no CORS preflight, as EventSource can', async () => {
+    // another port is another origin; this server allows any origin but refuses OPTIONS
+    const other = createServer((req, res) => {
+      if (req.method !== 'GET') {
+        res.writeHead(405).end();
+        return;
+      }
+      res.setHeader('access-control-allow-origin', '*');
+      const stream = createSseStream(res, { heartbeatMs: 0 });
+      stream.send({ id: '1', data: 'across origins' });
+    });
+    other.listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const streamUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}/sse`;
+    const tab = await browser!.newPage();
+    try {
+      await tab.goto(`http://127.0.0.1:${port}/`);
+      const data = await tab.evaluate(`(async () => {
+        const { ReconnectingEventSource } = await import('/realtime.js');
+        const source = new ReconnectingEventSource(${JSON.stringify(streamUrl)}, { maxRetries: 0 });
+        try {
+          return await new Promise((resolve, reject) => {
+            source.onmessage = (event) => resolve(event.data);
+            source.onerror = () => reject(new Error('the stream failed'));
+            setTimeout(() => reject(new Error('no event')), 5000);
+          });
+        } finally {
+          source.close();
+        }
+      })()`);
+      expect(data).toBe('across origins');
+    } finally {
+      await tab.close();
+      other.closeAllConnections();
+      await new Promise((resolve) => other.close(resolve));
+    }
+  }, 30_000);
+
   it('connects a WebSocket given a relative URL, as the browser WebSocket accepts one', async () => {
     const tab = await browser!.newPage();
     await tab.goto(`http://127.0.0.1:${port}/`);
