@@ -71,6 +71,9 @@ class Attempt implements InterceptingListener {
 }
 
 /** The call the caller sees: one attempt at a time, replaying what the caller sent. */
+/** The largest `grpc-retry-pushback-ms` gRFC A6 allows: a signed 32-bit integer. */
+const MAX_PUSHBACK_MS = 2_147_483_647;
+
 export class RetryingCall implements InterceptingCallInterface {
   private readonly options: InterceptorOptions;
   private readonly nextCall: NextCall;
@@ -83,6 +86,8 @@ export class RetryingCall implements InterceptingCallInterface {
   /** The newest attempt, kept once it ended: the layers above ask it for the peer with the status. */
   private latest: Attempt | undefined;
   private attempts = 0;
+  /** Backoff waits since the last pushback, which sets the server's own wait and starts them over. */
+  private backoffSteps = 0;
   /** The attempt got no response message: grpc-js says so with a null message before the status. */
   private heldNoResponse = false;
   private committed = false;
@@ -306,9 +311,14 @@ export class RetryingCall implements InterceptingCallInterface {
     }
     const pushback = failed.metadata?.get('grpc-retry-pushback-ms');
     if (pushback !== undefined && pushback.length > 0) {
+      // gRFC A6: a signed 32-bit integer; negative or anything else means "do not retry". The
+      // backoff then starts over from its first step.
       const value = String(pushback[0]);
-      return /^\d+$/.test(value) ? Number(value) : undefined;
+      const ms = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+      if (!(ms <= MAX_PUSHBACK_MS)) return undefined;
+      this.backoffSteps = 0;
+      return ms;
     }
-    return policy.backoff.delay(this.attempts - 1);
+    return policy.backoff.delay(this.backoffSteps++);
   }
 }
