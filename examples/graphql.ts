@@ -43,8 +43,9 @@ const guard = createGraphQLGuard({ introspection: false, suggestions: false });
 const pq = persistedQueries();
 
 const server = createServer(async (req, res) => {
+  // GraphQL over HTTP's own media type, with which a request that fails validation is a 400
   const send = (status: number, body: unknown) =>
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    res.writeHead(status, { 'content-type': 'application/graphql-response+json' }).end(JSON.stringify(body));
   let text = '';
   for await (const chunk of req) text += chunk;
   const body = JSON.parse(text);
