@@ -15,7 +15,13 @@ export type {
   ReadStreamOptions,
   StoredEvent,
 } from './event-store/types';
-export type { CheckpointCommit, CheckpointStore, ParkedEvent, ProjectionWrite } from './projections/checkpoint-store';
+export type {
+  CheckpointCommit,
+  CheckpointStore,
+  CommitResult,
+  ParkedEvent,
+  ProjectionWrite,
+} from './projections/checkpoint-store';
 export {
   defineProjection,
   type Projection,

@@ -83,8 +83,12 @@ describe('Redis lost its script cache', () => {
       position: 2,
     });
     await admin.script('FLUSH');
-    const write = { command: 'incr', key: 'flush:{p}:model', args: [] };
-    await expect(checkpoints.commit('p', { from: 1, to: 2, writes: [write], parked: [] })).resolves.toBe(true);
+    const event = { id: 'e2', streamId: 's', type: 'B', version: 2, position: 2, timestamp: 0, data: {}, metadata: {} };
+    const write = { command: 'incr', key: 'flush:{p}:model', args: [], event };
+    await expect(checkpoints.commit('p', { from: 1, to: 2, writes: [write], parked: [] })).resolves.toEqual({
+      committed: true,
+      parked: [],
+    });
     expect(await admin.get('flush:{p}:model')).toBe('1');
     await admin.script('FLUSH');
     const read: string[] = [];

@@ -4,7 +4,7 @@ import { TimeoutError } from '../../src/core/errors';
 import { sleep } from '../../src/core/timeout';
 import { memoryEventStore } from '../../src/cqrs/event-store/memory';
 import { redisEventStore } from '../../src/cqrs/event-store/redis-streams';
-import type { EventStore } from '../../src/cqrs/event-store/types';
+import type { EventStore, StoredEvent } from '../../src/cqrs/event-store/types';
 import { defineProjection } from '../../src/cqrs/projections/define-projection';
 import { memoryCheckpointStore } from '../../src/cqrs/projections/memory-checkpoints';
 import { redisCheckpointStore } from '../../src/cqrs/projections/redis-checkpoints';
@@ -36,6 +36,20 @@ async function appendOrders(store: EventStore, n: number): Promise<number> {
 }
 
 let modelId = 0;
+
+/** An event as the store gives it back, for calling a checkpoint store directly. */
+function storedEvent(position: number): StoredEvent {
+  return {
+    id: `e${position}`,
+    streamId: 's',
+    type: 'A',
+    version: position,
+    position,
+    timestamp: 0,
+    data: {},
+    metadata: {},
+  };
+}
 
 /** A handler's hold: `reached` once a handler `entered()`, and handlers wait on `opened` until `open()`. */
 function gate(): { entered(): void; reached: Promise<void>; open(): void; opened: Promise<void> } {
@@ -291,7 +305,9 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     // the first batch outlives the lease; another runner takes the projection and commits first
     await sleep(80);
     expect(await checkpoints.acquire(name, 'other-runner', 5_000)).toBe(true);
-    expect(await checkpoints.commit(name, { from: 0, to: 3, writes: [], parked: [] })).toBe(true);
+    expect(await checkpoints.commit(name, { from: 0, to: 3, writes: [], parked: [] })).toMatchObject({
+      committed: true,
+    });
     held.open();
     await expect(rebuilt).rejects.toMatchObject({ code: 'ERR_CQRS_LEASE' });
   });
@@ -417,8 +433,14 @@ describe('checkpoint stores', () => {
     async (_name, make) => {
       const checkpoints = make();
       expect(await checkpoints.load('p')).toBe(0);
-      expect(await checkpoints.commit('p', { from: 0, to: 10, writes: [], parked: [] })).toBe(true);
-      expect(await checkpoints.commit('p', { from: 0, to: 20, writes: [], parked: [] })).toBe(false);
+      expect(await checkpoints.commit('p', { from: 0, to: 10, writes: [], parked: [] })).toEqual({
+        committed: true,
+        parked: [],
+      });
+      expect(await checkpoints.commit('p', { from: 0, to: 20, writes: [], parked: [] })).toEqual({
+        committed: false,
+        parked: [],
+      });
       expect(await checkpoints.load('p')).toBe(10);
       expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
       expect(await checkpoints.acquire('p', 'b', 60_000)).toBe(false);
@@ -437,37 +459,45 @@ describe('checkpoint stores', () => {
   it('redis: a refused commit runs none of its writes', async () => {
     const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}fence:` });
     const key = `${prefix}fence:{p}:model`;
-    await checkpoints.commit('p', { from: 0, to: 5, writes: [{ command: 'incr', key, args: [] }], parked: [] });
+    const event = storedEvent(1);
+    await checkpoints.commit('p', { from: 0, to: 5, writes: [{ command: 'incr', key, args: [], event }], parked: [] });
     const refused = await checkpoints.commit('p', {
       from: 0,
       to: 9,
-      writes: [{ command: 'incr', key, args: [] }],
+      writes: [{ command: 'incr', key, args: [], event }],
       parked: [],
     });
-    expect(refused).toBe(false);
+    expect(refused).toEqual({ committed: false, parked: [] });
     expect(await redis.get(key)).toBe('1');
   });
 
-  it('redis: a commit whose write fails records none of its parked events, however often it is retried', async () => {
+  it('redis: a write that fails parks its event and skips its later writes; the rest commits once', async () => {
     const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}badwrite:` });
-    const key = `${prefix}badwrite:{p}:model`;
-    await redis.set(key, 'not a number');
-    const event = { id: 'e1', streamId: 's', type: 'A', version: 1, position: 1, timestamp: 0, data: {}, metadata: {} };
+    const key = (suffix: string) => `${prefix}badwrite:{p}:${suffix}`;
+    await redis.set(key('text'), 'not a number');
+    const [first, bad, last] = [storedEvent(1), storedEvent(2), storedEvent(3)];
+    const handlerParked = { event: storedEvent(4), error: 'cannot apply 4', attempts: 3 };
     const batch = {
       from: 0,
-      to: 2,
-      writes: [{ command: 'incr', key, args: [] }],
-      parked: [{ event, error: 'cannot apply 1', attempts: 3 }],
+      to: 4,
+      writes: [
+        { command: 'incr', key: key('count'), args: [], event: first },
+        { command: 'incr', key: key('before'), args: [], event: bad },
+        { command: 'incr', key: key('text'), args: [], event: bad },
+        { command: 'incr', key: key('after'), args: [], event: bad },
+        { command: 'incr', key: key('count'), args: [], event: last },
+      ],
+      parked: [handlerParked],
     };
-    for (let retry = 0; retry < 3; retry++) {
-      await expect(checkpoints.commit('p', batch)).rejects.toMatchObject({ code: 'ERR_CQRS_STORE' });
-    }
-    expect(await checkpoints.parked('p')).toEqual([]);
-    expect(await checkpoints.load('p')).toBe(0);
-    await redis.del(key);
-    await expect(checkpoints.commit('p', batch)).resolves.toBe(true);
-    expect(await checkpoints.parked('p')).toEqual([batch.parked[0]]);
-    expect(await redis.get(key)).toBe('1');
+    const result = await checkpoints.commit('p', batch);
+    const writeParked = { event: bad, error: expect.stringContaining('not an integer'), attempts: 1 };
+    expect(result).toEqual({ committed: true, parked: [writeParked] });
+    expect(await checkpoints.parked('p')).toEqual([handlerParked, writeParked]);
+    expect(await checkpoints.load('p')).toBe(4);
+    // Redis cannot undo the event's write before the failing one; the one after it never ran
+    expect(await redis.mget(key('count'), key('before'), key('after'))).toEqual(['2', '1', null]);
+    expect(await checkpoints.commit('p', batch)).toEqual({ committed: false, parked: [] });
+    expect(await redis.mget(key('count'), key('before'))).toEqual(['2', '1']);
   });
 
   it('memory: ctx.write is refused, and the event parked with that reason', async () => {
@@ -537,6 +567,67 @@ describe('ctx.write bounds', () => {
     expect(await redis.hlen(hashKey)).toBe(3_500);
     expect(await redis.get(countKey)).toBe('3');
     expect(events.filter((e) => e.type === 'error')).toEqual([]);
+  });
+});
+
+describe('ctx.write refused by Redis', () => {
+  it('parks the event with the Redis error, applies the other events once, and moves on', async () => {
+    const store = redisEventStore(redis, { prefix: `${prefix}wrongES:` });
+    const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}wrongCP:` });
+    const countKey = `${prefix}wrongCP:{wrong}:count`;
+    const listKey = `${prefix}wrongCP:{wrong}:list`;
+    await redis.rpush(listKey, 'x');
+    const projection = defineProjection<{ A: null; B: null }>({
+      name: 'wrong',
+      handlers: {
+        A: (_event, ctx) => ctx.write('incr', countKey),
+        B: (_event, ctx) => {
+          ctx.write('incr', countKey);
+          ctx.write('hset', listKey, 'f', 'v');
+        },
+      },
+    });
+    const events: ProjectionRunnerEvent[] = [];
+    const runner = createProjectionRunner({
+      store,
+      checkpoints,
+      projections: [projection],
+      pollMs: 10,
+      onEvent: (event) => events.push(event),
+    });
+    runner.start();
+    try {
+      const { position } = await store.append('s', [{ type: 'A' }, { type: 'B' }, { type: 'A' }]);
+      await runner.waitFor(position, { timeoutMs: 2_000 });
+      // several polls: a batch that did not commit would be retried, and its writes repeated
+      await sleep(100);
+    } finally {
+      await runner.stop();
+    }
+    expect(await checkpoints.load('wrong')).toBe(3);
+    // the two A events once each, and B's write before its failing one: Redis cannot undo it
+    expect(await redis.get(countKey)).toBe('3');
+    expect(await redis.lrange(listKey, 0, -1)).toEqual(['x']);
+    expect(await runner.parked('wrong')).toEqual([
+      {
+        event: expect.objectContaining({ position: 2, type: 'B' }),
+        error: expect.stringContaining('WRONGTYPE'),
+        attempts: 1,
+      },
+    ]);
+    expect(events.filter((e) => e.type === 'parked')).toEqual([
+      {
+        type: 'parked',
+        projection: 'wrong',
+        event: expect.objectContaining({ position: 2 }),
+        attempts: 1,
+        error: expect.objectContaining({ code: 'ERR_CQRS_STORE', message: expect.stringContaining('WRONGTYPE') }),
+      },
+    ]);
+    expect(events.filter((e) => e.type === 'error')).toEqual([]);
+    expect(events.filter((e) => e.type === 'batch')).toEqual([
+      { type: 'batch', projection: 'wrong', from: 0, to: 3, applied: 2 },
+    ]);
   });
 });
 

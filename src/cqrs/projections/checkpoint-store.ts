@@ -6,13 +6,15 @@ import type { StoredEvent } from '../event-store/types';
  *
  * @example
  * ```ts
- * const write: ProjectionWrite = { command: 'hincrby', key: 'shop:{orders}:counts', args: ['c1', 1] };
+ * const write: ProjectionWrite = { command: 'hincrby', key: 'shop:{orders}:counts', args: ['c1', 1], event };
  * ```
  */
 export interface ProjectionWrite {
   command: string;
   key: string;
   args: readonly RedisArg[];
+  /** The event whose handler queued it: parked when the write fails at commit. */
+  event: StoredEvent;
 }
 
 /**
@@ -25,8 +27,9 @@ export interface ProjectionWrite {
  */
 export interface ParkedEvent {
   event: StoredEvent;
-  /** The last error's message. */
+  /** The last error's message: the handler's, or Redis's for a `ctx.write` that failed at commit. */
   error: string;
+  /** Tries of the handler; 1 for an event parked by a failing write (a write is never run twice). */
   attempts: number;
 }
 
@@ -48,6 +51,25 @@ export interface CheckpointCommit {
 }
 
 /**
+ * What {@link CheckpointStore.commit} did.
+ *
+ * @example
+ * ```ts
+ * const { committed, parked } = await checkpoints.commit('orders', batch);
+ * if (!committed) console.warn('another runner moved the checkpoint');
+ * ```
+ */
+export interface CommitResult {
+  /** False when the checkpoint was no longer at `from`: nothing was written. */
+  committed: boolean;
+  /**
+   * Events parked during the commit because one of their writes failed in Redis (a key of
+   * another type, say); the batch's own `parked` entries are not repeated here.
+   */
+  parked: ParkedEvent[];
+}
+
+/**
  * Where runners keep each projection's position, its parked events and the lease that says which
  * runner works on it.
  *
@@ -62,8 +84,12 @@ export interface CheckpointStore {
   readonly transactional: boolean;
   /** The projection's checkpoint: the position of the last event it got past (0 for none). */
   load(projection: string): Promise<number>;
-  /** Moves the checkpoint from `from` to `to`, with the writes and parked events, if it is still at `from`. */
-  commit(projection: string, batch: CheckpointCommit): Promise<boolean>;
+  /**
+   * Moves the checkpoint from `from` to `to`, with the writes and parked events, if it is still at
+   * `from`. A write that fails parks its event, skips that event's later writes and does not stop
+   * the commit; the event's earlier writes stay applied.
+   */
+  commit(projection: string, batch: CheckpointCommit): Promise<CommitResult>;
   /** Back to 0, parked events forgotten. */
   reset(projection: string): Promise<void>;
   /** The parked events, oldest first. */

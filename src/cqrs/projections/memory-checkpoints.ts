@@ -39,13 +39,15 @@ export function memoryCheckpointStore(options: MemoryCheckpointStoreOptions = {}
       return positions.get(projection) ?? 0;
     },
     async commit(projection, { from, to, writes, parked }) {
+      // the runner refuses ctx.write before a handler returns, so no write reaches a commit here
+      // and none can fail halfway
       if (writes.length > 0) {
         throw new PatchbayError('ERR_CQRS_HANDLER', 'memoryCheckpointStore cannot run ctx.write commands');
       }
-      if ((positions.get(projection) ?? 0) !== from) return false;
+      if ((positions.get(projection) ?? 0) !== from) return { committed: false, parked: [] };
       if (parked.length > 0) parkedEvents.set(projection, [...(parkedEvents.get(projection) ?? []), ...parked]);
       positions.set(projection, to);
-      return true;
+      return { committed: true, parked: [] };
     },
     async reset(projection) {
       positions.delete(projection);

@@ -1,7 +1,7 @@
 import { describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 import { defineScript, type RedisArg, type RedisScriptClient, redisKey } from '../../core/redis-script';
-import type { CheckpointStore, ParkedEvent } from './checkpoint-store';
+import type { CheckpointStore, ParkedEvent, ProjectionWrite } from './checkpoint-store';
 import acquireLua from './scripts/acquire.lua';
 import commitLua from './scripts/commit.lua';
 import releaseLua from './scripts/release.lua';
@@ -31,7 +31,10 @@ export interface RedisCheckpointStoreOptions {
  * Checkpoints, parked events and leases in Redis, shared by runner processes. Transactional:
  * `commit` runs the writes handlers queued with `ctx.write` and moves the checkpoint in one Lua
  * script, only if the checkpoint is still where the batch started, so a read model in the same
- * Redis gets each event exactly once, across crashes and competing runners.
+ * Redis gets each write exactly once, across crashes and competing runners. A write that Redis
+ * refuses (a key of another type, say) parks its event with Redis's error and skips the event's
+ * later writes; its earlier writes stay applied (Redis cannot undo them), and the rest of the
+ * batch commits.
  *
  * Keys (`P` = prefix, `N` = projection name): `P{N}:checkpoint` (hash, field `position`),
  * `P{N}:parked` (list of JSON), `P{N}:lease` (string with a TTL). On Redis Cluster, read-model
@@ -81,11 +84,23 @@ export function redisCheckpointStore(
       const keys = [key(projection, 'checkpoint'), key(projection, 'parked')];
       const args: RedisArg[] = [String(from), String(to), parked.length];
       for (const entry of parked) args.push(JSON.stringify(entry));
+      // writes go by event, so the script can park the event of a write that fails; the runner
+      // queues an event's writes together, so one group per run of the same event
+      let countAt = -1;
+      let previous: ProjectionWrite['event'] | undefined;
       for (const write of writes) {
+        if (write.event !== previous) {
+          previous = write.event;
+          args.push(JSON.stringify(write.event), 0);
+          countAt = args.length - 1;
+        }
+        args[countAt] = (args[countAt] as number) + 1;
         keys.push(write.key);
         args.push(write.command, write.args.length, ...write.args);
       }
-      return (await call('commit a checkpoint', () => commitScript.run(redis, keys, args))) === 1;
+      const reply = await call('commit a checkpoint', () => commitScript.run(redis, keys, args));
+      if (reply === 0) return { committed: false, parked: [] };
+      return { committed: true, parked: (reply as string[]).map((entry) => JSON.parse(entry) as ParkedEvent) };
     },
     async reset(projection) {
       await call('reset a checkpoint', () =>

@@ -134,10 +134,13 @@ const MAX_WRITE_ARGS = 7_000;
  * both believe they hold a lease cannot commit the same events twice.
  *
  * Delivery: each event reaches a handler at least once, in position order. Writes queued with
- * `ctx.write` (Redis) are applied exactly once: they commit atomically with the checkpoint. Other
- * side effects of a batch interrupted by a crash are repeated on restart (make them idempotent
- * with `event.position`). A handler that throws is retried, then its event is parked (recorded
- * with the error, reported through `onEvent`) and the projection goes on.
+ * `ctx.write` (Redis) are applied at most once, and exactly once unless Redis refuses one: they
+ * commit atomically with the checkpoint. Other side effects of a batch interrupted by a crash are
+ * repeated on restart (make them idempotent with `event.position`). A handler that throws is
+ * retried, then its event is parked (recorded with the error, reported through `onEvent`) and the
+ * projection goes on. A write Redis refuses at commit (a key of another type, say) parks its event
+ * with Redis's error at once: that event's earlier writes stay applied, its later ones are not
+ * run, and the rest of the batch commits.
  *
  * @example
  * ```ts
@@ -272,7 +275,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
               `ctx.write takes at most ${MAX_WRITE_ARGS} arguments after the key, got ${args.length}: split the write`,
             );
           }
-          writes.push({ command, key, args });
+          writes.push({ command, key, args, event });
         },
       };
       try {
@@ -314,14 +317,22 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       if (signal?.aborted) break;
     }
     if (to === from) return 0;
-    if (!(await checkpoints.commit(name, { from, to, writes, parked }))) {
+    const result = await checkpoints.commit(name, { from, to, writes, parked });
+    if (!result.committed) {
       // another runner moved the checkpoint: our batch is void, start again from where it is
       emit({ type: 'conflict', projection: name, from });
       worker.checkpoint = await checkpoints.load(name);
       return 0;
     }
     worker.checkpoint = to;
-    emit({ type: 'batch', projection: name, from, to, applied });
+    for (const entry of result.parked) {
+      const error = new PatchbayError(
+        'ERR_CQRS_STORE',
+        `a ctx.write of event ${entry.event.position} failed in the commit: ${entry.error}`,
+      );
+      emit({ type: 'parked', projection: name, event: entry.event, attempts: entry.attempts, error });
+    }
+    emit({ type: 'batch', projection: name, from, to, applied: applied - result.parked.length });
     progress.wake();
     return to - from;
   };

@@ -1,27 +1,45 @@
 -- Moves a projection's checkpoint and runs the batch's read-model writes in one atomic step.
 -- KEYS: checkpoint (hash, field position), parked (list of JSON), then one key per write.
--- ARGV: from, to, number of parked entries, the parked JSON entries, then per write:
--- command, argument count, arguments (the write's key is its KEYS entry).
--- Returns 1 when committed, 0 when the checkpoint was not at `from` (another runner moved it).
+-- ARGV: from, to, number of parked entries, the parked JSON entries, then per event with writes:
+-- the event's JSON, its number of writes, then per write: command, argument count, arguments
+-- (the write's key is its KEYS entry).
+-- Returns 0 when the checkpoint was not at `from` (another runner moved it), otherwise the parked
+-- JSON entries of the events whose write failed (none when all went through).
 local current = redis.call('HGET', KEYS[1], 'position') or '0'
 if current ~= ARGV[1] then return 0 end
 local parked = tonumber(ARGV[3])
--- writes before parked entries: Redis keeps what a script did before an error, so a write that
--- fails must stop the script before the parked entries are recorded, or every retry of the
--- batch would record them again
+-- Redis does not undo what a script did before an error, so a failing write must not stop the
+-- script: the checkpoint would stay, and every retry of the batch would apply the writes before
+-- it again. pcall turns the failure into a parked event and the checkpoint still moves.
+local failed = {}
 local a = 4 + parked
 local k = 3
 while a <= #ARGV do
-  local command = ARGV[a]
-  local argc = tonumber(ARGV[a + 1])
-  local args = {}
-  for j = 1, argc do args[j] = ARGV[a + 1 + j] end
-  redis.call(command, KEYS[k], unpack(args))
-  a = a + 2 + argc
-  k = k + 1
+  local event = ARGV[a]
+  local count = tonumber(ARGV[a + 1])
+  a = a + 2
+  local failure
+  for _ = 1, count do
+    local argc = tonumber(ARGV[a + 1])
+    -- the event's writes after its failing one are skipped: a parked event is not half-applied further
+    if not failure then
+      local args = {}
+      for j = 1, argc do args[j] = ARGV[a + 1 + j] end
+      local reply = redis.pcall(ARGV[a], KEYS[k], unpack(args))
+      if type(reply) == 'table' and reply.err then failure = reply.err end
+    end
+    a = a + 2 + argc
+    k = k + 1
+  end
+  if failure then
+    failed[#failed + 1] = '{"event":' .. event .. ',"error":' .. cjson.encode(failure) .. ',"attempts":1}'
+  end
 end
 for p = 4, 3 + parked do
   redis.call('RPUSH', KEYS[2], ARGV[p])
 end
+for _, entry in ipairs(failed) do
+  redis.call('RPUSH', KEYS[2], entry)
+end
 redis.call('HSET', KEYS[1], 'position', ARGV[2])
-return 1
+return failed
