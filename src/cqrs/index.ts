@@ -16,6 +16,7 @@ export type {
   StoredEvent,
 } from './event-store/types';
 export type {
+  Checkpoint,
   CheckpointCommit,
   CheckpointStore,
   CommitResult,

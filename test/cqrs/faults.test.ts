@@ -76,7 +76,7 @@ describe('Redis lost its script cache', () => {
     const store = redisEventStore(redis, { prefix: 'flush:es:' });
     const checkpoints = redisCheckpointStore(redis, { prefix: 'flush:cp:' });
     await store.append('s', [{ type: 'A' }]);
-    await checkpoints.commit('p', { from: 0, to: 1, writes: [], parked: [] });
+    await checkpoints.commit('p', { from: 0, to: 1, generation: 0, writes: [], parked: [] });
     await admin.script('FLUSH');
     await expect(store.append('s', [{ type: 'B' }], { expectedVersion: 1 })).resolves.toEqual({
       version: 2,
@@ -85,7 +85,9 @@ describe('Redis lost its script cache', () => {
     await admin.script('FLUSH');
     const event = { id: 'e2', streamId: 's', type: 'B', version: 2, position: 2, timestamp: 0, data: {}, metadata: {} };
     const write = { command: 'incr', key: 'flush:{p}:model', args: [], event };
-    await expect(checkpoints.commit('p', { from: 1, to: 2, writes: [write], parked: [] })).resolves.toEqual({
+    await expect(
+      checkpoints.commit('p', { from: 1, to: 2, generation: 0, writes: [write], parked: [] }),
+    ).resolves.toEqual({
       committed: true,
       parked: [],
     });

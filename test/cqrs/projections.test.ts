@@ -166,7 +166,7 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     expect(readModel.calls).toBe(callsBefore * 2);
     expect(await readModel.counts()).toEqual(before);
     expect(await readModel.writes()).toBe(placed(300));
-    expect(await checkpoints.load(readModel.projection.name)).toBe(position);
+    expect((await checkpoints.load(readModel.projection.name)).position).toBe(position);
     // still running after the rebuild
     const { position: next } = await store.append('late', [{ type: 'OrderPlaced', data: { customerId: 'c0' } }]);
     await runner.waitFor(next, { timeoutMs: 5_000 });
@@ -183,7 +183,7 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     const runner = createProjectionRunner({ store, projections: [readModel.projection], checkpoints });
     await runner.rebuild(readModel.projection.name);
     expect(await readModel.counts()).toEqual(expectedCounts(50));
-    expect(await checkpoints.load(readModel.projection.name)).toBe(position);
+    expect((await checkpoints.load(readModel.projection.name)).position).toBe(position);
     expect(await checkpoints.acquire(readModel.projection.name, 'someone-else', 1_000)).toBe(true);
   });
 
@@ -212,7 +212,7 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
       }, 5);
     });
     await stopRequested;
-    const checkpoint = await checkpoints.load(first.projection.name);
+    const checkpoint = (await checkpoints.load(first.projection.name)).position;
     expect(checkpoint).toBe(37);
     expect(await first.writes()).toBe(placed(37));
     // the same read model, a new runner on the same checkpoints
@@ -257,7 +257,7 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     held.open();
     await Promise.all([rebuilt, stopped]);
     expect(settled).toEqual(['rebuild', 'stop']);
-    expect(await checkpoints.load(name)).toBe(position);
+    expect((await checkpoints.load(name)).position).toBe(position);
     expect(await checkpoints.acquire(name, 'other-runner', 1_000)).toBe(true);
   });
 
@@ -280,7 +280,7 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     await sleep(450);
     expect(await checkpoints.acquire(name, 'other-runner', 1_000)).toBe(false);
     await rebuilt;
-    expect(await checkpoints.load(name)).toBe(position);
+    expect((await checkpoints.load(name)).position).toBe(position);
   });
 
   it('a rebuild whose lease another runner took mid-way rejects with ERR_CQRS_LEASE', async () => {
@@ -305,7 +305,8 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     // the first batch outlives the lease; another runner takes the projection and commits first
     await sleep(80);
     expect(await checkpoints.acquire(name, 'other-runner', 5_000)).toBe(true);
-    expect(await checkpoints.commit(name, { from: 0, to: 3, writes: [], parked: [] })).toMatchObject({
+    const { generation } = await checkpoints.load(name);
+    expect(await checkpoints.commit(name, { from: 0, to: 3, generation, writes: [], parked: [] })).toMatchObject({
       committed: true,
     });
     held.open();
@@ -340,7 +341,7 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     held.open();
     await Promise.all([first, second]);
     // the event in hand was committed before either stop() resolved
-    expect(await checkpoints.load(name)).toBe(position);
+    expect((await checkpoints.load(name)).position).toBe(position);
     await expect(runner.stop()).resolves.toBeUndefined();
   });
 
@@ -432,16 +433,16 @@ describe('checkpoint stores', () => {
     '%s: commits only from the checkpoint it is at (fencing), and leases exclude others',
     async (_name, make) => {
       const checkpoints = make();
-      expect(await checkpoints.load('p')).toBe(0);
-      expect(await checkpoints.commit('p', { from: 0, to: 10, writes: [], parked: [] })).toEqual({
+      expect((await checkpoints.load('p')).position).toBe(0);
+      expect(await checkpoints.commit('p', { from: 0, to: 10, generation: 0, writes: [], parked: [] })).toEqual({
         committed: true,
         parked: [],
       });
-      expect(await checkpoints.commit('p', { from: 0, to: 20, writes: [], parked: [] })).toEqual({
+      expect(await checkpoints.commit('p', { from: 0, to: 20, generation: 0, writes: [], parked: [] })).toEqual({
         committed: false,
         parked: [],
       });
-      expect(await checkpoints.load('p')).toBe(10);
+      expect((await checkpoints.load('p')).position).toBe(10);
       expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
       expect(await checkpoints.acquire('p', 'b', 60_000)).toBe(false);
       expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
@@ -452,7 +453,24 @@ describe('checkpoint stores', () => {
       await new Promise((resolve) => setTimeout(resolve, 60));
       expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
       await checkpoints.reset('p');
-      expect(await checkpoints.load('p')).toBe(0);
+      expect((await checkpoints.load('p')).position).toBe(0);
+    },
+  );
+
+  it.each(stores)(
+    '%s: commits only at the generation it loaded; fence and reset bump it (rebuild fencing)',
+    async (_name, make) => {
+      const checkpoints = make();
+      expect(await checkpoints.load('p')).toEqual({ position: 0, generation: 0 });
+      await checkpoints.commit('p', { from: 0, to: 10, generation: 0, writes: [], parked: [] });
+      expect(await checkpoints.fence('p')).toBe(1);
+      expect(await checkpoints.load('p')).toEqual({ position: 10, generation: 1 });
+      const stale = { from: 10, to: 20, generation: 0, writes: [], parked: [] };
+      expect(await checkpoints.commit('p', stale)).toEqual({ committed: false, parked: [] });
+      expect(await checkpoints.reset('p')).toBe(2);
+      expect(await checkpoints.load('p')).toEqual({ position: 0, generation: 2 });
+      expect(await checkpoints.commit('p', { ...stale, from: 0, generation: 1 })).toMatchObject({ committed: false });
+      expect(await checkpoints.commit('p', { ...stale, from: 0, generation: 2 })).toMatchObject({ committed: true });
     },
   );
 
@@ -460,15 +478,27 @@ describe('checkpoint stores', () => {
     const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}fence:` });
     const key = `${prefix}fence:{p}:model`;
     const event = storedEvent(1);
-    await checkpoints.commit('p', { from: 0, to: 5, writes: [{ command: 'incr', key, args: [], event }], parked: [] });
-    const refused = await checkpoints.commit('p', {
-      from: 0,
-      to: 9,
-      writes: [{ command: 'incr', key, args: [], event }],
-      parked: [],
-    });
+    const write = { command: 'incr', key, args: [], event };
+    await checkpoints.commit('p', { from: 0, to: 5, generation: 0, writes: [write], parked: [] });
+    const refused = await checkpoints.commit('p', { from: 0, to: 9, generation: 0, writes: [write], parked: [] });
     expect(refused).toEqual({ committed: false, parked: [] });
     expect(await redis.get(key)).toBe('1');
+    expect(await checkpoints.fence('p')).toBe(1);
+    const stale = await checkpoints.commit('p', { from: 5, to: 9, generation: 0, writes: [write], parked: [] });
+    expect(stale).toEqual({ committed: false, parked: [] });
+    expect(await redis.get(key)).toBe('1');
+  });
+
+  it('redis: a checkpoint written before generations existed is generation 0', async () => {
+    const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}old:` });
+    await redis.hset(`${prefix}old:{p}:checkpoint`, 'position', '7');
+    expect(await checkpoints.load('p')).toEqual({ position: 7, generation: 0 });
+    expect(await checkpoints.commit('p', { from: 7, to: 9, generation: 0, writes: [], parked: [] })).toEqual({
+      committed: true,
+      parked: [],
+    });
+    expect(await checkpoints.reset('p')).toBe(1);
+    expect(await checkpoints.load('p')).toEqual({ position: 0, generation: 1 });
   });
 
   it('redis: a write that fails parks its event and skips its later writes; the rest commits once', async () => {
@@ -480,6 +510,7 @@ describe('checkpoint stores', () => {
     const batch = {
       from: 0,
       to: 4,
+      generation: 0,
       writes: [
         { command: 'incr', key: key('count'), args: [], event: first },
         { command: 'incr', key: key('before'), args: [], event: bad },
@@ -493,7 +524,7 @@ describe('checkpoint stores', () => {
     const writeParked = { event: bad, error: expect.stringContaining('not an integer'), attempts: 1 };
     expect(result).toEqual({ committed: true, parked: [writeParked] });
     expect(await checkpoints.parked('p')).toEqual([handlerParked, writeParked]);
-    expect(await checkpoints.load('p')).toBe(4);
+    expect((await checkpoints.load('p')).position).toBe(4);
     // Redis cannot undo the event's write before the failing one; the one after it never ran
     expect(await redis.mget(key('count'), key('before'), key('after'))).toEqual(['2', '1', null]);
     expect(await checkpoints.commit('p', batch)).toEqual({ committed: false, parked: [] });
@@ -570,6 +601,75 @@ describe('ctx.write bounds', () => {
   });
 });
 
+describe('rebuild fencing', () => {
+  it('a runner that lost its lease mid-batch cannot commit that batch into a rebuilt read model', async () => {
+    const store = redisEventStore(redis, { prefix: `${prefix}staleES:` });
+    const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}staleCP:` });
+    const countKey = `${prefix}staleCP:{stale}:count`;
+    const held = gate();
+    const staleProjection = defineProjection<{ A: null }>({
+      name: 'stale',
+      handlers: {
+        A: async (event, ctx) => {
+          if (event.position === 11) {
+            held.entered();
+            await held.opened;
+          }
+          ctx.write('incr', countKey);
+        },
+      },
+    });
+    let staleCommitted!: (event: ProjectionRunnerEvent) => void;
+    const staleOutcome = new Promise<ProjectionRunnerEvent>((resolve) => {
+      staleCommitted = resolve;
+    });
+    const stale = createProjectionRunner({
+      store,
+      checkpoints,
+      projections: [staleProjection],
+      pollMs: 10,
+      leaseMs: 50,
+      owner: 'stale',
+      onEvent: (event) => {
+        if ((event.type === 'batch' || event.type === 'conflict') && event.from === 10) staleCommitted(event);
+      },
+    });
+    const ten = Array.from({ length: 10 }, () => ({ type: 'A' }));
+    await store.append('s', ten);
+    stale.start();
+    try {
+      await stale.waitFor(10, { timeoutMs: 2_000 });
+      await store.append('s', ten);
+      await held.reached;
+      // the stale runner holds events 11..20 past its lease, as a paused process would
+      await sleep(80);
+      const admin = createProjectionRunner({
+        store,
+        checkpoints,
+        owner: 'admin',
+        projections: [
+          defineProjection<{ A: null }>({
+            name: 'stale',
+            handlers: { A: (_event, ctx) => ctx.write('incr', countKey) },
+            reset: async () => {
+              await redis.del(countKey);
+              // the stale runner wakes up and commits while the read model is empty
+              held.open();
+              expect(await staleOutcome).toMatchObject({ type: 'conflict' });
+            },
+          }),
+        ],
+      });
+      await admin.rebuild('stale');
+    } finally {
+      held.open();
+      await stale.stop();
+    }
+    expect((await checkpoints.load('stale')).position).toBe(20);
+    expect(await redis.get(countKey)).toBe('20');
+  });
+});
+
 describe('ctx.write refused by Redis', () => {
   it('parks the event with the Redis error, applies the other events once, and moves on', async () => {
     const store = redisEventStore(redis, { prefix: `${prefix}wrongES:` });
@@ -604,7 +704,7 @@ describe('ctx.write refused by Redis', () => {
     } finally {
       await runner.stop();
     }
-    expect(await checkpoints.load('wrong')).toBe(3);
+    expect((await checkpoints.load('wrong')).position).toBe(3);
     // the two A events once each, and B's write before its failing one: Redis cannot undo it
     expect(await redis.get(countKey)).toBe('3');
     expect(await redis.lrange(listKey, 0, -1)).toEqual(['x']);

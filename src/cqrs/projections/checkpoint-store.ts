@@ -34,11 +34,29 @@ export interface ParkedEvent {
 }
 
 /**
+ * Where a projection is, as {@link CheckpointStore.load} reads it.
+ *
+ * @example
+ * ```ts
+ * const { position, generation }: Checkpoint = await checkpoints.load('orders-by-customer');
+ * ```
+ */
+export interface Checkpoint {
+  /** The position of the last event the projection got past (0 for none). */
+  position: number;
+  /**
+   * Bumped by every `fence` and `reset` (a rebuild), 0 before the first one: a commit carrying an
+   * older generation is refused, so a batch read before a rebuild never lands in the rebuilt model.
+   */
+  generation: number;
+}
+
+/**
  * One batch for {@link CheckpointStore.commit}.
  *
  * @example
  * ```ts
- * const ok = await checkpoints.commit('orders', { from: 100, to: 200, writes: [], parked: [] } satisfies CheckpointCommit);
+ * const ok = await checkpoints.commit('orders', { from: 100, to: 200, generation: 0, writes: [], parked: [] } satisfies CheckpointCommit);
  * ```
  */
 export interface CheckpointCommit {
@@ -46,6 +64,8 @@ export interface CheckpointCommit {
   from: number;
   /** The position of the batch's last event. */
   to: number;
+  /** The generation the batch's checkpoint was loaded at; the commit fails unless it is still current. */
+  generation: number;
   writes: readonly ProjectionWrite[];
   parked: readonly ParkedEvent[];
 }
@@ -60,7 +80,7 @@ export interface CheckpointCommit {
  * ```
  */
 export interface CommitResult {
-  /** False when the checkpoint was no longer at `from`: nothing was written. */
+  /** False when the checkpoint was no longer at `from` or at `generation`: nothing was written. */
   committed: boolean;
   /**
    * Events parked during the commit because one of their writes failed in Redis (a key of
@@ -76,22 +96,24 @@ export interface CommitResult {
  * @example
  * ```ts
  * const checkpoints: CheckpointStore = memoryCheckpointStore();
- * const position = await checkpoints.load('orders-by-customer');
+ * const { position } = await checkpoints.load('orders-by-customer');
  * ```
  */
 export interface CheckpointStore {
   /** True when `commit` can run `writes` atomically with the checkpoint. */
   readonly transactional: boolean;
-  /** The projection's checkpoint: the position of the last event it got past (0 for none). */
-  load(projection: string): Promise<number>;
+  /** The projection's checkpoint and its generation (both 0 for a projection never committed). */
+  load(projection: string): Promise<Checkpoint>;
   /**
    * Moves the checkpoint from `from` to `to`, with the writes and parked events, if it is still at
-   * `from`. A write that fails parks its event, skips that event's later writes and does not stop
+   * `from` and `generation`. A write that fails parks its event, skips that event's later writes and does not stop
    * the commit; the event's earlier writes stay applied.
    */
   commit(projection: string, batch: CheckpointCommit): Promise<CommitResult>;
-  /** Back to 0, parked events forgotten. */
-  reset(projection: string): Promise<void>;
+  /** Bumps the generation, so that no commit of a batch loaded before goes through; returns the new one. */
+  fence(projection: string): Promise<number>;
+  /** Back to 0, parked events forgotten, generation bumped as `fence` does; returns the new generation. */
+  reset(projection: string): Promise<number>;
   /** The parked events, oldest first. */
   parked(projection: string): Promise<ParkedEvent[]>;
   /** Takes or renews the lease of `projection` for `owner` for `ttlMs`; false when someone else holds it. */

@@ -31,27 +31,39 @@ export function memoryCheckpointStore(options: MemoryCheckpointStoreOptions = {}
   const { clock = systemClock } = options;
   if (typeof clock?.now !== 'function') throw new PatchbayError('ERR_CQRS_OPTIONS', 'clock must have a now() method');
   const positions = new Map<string, number>();
+  const generations = new Map<string, number>();
+  const bump = (projection: string): number => {
+    const generation = (generations.get(projection) ?? 0) + 1;
+    generations.set(projection, generation);
+    return generation;
+  };
   const parkedEvents = new Map<string, ParkedEvent[]>();
   const leases = new Map<string, { owner: string; until: number }>();
   return {
     transactional: false,
     async load(projection) {
-      return positions.get(projection) ?? 0;
+      return { position: positions.get(projection) ?? 0, generation: generations.get(projection) ?? 0 };
     },
-    async commit(projection, { from, to, writes, parked }) {
+    async commit(projection, { from, to, generation, writes, parked }) {
       // the runner refuses ctx.write before a handler returns, so no write reaches a commit here
       // and none can fail halfway
       if (writes.length > 0) {
         throw new PatchbayError('ERR_CQRS_HANDLER', 'memoryCheckpointStore cannot run ctx.write commands');
       }
-      if ((positions.get(projection) ?? 0) !== from) return { committed: false, parked: [] };
+      if ((positions.get(projection) ?? 0) !== from || (generations.get(projection) ?? 0) !== generation) {
+        return { committed: false, parked: [] };
+      }
       if (parked.length > 0) parkedEvents.set(projection, [...(parkedEvents.get(projection) ?? []), ...parked]);
       positions.set(projection, to);
       return { committed: true, parked: [] };
     },
+    async fence(projection) {
+      return bump(projection);
+    },
     async reset(projection) {
       positions.delete(projection);
       parkedEvents.delete(projection);
+      return bump(projection);
     },
     async parked(projection) {
       return [...(parkedEvents.get(projection) ?? [])];

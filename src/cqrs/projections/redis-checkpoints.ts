@@ -5,14 +5,24 @@ import type { CheckpointStore, ParkedEvent, ProjectionWrite } from './checkpoint
 import acquireLua from './scripts/acquire.lua';
 import commitLua from './scripts/commit.lua';
 import releaseLua from './scripts/release.lua';
+import resetLua from './scripts/reset.lua';
 
 // the commit takes a variable number of keys: the checkpoint and parked list, then one per write
 const commitScript = defineScript({ name: 'cqrs:commit', lua: commitLua, keys: 'any' });
 const acquireScript = defineScript({ name: 'cqrs:acquire', lua: acquireLua, keys: 1 });
 const releaseScript = defineScript({ name: 'cqrs:release', lua: releaseLua, keys: 1 });
-const loadScript = defineScript({ name: 'cqrs:load', lua: "return redis.call('HGET', KEYS[1], 'position')", keys: 1 });
+const loadScript = defineScript({
+  name: 'cqrs:load',
+  lua: "return redis.call('HMGET', KEYS[1], 'position', 'generation')",
+  keys: 1,
+});
+const fenceScript = defineScript({
+  name: 'cqrs:fence',
+  lua: "return redis.call('HINCRBY', KEYS[1], 'generation', 1)",
+  keys: 1,
+});
 const parkedScript = defineScript({ name: 'cqrs:parked', lua: "return redis.call('LRANGE', KEYS[1], 0, -1)", keys: 1 });
-const resetScript = defineScript({ name: 'cqrs:reset', lua: "return redis.call('DEL', KEYS[1], KEYS[2])", keys: 2 });
+const resetScript = defineScript({ name: 'cqrs:reset', lua: resetLua, keys: 2 });
 
 /**
  * Options of {@link redisCheckpointStore}.
@@ -36,7 +46,8 @@ export interface RedisCheckpointStoreOptions {
  * later writes; its earlier writes stay applied (Redis cannot undo them), and the rest of the
  * batch commits.
  *
- * Keys (`P` = prefix, `N` = projection name): `P{N}:checkpoint` (hash, field `position`),
+ * Keys (`P` = prefix, `N` = projection name): `P{N}:checkpoint` (hash, fields `position` and
+ * `generation`),
  * `P{N}:parked` (list of JSON), `P{N}:lease` (string with a TTL). On Redis Cluster, read-model
  * keys written with `ctx.write` must carry the hash tag `{N}` too, so that they share the slot.
  *
@@ -76,13 +87,14 @@ export function redisCheckpointStore(
   return {
     transactional: true,
     async load(projection) {
-      return Number(
-        (await call('load a checkpoint', () => loadScript.run(redis, [key(projection, 'checkpoint')], []))) ?? 0,
-      );
+      const [position, generation] = (await call('load a checkpoint', () =>
+        loadScript.run(redis, [key(projection, 'checkpoint')], []),
+      )) as [string | null, string | null];
+      return { position: Number(position ?? 0), generation: Number(generation ?? 0) };
     },
-    async commit(projection, { from, to, writes, parked }) {
+    async commit(projection, { from, to, generation, writes, parked }) {
       const keys = [key(projection, 'checkpoint'), key(projection, 'parked')];
-      const args: RedisArg[] = [String(from), String(to), parked.length];
+      const args: RedisArg[] = [String(from), String(generation), String(to), parked.length];
       for (const entry of parked) args.push(JSON.stringify(entry));
       // writes go by event, so the script can park the event of a write that fails; the runner
       // queues an event's writes together, so one group per run of the same event
@@ -102,9 +114,16 @@ export function redisCheckpointStore(
       if (reply === 0) return { committed: false, parked: [] };
       return { committed: true, parked: (reply as string[]).map((entry) => JSON.parse(entry) as ParkedEvent) };
     },
+    async fence(projection) {
+      return Number(
+        await call('fence a checkpoint', () => fenceScript.run(redis, [key(projection, 'checkpoint')], [])),
+      );
+    },
     async reset(projection) {
-      await call('reset a checkpoint', () =>
-        resetScript.run(redis, [key(projection, 'checkpoint'), key(projection, 'parked')], []),
+      return Number(
+        await call('reset a checkpoint', () =>
+          resetScript.run(redis, [key(projection, 'checkpoint'), key(projection, 'parked')], []),
+        ),
       );
     },
     async parked(projection) {

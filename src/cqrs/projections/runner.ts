@@ -109,6 +109,8 @@ interface Worker {
   readonly projection: Projection;
   readonly handles: ReadonlySet<string>;
   checkpoint: number;
+  // the checkpoint's generation when it was loaded; a rebuild elsewhere bumps it and voids our batch
+  generation: number;
   leased: boolean;
   leaseRenewAt: number;
   // batches and rebuilds of one projection never overlap
@@ -130,8 +132,9 @@ const MAX_WRITE_ARGS = 7_000;
  * Creates a projection runner. Each projection has one worker; a worker holds the projection's
  * lease in the checkpoint store while it works, so several runners (processes) on one Redis share
  * the projections between them, and a dead runner's projections move to another within `leaseMs`.
- * A batch commits only if the checkpoint is still where it started, so even two runners that
- * both believe they hold a lease cannot commit the same events twice.
+ * A batch commits only if the checkpoint is still where it started, and at the same generation
+ * (which a rebuild bumps), so even two runners that both believe they hold a lease cannot commit
+ * the same events twice, nor a batch read before a rebuild into the rebuilt read model.
  *
  * Delivery: each event reaches a handler at least once, in position order. Writes queued with
  * `ctx.write` (Redis) are applied at most once, and exactly once unless Redis refuses one: they
@@ -194,6 +197,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       projection,
       handles: new Set(projection.eventTypes),
       checkpoint: 0,
+      generation: 0,
       leased: false,
       leaseRenewAt: 0,
       lock: Promise.resolve(),
@@ -240,7 +244,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     worker.leaseRenewAt = clock.now() + leaseMs / 3;
     if (!worker.leased) {
       // load before claiming, so a failed load cannot leave a stale checkpoint behind a held lease
-      worker.checkpoint = await checkpoints.load(name);
+      ({ position: worker.checkpoint, generation: worker.generation } = await checkpoints.load(name));
       worker.leased = true;
       emit({ type: 'lease-acquired', projection: name, checkpoint: worker.checkpoint });
     }
@@ -317,11 +321,12 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       if (signal?.aborted) break;
     }
     if (to === from) return 0;
-    const result = await checkpoints.commit(name, { from, to, writes, parked });
+    const result = await checkpoints.commit(name, { from, to, generation: worker.generation, writes, parked });
     if (!result.committed) {
-      // another runner moved the checkpoint: our batch is void, start again from where it is
+      // another runner moved the checkpoint, or a rebuild fenced it: our batch is void, start
+      // again from where it is
       emit({ type: 'conflict', projection: name, from });
-      worker.checkpoint = await checkpoints.load(name);
+      ({ position: worker.checkpoint, generation: worker.generation } = await checkpoints.load(name));
       return 0;
     }
     worker.checkpoint = to;
@@ -374,8 +379,13 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
         throw new PatchbayError('ERR_CQRS_LEASE', `another runner holds projection ${name}; rebuild it there`);
       }
       await exclusive(worker, async () => {
+        // fence before emptying the read model: a runner that lost the lease in the middle of a batch
+        // (paused past leaseMs) could otherwise commit that batch into the emptied model, and the
+        // replay would apply its events again. The reset fences once more, for a runner that
+        // reloaded the checkpoint in between.
+        await checkpoints.fence(name);
         await worker.projection.reset();
-        await checkpoints.reset(name);
+        worker.generation = await checkpoints.reset(name);
         worker.checkpoint = 0;
         // replay batch by batch up to the head, renewing the lease as the worker would: a replay
         // of a long log outlives the lease taken at its start, and the worker waits meanwhile
@@ -442,7 +452,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
           while (!signal.aborted) {
             const committed = progress.generation();
             const reached = await Promise.all(names.map((name) => checkpoints.load(name)));
-            if (reached.every((at) => at >= position)) return;
+            if (reached.every((at) => at.position >= position)) return;
             await progress.wait(pollMs, signal, committed);
           }
         },

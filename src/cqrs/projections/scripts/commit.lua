@@ -1,18 +1,20 @@
 -- Moves a projection's checkpoint and runs the batch's read-model writes in one atomic step.
--- KEYS: checkpoint (hash, field position), parked (list of JSON), then one key per write.
--- ARGV: from, to, number of parked entries, the parked JSON entries, then per event with writes:
--- the event's JSON, its number of writes, then per write: command, argument count, arguments
--- (the write's key is its KEYS entry).
--- Returns 0 when the checkpoint was not at `from` (another runner moved it), otherwise the parked
--- JSON entries of the events whose write failed (none when all went through).
-local current = redis.call('HGET', KEYS[1], 'position') or '0'
-if current ~= ARGV[1] then return 0 end
-local parked = tonumber(ARGV[3])
+-- KEYS: checkpoint (hash, fields position and generation), parked (list of JSON), then one key
+-- per write.
+-- ARGV: from, generation, to, number of parked entries, the parked JSON entries, then per event
+-- with writes: the event's JSON, its number of writes, then per write: command, argument count,
+-- arguments (the write's key is its KEYS entry).
+-- Returns 0 when the checkpoint was not at `from` and `generation` (another runner moved it, or a
+-- rebuild fenced it), otherwise the parked JSON entries of the events whose write failed.
+local checkpoint = redis.call('HMGET', KEYS[1], 'position', 'generation')
+-- a checkpoint written before generations existed has none: it is generation 0
+if (checkpoint[1] or '0') ~= ARGV[1] or (checkpoint[2] or '0') ~= ARGV[2] then return 0 end
+local parked = tonumber(ARGV[4])
 -- Redis does not undo what a script did before an error, so a failing write must not stop the
 -- script: the checkpoint would stay, and every retry of the batch would apply the writes before
 -- it again. pcall turns the failure into a parked event and the checkpoint still moves.
 local failed = {}
-local a = 4 + parked
+local a = 5 + parked
 local k = 3
 while a <= #ARGV do
   local event = ARGV[a]
@@ -35,11 +37,11 @@ while a <= #ARGV do
     failed[#failed + 1] = '{"event":' .. event .. ',"error":' .. cjson.encode(failure) .. ',"attempts":1}'
   end
 end
-for p = 4, 3 + parked do
+for p = 5, 4 + parked do
   redis.call('RPUSH', KEYS[2], ARGV[p])
 end
 for _, entry in ipairs(failed) do
   redis.call('RPUSH', KEYS[2], entry)
 end
-redis.call('HSET', KEYS[1], 'position', ARGV[2])
+redis.call('HSET', KEYS[1], 'position', ARGV[3])
 return failed
