@@ -1,4 +1,4 @@
-import { assertNumber } from '../core/assert';
+import { assertBoolean, assertNumber } from '../core/assert';
 import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
@@ -40,7 +40,7 @@ export interface ReconnectingEventSourceOptions {
   method?: string;
   /** Request body, for `POST` streams. */
   body?: string;
-  /** Send cookies cross-origin (`credentials: 'include'`). Default false. */
+  /** Send cookies cross-origin (`credentials: 'include'`): a boolean. Default false. */
   withCredentials?: boolean;
   /**
    * Reconnect delays: exponential with full jitter, never below the server's `retry:`. Default 1 s
@@ -143,6 +143,7 @@ export class ReconnectingEventSource extends EventTarget {
     super();
     this.url = new URL(String(url), globalThis.location?.href).href;
     this.withCredentials = options.withCredentials ?? false;
+    assertBoolean(this.withCredentials, 'withCredentials', 'ERR_REALTIME_OPTIONS');
     if (options.maxRetries !== undefined)
       assertNumber(options.maxRetries, 'maxRetries', 'ERR_REALTIME_OPTIONS', { min: 0, integer: true });
     if (options.idleTimeoutMs !== undefined)
