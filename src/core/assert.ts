@@ -91,3 +91,21 @@ export function assertAbortSignal(value: unknown, name: string, code: string): a
     throw new PatchbayError(code, `${name} must be an AbortSignal, got ${describe(value)}`);
   }
 }
+
+/**
+ * Parses `value` (a string or URL) as an absolute URL, and throws a {@link PatchbayError} with
+ * `code` unless it is one, with one of `protocols` when given (like `['https:', 'http:']`).
+ */
+export function assertUrl(value: unknown, name: string, code: string, protocols?: readonly string[]): URL {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' || value instanceof URL ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (protocols !== undefined && !protocols.includes(url.protocol))) {
+    const kind = protocols === undefined ? 'an absolute URL' : `an absolute ${protocols.join(' or ')} URL`;
+    throw new PatchbayError(code, `${name} must be ${kind}, got ${describe(String(value))}`);
+  }
+  return url;
+}
