@@ -148,6 +148,15 @@ describe('ReconnectingEventSource', () => {
     },
   );
 
+  it.each(['not a url', 'ws://example.com/', '/stream', 42])(
+    'refuses url %j with ERR_REALTIME_INPUT, not a TypeError',
+    (url) => {
+      expect(() => new ReconnectingEventSource(url as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_REALTIME_INPUT' }),
+      );
+    },
+  );
+
   it('refuses a maxEventLength that is not a positive number', () => {
     expect(() => new ReconnectingEventSource('http://127.0.0.1:1/', { maxEventLength: 0 })).toThrow(
       expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }),
