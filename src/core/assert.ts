@@ -40,3 +40,72 @@ export function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
+
+/** Throws a {@link PatchbayError} with `code` unless `value` is a boolean: a string `'false'` would read as true. */
+export function assertBoolean(value: unknown, name: string, code: string): asserts value is boolean {
+  if (typeof value !== 'boolean') {
+    throw new PatchbayError(code, `${name} must be a boolean, got ${describe(value)}`);
+  }
+}
+
+/** Throws a {@link PatchbayError} with `code` unless `value` is a function. */
+export function assertFunction(
+  value: unknown,
+  name: string,
+  code: string,
+): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') {
+    throw new PatchbayError(code, `${name} must be a function, got ${describe(value)}`);
+  }
+}
+
+/**
+ * Throws a {@link PatchbayError} with `code` unless `value` is an options object (not null, not
+ * an array), so a factory reports its own code rather than a TypeError on the first property read.
+ */
+export function assertOptionsObject(value: unknown, name: string, code: string): asserts value is object {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new PatchbayError(code, `${name} must be an object, got ${describe(value)}`);
+  }
+}
+
+/** Throws a {@link PatchbayError} with `code` unless `value` has a `now()` method, as a `Clock` does. */
+export function assertClock(value: unknown, name: string, code: string): void {
+  if (typeof (value as { now?: unknown } | null | undefined)?.now !== 'function') {
+    throw new PatchbayError(code, `${name} must be an object with a now() method, got ${describe(value)}`);
+  }
+}
+
+/**
+ * Throws a {@link PatchbayError} with `code` unless `value` is an `AbortSignal`. Duck-typed, so a
+ * signal from another realm or polyfill passes; these are the members the library calls.
+ */
+export function assertAbortSignal(value: unknown, name: string, code: string): asserts value is AbortSignal {
+  const signal = value as Partial<AbortSignal> | null | undefined;
+  if (
+    typeof signal?.aborted !== 'boolean' ||
+    typeof signal.throwIfAborted !== 'function' ||
+    typeof signal.addEventListener !== 'function' ||
+    typeof signal.removeEventListener !== 'function'
+  ) {
+    throw new PatchbayError(code, `${name} must be an AbortSignal, got ${describe(value)}`);
+  }
+}
+
+/**
+ * Parses `value` (a string or URL) as an absolute URL, and throws a {@link PatchbayError} with
+ * `code` unless it is one, with one of `protocols` when given (like `['https:', 'http:']`).
+ */
+export function assertUrl(value: unknown, name: string, code: string, protocols?: readonly string[]): URL {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' || value instanceof URL ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (protocols !== undefined && !protocols.includes(url.protocol))) {
+    const kind = protocols === undefined ? 'an absolute URL' : `an absolute ${protocols.join(' or ')} URL`;
+    throw new PatchbayError(code, `${name} must be ${kind}, got ${describe(String(value))}`);
+  }
+  return url;
+}

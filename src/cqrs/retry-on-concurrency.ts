@@ -1,4 +1,4 @@
-import { assertNumber, describe } from '../core/assert';
+import { assertNumber, assertOptionsObject, describe } from '../core/assert';
 import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import { sleep } from '../core/timeout';
@@ -32,6 +32,7 @@ export interface RetryOnConcurrencyOptions {
  * ```
  */
 export function retryOnConcurrency(options: RetryOnConcurrencyOptions = {}): Middleware {
+  assertOptionsObject(options, 'retryOnConcurrency options', 'ERR_CQRS_OPTIONS');
   const { attempts = 3, backoff: backoffOptions = { initialMs: 5, maxMs: 200 } } = options;
   assertNumber(attempts, 'retryOnConcurrency attempts', 'ERR_CQRS_OPTIONS', { min: 1, integer: true });
   if (typeof backoffOptions !== 'object' || backoffOptions === null) {

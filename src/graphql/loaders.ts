@@ -1,4 +1,5 @@
 import DataLoader, { type BatchLoadFn } from 'dataloader';
+import { assertOptionsObject } from '../core/assert';
 import { optionsError } from './limits';
 
 /**
@@ -66,6 +67,7 @@ export function createLoaders<T extends LoaderBatchFunctions>(
   for (const [name, fn] of Object.entries(batchFns)) {
     if (typeof fn !== 'function') throw optionsError(`batchFns.${name} must be a function`);
   }
+  assertOptionsObject(options, 'createLoaders options', 'ERR_GRAPHQL_OPTIONS');
   const { maxBatchSize } = options;
   if (maxBatchSize !== undefined && (!Number.isInteger(maxBatchSize) || maxBatchSize < 1)) {
     throw optionsError(`maxBatchSize must be an integer >= 1, got ${String(maxBatchSize)}`);

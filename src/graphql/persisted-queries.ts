@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { assertOptionsObject } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import { defineScript, type RedisScriptClient, redisKey } from '../core/redis-script';
 import { optionsError } from './limits';
@@ -118,6 +119,7 @@ export interface PersistedQueries {
  * ```
  */
 export function persistedQueries(options: PersistedQueriesOptions = {}): PersistedQueries {
+  assertOptionsObject(options, 'persistedQueries options', 'ERR_GRAPHQL_OPTIONS');
   const { mode = 'apq', manifest } = options;
   if (mode !== 'apq' && mode !== 'allowlist')
     throw optionsError(`mode must be 'apq' or 'allowlist', got ${String(mode)}`);
@@ -232,6 +234,7 @@ export interface MemoryPersistedQueryStoreOptions {
  * ```
  */
 export function memoryPersistedQueryStore(options: MemoryPersistedQueryStoreOptions = {}): PersistedQueryStore {
+  assertOptionsObject(options, 'memoryPersistedQueryStore options', 'ERR_GRAPHQL_OPTIONS');
   const { maxEntries = 10_000, maxTotalLength = 16 * 1024 * 1024 } = options;
   if (!Number.isInteger(maxEntries) || maxEntries < 1) throw optionsError('maxEntries must be an integer >= 1');
   if (!Number.isInteger(maxTotalLength) || maxTotalLength < 1) {
@@ -310,6 +313,7 @@ export function redisPersistedQueryStore(
   redis: RedisScriptClient,
   options: RedisPersistedQueryStoreOptions = {},
 ): PersistedQueryStore {
+  assertOptionsObject(options, 'redisPersistedQueryStore options', 'ERR_GRAPHQL_OPTIONS');
   const { prefix = 'pb:pq:', ttlSeconds = 7 * 24 * 3_600 } = options;
   if (typeof redis?.evalsha !== 'function') throw optionsError('redis must be an ioredis client');
   if (typeof prefix !== 'string') throw optionsError('prefix must be a string');

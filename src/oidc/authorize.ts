@@ -1,4 +1,4 @@
-import { assertNonEmptyString, assertNumber } from '../core/assert';
+import { assertFunction, assertNonEmptyString, assertNumber, assertUrl, describe } from '../core/assert';
 import type { ProviderMetadata } from './discovery';
 import { OidcError } from './errors';
 import { type Fetch, fetchJson } from './http';
@@ -14,6 +14,7 @@ import { checkVerifier } from './pkce';
  */
 export interface AuthorizationParams {
   clientId: string;
+  /** An absolute URL, as registered with the provider. */
   redirectUri: string;
   /** Space-separated scopes; `openid` is added when missing. Default `openid`. */
   scope?: string;
@@ -21,10 +22,11 @@ export interface AuthorizationParams {
   nonce?: string;
   /** The S256 PKCE challenge from {@link createPkce}. */
   codeChallenge: string;
-  /** Further parameters (`prompt`, `login_hint`, `max_age`, ...); they may not replace the ones above. */
+  /** Further parameters (`prompt`, `login_hint`, `max_age`, ...) as strings; they may not replace the ones above. */
   extra?: Record<string, string>;
 }
 
+const HTTP = ['https:', 'http:'];
 const RESERVED = [
   'response_type',
   'client_id',
@@ -65,9 +67,22 @@ export function authorizationUrl(metadata: ProviderMetadata, params: Authorizati
     assertNonEmptyString(value, name, 'ERR_OIDC_INPUT');
   }
   if (nonce !== undefined) assertNonEmptyString(nonce, 'nonce', 'ERR_OIDC_INPUT');
+  // the provider compares it with the registered one, so a relative or mangled one fails only there
+  assertUrl(redirectUri, 'redirectUri', 'ERR_OIDC_INPUT');
+  if (
+    typeof extra !== 'object' ||
+    extra === null ||
+    Array.isArray(extra) ||
+    Object.values(extra).some((value) => typeof value !== 'string')
+  ) {
+    throw new OidcError(
+      'ERR_OIDC_INPUT',
+      `extra must be an object of parameter names to strings, got ${describe(extra)}`,
+    );
+  }
+  const url = assertUrl(metadata.authorization_endpoint, 'metadata.authorization_endpoint', 'ERR_OIDC_INPUT', HTTP);
   const clash = Object.keys(extra).find((name) => RESERVED.includes(name));
   if (clash) throw new OidcError('ERR_OIDC_INPUT', `extra may not set ${clash}; use the named parameter`);
-  const url = new URL(metadata.authorization_endpoint);
   const scopes = scope.split(' ').filter(Boolean);
   const query: Record<string, string> = {
     response_type: 'code',
@@ -168,6 +183,7 @@ export async function exchangeCode(metadata: ProviderMetadata, params: ExchangeC
   checkVerifier(codeVerifier);
   if (clientSecret !== undefined) assertNonEmptyString(clientSecret, 'clientSecret', 'ERR_OIDC_INPUT');
   assertNumber(timeoutMs, 'timeoutMs', 'ERR_OIDC_INPUT', { min: 1 });
+  assertFunction(fetchImpl, 'fetch', 'ERR_OIDC_INPUT');
 
   const form = new URLSearchParams({
     grant_type: 'authorization_code',

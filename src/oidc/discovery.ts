@@ -1,4 +1,4 @@
-import { assertNumber } from '../core/assert';
+import { assertClock, assertFunction, assertNumber, assertOptionsObject } from '../core/assert';
 import { type Clock, systemClock } from '../core/clock';
 import { OidcError } from './errors';
 import { type Fetch, fetchJson } from './http';
@@ -108,22 +108,13 @@ function parseMetadata(issuer: string, body: Record<string, unknown>): ProviderM
  * ```
  */
 export function discover(issuer: string, options: DiscoverOptions = {}): Promise<ProviderMetadata> {
-  const {
-    fetch: fetchImpl = globalThis.fetch,
-    timeoutMs = 5_000,
-    cacheTtlMs = 3_600_000,
-    clock = systemClock,
-  } = options;
-  let now: number;
+  let settings: ReturnType<typeof discoverSettings>;
   try {
-    checkIssuer(issuer);
-    assertNumber(timeoutMs, 'timeoutMs', 'ERR_OIDC_OPTIONS', { min: 1 });
-    assertNumber(cacheTtlMs, 'cacheTtlMs', 'ERR_OIDC_OPTIONS', { min: 0 });
-    // a clock that throws fails the promise, as every other failure here does
-    now = clock.now();
+    settings = discoverSettings(issuer, options);
   } catch (error) {
     return Promise.reject(error);
   }
+  const { fetchImpl, timeoutMs, cacheTtlMs, now } = settings;
   let cache = caches.get(fetchImpl);
   if (!cache) {
     cache = new Map();
@@ -158,4 +149,22 @@ export function discover(issuer: string, options: DiscoverOptions = {}): Promise
     },
   );
   return metadata;
+}
+
+/** The checked options of {@link discover} and the current time; throws on bad ones. */
+function discoverSettings(issuer: unknown, options: DiscoverOptions) {
+  checkIssuer(issuer);
+  assertOptionsObject(options, 'discover options', 'ERR_OIDC_OPTIONS');
+  const {
+    fetch: fetchImpl = globalThis.fetch,
+    timeoutMs = 5_000,
+    cacheTtlMs = 3_600_000,
+    clock = systemClock,
+  } = options;
+  assertFunction(fetchImpl, 'fetch', 'ERR_OIDC_OPTIONS');
+  assertNumber(timeoutMs, 'timeoutMs', 'ERR_OIDC_OPTIONS', { min: 1 });
+  assertNumber(cacheTtlMs, 'cacheTtlMs', 'ERR_OIDC_OPTIONS', { min: 0 });
+  assertClock(clock, 'clock', 'ERR_OIDC_OPTIONS');
+  // a clock that throws fails the promise, as every other failure here does
+  return { fetchImpl, timeoutMs, cacheTtlMs, now: clock.now() };
 }

@@ -1,5 +1,5 @@
 import { compactVerify, decodeProtectedHeader, errors } from 'jose';
-import { assertNonEmptyString, assertNumber, describe } from '../core/assert';
+import { assertClock, assertFunction, assertNonEmptyString, assertNumber, assertUrl, describe } from '../core/assert';
 import { type Clock, systemClock } from '../core/clock';
 import { type ClaimChecks, checkClaims, type IdTokenClaims, parseClaims } from './claims';
 import { checkIssuer, discover } from './discovery';
@@ -25,6 +25,7 @@ const ASYMMETRIC = [
 
 /** Tokens longer than this are refused before any parsing: no real ID token comes close. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
+const HTTP = ['https:', 'http:'];
 
 /**
  * Options of {@link createIdTokenVerifier}.
@@ -39,7 +40,7 @@ export interface IdTokenVerifierOptions {
   issuer: string;
   /** Your client id: must be in `aud`, and be `azp` when there are several audiences. */
   clientId: string;
-  /** The provider's JWKS URL. Default: `jwks_uri` from discovery. */
+  /** The provider's JWKS URL, absolute http(s). Default: `jwks_uri` from discovery. */
   jwksUri?: string;
   /**
    * Accepted signature algorithms. Default: the provider's `id_token_signing_alg_values_supported`
@@ -146,7 +147,9 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
   } = options;
   checkIssuer(issuer);
   assertNonEmptyString(clientId, 'clientId', 'ERR_OIDC_OPTIONS');
-  if (jwksUri !== undefined) assertNonEmptyString(jwksUri, 'jwksUri', 'ERR_OIDC_OPTIONS');
+  if (jwksUri !== undefined) assertUrl(jwksUri, 'jwksUri', 'ERR_OIDC_OPTIONS', HTTP);
+  assertFunction(fetchImpl, 'fetch', 'ERR_OIDC_OPTIONS');
+  assertClock(clock, 'clock', 'ERR_OIDC_OPTIONS');
   if (algorithms !== undefined) checkAlgorithms(algorithms);
   assertNumber(clockToleranceSeconds, 'clockToleranceSeconds', 'ERR_OIDC_OPTIONS', { min: 0 });
   if (maxAgeSeconds !== undefined) assertNumber(maxAgeSeconds, 'maxAgeSeconds', 'ERR_OIDC_OPTIONS', { min: 0 });

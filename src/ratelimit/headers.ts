@@ -1,6 +1,9 @@
-import { assertNumber } from '../core/assert';
+import { assertBoolean, assertNumber, assertOptionsObject } from '../core/assert';
+import { PatchbayError } from '../core/errors';
 import { checkName } from './limiter';
 import type { Decision } from './types';
+
+const INPUT = 'ERR_RATELIMIT_INPUT';
 
 /**
  * Options of {@link rateLimitHeaders}.
@@ -15,7 +18,7 @@ export interface RateLimitHeaderOptions {
   policyName?: string;
   /** The policy's window; adds `w=<seconds>` to `RateLimit-Policy` when given. */
   windowMs?: number;
-  /** The current time in epoch ms, for `t=` and `Retry-After`. Default `Date.now()`. */
+  /** The current time in epoch ms, for `t=`: a finite number, else `ERR_RATELIMIT_INPUT`. Default `Date.now()`. */
   now?: number;
 }
 
@@ -37,7 +40,11 @@ export interface RateLimitHeaderOptions {
  * ```
  */
 export function rateLimitHeaders(decision: Decision, options: RateLimitHeaderOptions = {}): Record<string, string> {
+  checkDecision(decision);
+  assertOptionsObject(options, 'rateLimitHeaders options', 'ERR_RATELIMIT_OPTIONS');
   const { policyName = 'default', windowMs, now = Date.now() } = options;
+  // a bad time would write `t=NaN` into a header rather than fail
+  assertNumber(now, 'now', INPUT);
   checkName(policyName);
   const name = `"${policyName}"`;
   let policy = `${name};q=${decision.limit}`;
@@ -53,4 +60,18 @@ export function rateLimitHeaders(decision: Decision, options: RateLimitHeaderOpt
     headers['Retry-After'] = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
   }
   return headers;
+}
+
+/** Throws `ERR_RATELIMIT_INPUT` unless `decision` looks like a limiter's, so no header reads `NaN` or `undefined`. */
+function checkDecision(decision: unknown): asserts decision is Decision {
+  if (typeof decision !== 'object' || decision === null) {
+    throw new PatchbayError(INPUT, 'rateLimitHeaders needs the Decision a limiter returned');
+  }
+  const { allowed, limit, remaining, resetAt, retryAfterMs } = decision as Record<string, unknown>;
+  assertBoolean(allowed, 'decision.allowed', INPUT);
+  assertNumber(limit, 'decision.limit', INPUT, { min: 0 });
+  assertNumber(remaining, 'decision.remaining', INPUT, { min: 0 });
+  assertNumber(resetAt, 'decision.resetAt', INPUT);
+  // Infinity is a decision that can never be admitted
+  if (retryAfterMs !== Number.POSITIVE_INFINITY) assertNumber(retryAfterMs, 'decision.retryAfterMs', INPUT, { min: 0 });
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { assertNumber } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import { rateLimitHeaders } from './headers';
 import type { RateLimiter } from './types';
@@ -16,7 +17,10 @@ import type { RateLimiter } from './types';
 export interface RateLimitMiddlewareOptions<Req extends IncomingMessage = IncomingMessage> {
   /** The key a request is counted under: client IP, API key, user id, route... */
   key: (req: Req) => string | Promise<string>;
-  /** Units a request takes, or a function of the request. Default 1. */
+  /**
+   * Units a request takes: a finite number >= 0 (else the factory throws `ERR_RATELIMIT_OPTIONS`),
+   * or a function of the request. Default 1.
+   */
   cost?: number | ((req: Req) => number);
 }
 
@@ -52,6 +56,8 @@ export function rateLimitMiddleware<Req extends IncomingMessage = IncomingMessag
     throw new PatchbayError('ERR_RATELIMIT_OPTIONS', 'rateLimitMiddleware needs a key(req) function');
   }
   const { key, cost = 1 } = options;
+  // a fixed cost is checked once here; otherwise every request would fail with a 500
+  if (typeof cost !== 'function') assertNumber(cost, 'cost', 'ERR_RATELIMIT_OPTIONS', { min: 0 });
   const { name: policyName, windowMs } = limiter.policy;
 
   // Answers a denied request, and resolves true when the request may go on. `next` is called

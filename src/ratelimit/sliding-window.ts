@@ -1,3 +1,4 @@
+import { assertBoolean, assertOptionsObject } from '../core/assert';
 import { checkName, checkPositiveInteger, checkStore, createLimiter } from './limiter';
 import { memoryStore } from './stores/memory';
 import type { RateLimiter, RateLimitStore } from './types';
@@ -20,7 +21,8 @@ export interface SlidingWindowOptions {
   /**
    * `false` (default): an exact sliding log, one entry per admitted request. `true`: a two-window
    * weighted counter, constant memory per key, which may admit more than `limit` in a window
-   * when traffic is bursty (up to 2× in the worst case; see docs/ratelimit.md).
+   * when traffic is bursty (up to 2× in the worst case; see docs/ratelimit.md). A boolean: the
+   * string `'false'` is refused with `ERR_RATELIMIT_OPTIONS`.
    */
   approximate?: boolean;
   /** Names this limiter's state in the store and its policy in headers. Default derived from the quota. */
@@ -41,9 +43,11 @@ export interface SlidingWindowOptions {
  * ```
  */
 export function slidingWindow(options: SlidingWindowOptions): RateLimiter {
+  assertOptionsObject(options, 'slidingWindow options', 'ERR_RATELIMIT_OPTIONS');
   const { limit, windowMs, approximate = false, name } = options;
   checkPositiveInteger(limit, 'limit');
   checkPositiveInteger(windowMs, 'windowMs');
+  assertBoolean(approximate, 'approximate', 'ERR_RATELIMIT_OPTIONS');
   if (name !== undefined) checkName(name);
   const store = options.store ?? memoryStore();
   checkStore(store);

@@ -1,4 +1,4 @@
-import { assertNumber } from '../core/assert';
+import { assertNumber, assertOptionsObject } from '../core/assert';
 import { checkName, checkPositiveInteger, checkStore, createLimiter } from './limiter';
 import { memoryStore } from './stores/memory';
 import type { RateLimiter, RateLimitStore } from './types';
@@ -36,6 +36,7 @@ export interface TokenBucketOptions {
  * ```
  */
 export function tokenBucket(options: TokenBucketOptions): RateLimiter {
+  assertOptionsObject(options, 'tokenBucket options', 'ERR_RATELIMIT_OPTIONS');
   const { capacity, refillPerSecond, name } = options;
   checkPositiveInteger(capacity, 'capacity');
   assertNumber(refillPerSecond, 'refillPerSecond', 'ERR_RATELIMIT_OPTIONS', { min: 0, exclusiveMin: true });

@@ -1,4 +1,4 @@
-import { assertNumber } from '../core/assert';
+import { assertBoolean, assertNumber } from '../core/assert';
 import { type BackoffOptions, backoff } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
@@ -6,6 +6,7 @@ import { EventHandlers } from './event-handlers';
 import { messageEvent } from './message-event';
 import { reconnectDelay } from './reconnect-delay';
 import { createSseParser, type SseEvent, type SseParser } from './sse-parser';
+import { resolveUrl } from './url';
 
 /**
  * Request headers of a {@link ReconnectingEventSource}: an object, or a function called before
@@ -40,7 +41,7 @@ export interface ReconnectingEventSourceOptions {
   method?: string;
   /** Request body, for `POST` streams. */
   body?: string;
-  /** Send cookies cross-origin (`credentials: 'include'`). Default false. */
+  /** Send cookies cross-origin (`credentials: 'include'`): a boolean. Default false. */
   withCredentials?: boolean;
   /**
    * Reconnect delays: exponential with full jitter, never below the server's `retry:`. Default 1 s
@@ -100,7 +101,8 @@ const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
  * drop it reconnects with exponential backoff and full jitter (never sooner than the server's
  * `retry:`), sends `Last-Event-ID` so the server can resume, and fires `reconnecting`. It stops for
  * good, as the spec says, on 204, on a response that is not `text/event-stream`, or on a 4xx
- * other than 408/425/429; it retries network errors and 5xx.
+ * other than 408/425/429; it retries network errors and 5xx. The URL must be http(s), and absolute
+ * outside a browser, or the constructor throws `ERR_REALTIME_INPUT`.
  *
  * @example
  * ```ts
@@ -141,8 +143,9 @@ export class ReconnectingEventSource extends EventTarget {
 
   constructor(url: string | URL, options: ReconnectingEventSourceOptions = {}) {
     super();
-    this.url = new URL(String(url), globalThis.location?.href).href;
+    this.url = resolveUrl(url, 'url', ['http:', 'https:']).href;
     this.withCredentials = options.withCredentials ?? false;
+    assertBoolean(this.withCredentials, 'withCredentials', 'ERR_REALTIME_OPTIONS');
     if (options.maxRetries !== undefined)
       assertNumber(options.maxRetries, 'maxRetries', 'ERR_REALTIME_OPTIONS', { min: 0, integer: true });
     if (options.idleTimeoutMs !== undefined)

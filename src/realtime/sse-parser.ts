@@ -1,4 +1,4 @@
-import { assertNumber } from '../core/assert';
+import { assertFunction, assertNumber, describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 
 /**
@@ -113,6 +113,8 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
   }
   const { onEvent, onRetry, onComment, maxEventLength = MAX_EVENT_LENGTH } = handlers;
   assertNumber(maxEventLength, 'maxEventLength', 'ERR_REALTIME_OPTIONS', { min: 1 });
+  if (onRetry !== undefined) assertFunction(onRetry, 'onRetry', 'ERR_REALTIME_OPTIONS');
+  if (onComment !== undefined) assertFunction(onComment, 'onComment', 'ERR_REALTIME_OPTIONS');
   let decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   let started = false;
   let partial = '';
@@ -284,6 +286,9 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
 
   return {
     feed(chunk) {
+      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
+        throw new PatchbayError('ERR_REALTIME_INPUT', `feed() takes a string or a Uint8Array, got ${describe(chunk)}`);
+      }
       feedText(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
     },
     reset() {

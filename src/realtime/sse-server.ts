@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { assertNumber } from '../core/assert';
+import { assertNumber, assertOptionsObject } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
 
@@ -104,6 +104,7 @@ function checkField(value: string | undefined, name: string): void {
  * ```
  */
 export function createSseStream(res: ServerResponse, options: SseStreamOptions = {}): SseStream {
+  assertOptionsObject(options, 'createSseStream options', 'ERR_REALTIME_OPTIONS');
   const { heartbeatMs = 15_000, retryMs, maxBufferedBytes = MAX_BUFFERED_BYTES } = options;
   assertNumber(heartbeatMs, 'heartbeatMs', 'ERR_REALTIME_OPTIONS', { min: 0 });
   if (retryMs !== undefined) assertNumber(retryMs, 'retryMs', 'ERR_REALTIME_OPTIONS', { min: 0, integer: true });
@@ -153,7 +154,11 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
   }
 
   return {
-    send({ id, event, data }) {
+    send(message) {
+      if (typeof message !== 'object' || message === null) {
+        throw new PatchbayError('ERR_REALTIME_INPUT', 'send() needs a { data, id?, event? } object');
+      }
+      const { id, event, data } = message;
       checkField(id, 'id');
       checkField(event, 'event');
       if (isClosed()) return false;

@@ -6,6 +6,7 @@ import { EventHandlers } from './event-handlers';
 import type { ReconnectingDetail } from './event-source';
 import { messageEvent } from './message-event';
 import { reconnectDelay } from './reconnect-delay';
+import { resolveUrl } from './url';
 
 /**
  * What a WebSocket can send.
@@ -113,7 +114,9 @@ function checkClose(code: number | undefined, reason: string | undefined): void 
  * jitter, resetting the backoff only once a connection stayed up `minUptimeMs`; messages sent
  * meanwhile wait in a bounded queue and go out in order on reconnect. The URL and protocols may
  * come from a (possibly async) function, called for every attempt, for fresh credentials. A socket
- * closed with `close()` never reconnects, and no `'error'` is ever left unhandled.
+ * closed with `close()` never reconnects, and no `'error'` is ever left unhandled. A fixed URL must
+ * be ws, wss, http or https, and absolute outside a browser, or the constructor throws
+ * `ERR_REALTIME_INPUT`.
  *
  * @example
  * ```ts
@@ -168,6 +171,8 @@ export class ReconnectingWebSocket extends EventTarget {
       maxQueuedMessages = 1_000,
       heartbeat,
     } = options;
+    // a function's URL is only known per attempt; a fixed one that cannot connect fails here
+    if (typeof url !== 'function') resolveUrl(url, 'url', ['ws:', 'wss:', 'http:', 'https:']);
     const code = 'ERR_REALTIME_OPTIONS';
     if (maxRetries !== undefined) assertNumber(maxRetries, 'maxRetries', code, { min: 0, integer: true });
     assertNumber(connectTimeoutMs, 'connectTimeoutMs', code, { min: 1 });

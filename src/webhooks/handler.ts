@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { assertNumber } from '../core/assert';
+import { assertBoolean, assertFunction, assertNumber } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import { notify } from '../core/notify';
 import { WebhookVerificationError } from './errors';
@@ -34,7 +34,7 @@ export interface WebhookHandlerOptions {
   /**
    * Answer 202 as soon as the event is verified and claimed, then run `handle`, for senders with
    * short timeouts. The sender then never learns of a failure, so it will not redeliver: `onError`
-   * is told instead. Default false: answer 200 after `handle` resolves.
+   * is told instead. A boolean. Default false: answer 200 after `handle` resolves.
    */
   ackBeforeProcessing?: boolean;
   /**
@@ -87,6 +87,9 @@ export function webhookHandler(options: WebhookHandlerOptions): (req: IncomingMe
   }
   if (typeof handle !== 'function') throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'handle must be a function');
   assertNumber(maxBodyBytes, 'maxBodyBytes', 'ERR_WEBHOOK_OPTIONS', { min: 1, integer: true });
+  assertBoolean(ackBeforeProcessing, 'ackBeforeProcessing', 'ERR_WEBHOOK_OPTIONS');
+  if (options.key !== undefined) assertFunction(options.key, 'key', 'ERR_WEBHOOK_OPTIONS');
+  if (onError !== undefined) assertFunction(onError, 'onError', 'ERR_WEBHOOK_OPTIONS');
   const store = options.store ?? memoryIdempotencyStore();
   if (typeof store.claim !== 'function') {
     throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'store must be an IdempotencyStore');

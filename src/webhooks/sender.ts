@@ -1,9 +1,10 @@
 import pRetry, { type Options as RetryOptions, AbortError as StopRetrying } from 'p-retry';
-import { assertNumber, describe } from '../core/assert';
+import { assertClock, assertNumber, describe } from '../core/assert';
 import { type Clock, systemClock } from '../core/clock';
 import { PatchbayError } from '../core/errors';
 import { sleep, withTimeout } from '../core/timeout';
 import { retryAfterMs } from './retry-after';
+import { assertRetryOptions } from './retry-options';
 import type { Scheme } from './schemes/scheme';
 import { createWebhookSigner, defaultId } from './sign';
 
@@ -29,7 +30,9 @@ export interface WebhookSenderOptions {
    * p-retry options. Default `{ retries: 5, minTimeout: 1_000, factor: 2, maxTimeout: 60_000, randomize: true }`:
    * six attempts over about a minute. Your `onFailedAttempt` and `shouldRetry` are called too.
    * Aborting `signal` ends the delivery at once, cancelling the request in flight: the report's
-   * outcome is `aborted`.
+   * outcome is `aborted`. An object with p-retry's types and ranges (`retries` an integer ≥ 0 or
+   * `Infinity`, `factor` and `minTimeout` finite numbers ≥ 0, `maxTimeout` and `maxRetryTime`
+   * numbers ≥ 0, `signal` an `AbortSignal`), or the factory throws `ERR_WEBHOOK_OPTIONS`.
    */
   retry?: RetryOptions;
   /** Budget of each attempt (connect, send, response headers), in ms. Default 10 000. */
@@ -47,7 +50,7 @@ export interface WebhookSenderOptions {
   headers?: Record<string, string>;
   /** Called with the report of every delivery that failed: out of attempts, gone (410) or rejected (4xx); not when aborted. */
   onDeadLetter?(report: DeliveryReport): void | Promise<void>;
-  /** Source of the current time for signing timestamps. Default the system clock. */
+  /** Source of the current time for signing timestamps: an object with `now()`. Default the system clock. */
   clock?: Clock;
 }
 
@@ -171,6 +174,8 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'createWebhookSender needs an options object');
   }
   const clock = options.clock ?? systemClock;
+  assertClock(clock, 'clock', 'ERR_WEBHOOK_OPTIONS');
+  assertRetryOptions(options.retry);
   const signer = createWebhookSigner({ scheme: options.scheme, secret: options.secret, clock });
   const { timeoutMs = 10_000, maxRetryAfterMs = 300_000, onDeadLetter, headers: extraHeaders = {} } = options;
   const fetchImpl = options.fetch ?? globalThis.fetch;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describe } from '../core/assert';
+import { assertClock, describe } from '../core/assert';
 import { type Clock, systemClock } from '../core/clock';
 import { PatchbayError } from '../core/errors';
 import { hmac, secretKeys } from './keys';
@@ -82,6 +82,7 @@ export function createWebhookSigner(options: WebhookSignerOptions): WebhookSigne
     throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'the github scheme carries one signature: pass one secret');
   }
   const clock = options.clock ?? systemClock;
+  assertClock(clock, 'clock', 'ERR_WEBHOOK_OPTIONS');
   return {
     sign(message) {
       if (typeof message !== 'object' || message === null) {

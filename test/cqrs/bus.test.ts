@@ -215,6 +215,13 @@ describe('command bus', () => {
     expect(tries).toBe(1);
     expect(() => retryOnConcurrency({ attempts: 0 })).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
   });
+
+  it('retryOnConcurrency refuses null or non-object options with ERR_CQRS_OPTIONS, and takes none as the defaults', () => {
+    for (const options of [null, 'x', 3]) {
+      expect(() => retryOnConcurrency(options as never)).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
+    }
+    expect(() => retryOnConcurrency()).not.toThrow();
+  });
 });
 
 describe('query bus', () => {

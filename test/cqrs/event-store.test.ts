@@ -252,5 +252,8 @@ describe('redisEventStore specifics', () => {
     expect(() => memoryEventStore({ clock: {} as never })).toThrow(
       expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }),
     );
+    for (const options of [null, 'x']) {
+      expect(() => memoryEventStore(options as never)).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
+    }
   });
 });

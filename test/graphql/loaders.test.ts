@@ -79,6 +79,8 @@ describe('createLoaders', () => {
       [{ a: 1 }, {}],
       [null, {}],
       [{ a: async () => [] }, { maxBatchSize: 0 }],
+      [{ a: async () => [] }, null],
+      [{ a: async () => [] }, 'x'],
     ] as const) {
       expect(() => createLoaders(fns as never, options as never)).toThrow(
         expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),

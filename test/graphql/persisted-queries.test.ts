@@ -141,6 +141,16 @@ describe('persisted queries', () => {
     );
   });
 
+  it.each([null, 'x', 5])('rejects %j as options with ERR_GRAPHQL_OPTIONS, not a TypeError', (options) => {
+    for (const make of [
+      () => persistedQueries(options as never),
+      () => memoryPersistedQueryStore(options as never),
+      () => redisPersistedQueryStore(redis, options as never),
+    ]) {
+      expect(make).toThrow(expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }));
+    }
+  });
+
   it('rejects malformed bodies with ERR_GRAPHQL_PERSISTED_QUERY', async () => {
     const pq = persistedQueries();
     for (const body of [{ extensions: ext(hash, 2) }, { extensions: ext('abc') }, { query: 42 }, {}, null]) {

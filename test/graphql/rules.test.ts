@@ -69,6 +69,8 @@ describe('standalone rules', () => {
       () => depthLimitRule(0),
       () => aliasLimitRule(-1),
       () => costLimitRule({ maxCost: Number.NaN }),
+      () => costLimitRule(null as never),
+      () => costLimitRule(undefined as never),
     ]) {
       expect(make).toThrow(expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }));
     }

@@ -251,7 +251,14 @@ describe('metricsInterceptor', () => {
   });
 
   it('rejects a missing onCall with ERR_GRPC_OPTIONS', () => {
-    for (const bad of [undefined, {}, { onCall: 1 }, { onCall() {}, responseSize: 2 }]) {
+    for (const bad of [
+      undefined,
+      {},
+      { onCall: 1 },
+      { onCall() {}, responseSize: 2 },
+      { onCall() {}, sizes: 'false' },
+      { onCall() {}, sizes: 0 },
+    ]) {
       expect(() => metricsInterceptor(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
     }
   });

@@ -54,6 +54,27 @@ describe('authorizationUrl', () => {
       expect.objectContaining({ code: 'ERR_OIDC_INPUT' }),
     );
   });
+
+  it.each([
+    ['a redirectUri that is not a URL', { ...base, redirectUri: 'not a url' }],
+    ['a relative redirectUri', { ...base, redirectUri: '/cb' }],
+    ['a string as extra', { ...base, extra: 'x' }],
+    ['null as extra', { ...base, extra: null }],
+    ['an array as extra', { ...base, extra: ['prompt'] }],
+    ['a number in extra', { ...base, extra: { max_age: 60 } }],
+  ])('refuses %s with ERR_OIDC_INPUT', (_, params) => {
+    expect(() => authorizationUrl(metadata, params as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_OIDC_INPUT' }),
+    );
+  });
+
+  it('refuses a malformed authorization_endpoint with ERR_OIDC_INPUT, not a TypeError', () => {
+    for (const authorization_endpoint of ['not a url', '/authorize', 'javascript:alert(1)']) {
+      expect(() => authorizationUrl({ ...metadata, authorization_endpoint }, base)).toThrow(
+        expect.objectContaining({ code: 'ERR_OIDC_INPUT' }),
+      );
+    }
+  });
 });
 
 describe('exchangeCode against a real token endpoint', () => {
@@ -142,6 +163,9 @@ describe('exchangeCode against a real token endpoint', () => {
   it('refuses missing inputs before any request', async () => {
     await expect(exchangeCode(metadata, { ...params, code: '' })).rejects.toMatchObject({ code: 'ERR_OIDC_INPUT' });
     await expect(exchangeCode({} as ProviderMetadata, params)).rejects.toMatchObject({ code: 'ERR_OIDC_INPUT' });
+    await expect(exchangeCode(metadata, { ...params, fetch: 'x' as never })).rejects.toMatchObject({
+      code: 'ERR_OIDC_INPUT',
+    });
   });
 
   it('refuses a code verifier RFC 7636 does not allow, before any request', async () => {

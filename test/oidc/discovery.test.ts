@@ -174,4 +174,14 @@ describe('discover', () => {
       await expect(discover(issuer)).rejects.toMatchObject({ code: 'ERR_OIDC_OPTIONS' });
     },
   );
+
+  it.each([
+    ['null options', null],
+    ['a fetch that is not a function', { fetch: 'x' }],
+    ['a clock without now()', { clock: {} }],
+    ['a number as the clock', { clock: 42 }],
+  ])('rejects %s with ERR_OIDC_OPTIONS', async (_, options) => {
+    const result = discover('https://a.example.com', options as never);
+    await expect(result).rejects.toMatchObject({ code: 'ERR_OIDC_OPTIONS' });
+  });
 });

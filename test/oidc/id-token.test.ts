@@ -395,6 +395,12 @@ describe('createIdTokenVerifier: bad input', () => {
     [{ issuer: 'https://a.example.com', clientId: 'c', algorithms: ['none'] }],
     [{ issuer: 'https://a.example.com', clientId: 'c', algorithms: [] }],
     [{ issuer: 'https://a.example.com', clientId: 'c', clockToleranceSeconds: -1 }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', fetch: 'x' }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', clock: 42 }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', clock: {} }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', jwksUri: 'not a url' }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', jwksUri: '/jwks' }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', jwksUri: 'ftp://a.example.com/jwks' }],
   ])('options %j → ERR_OIDC_OPTIONS', (options) => {
     expect(() => createIdTokenVerifier(options as never)).toThrow(
       expect.objectContaining({ code: 'ERR_OIDC_OPTIONS' }),

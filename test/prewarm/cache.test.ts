@@ -139,6 +139,13 @@ describe('warmCache', () => {
     expect(signals[0]).toBe(controller.signal);
   });
 
+  it.each(['false', 1, null])('refuses a refresh of %j, which would read as true', (refresh) => {
+    const options = { keys: ['user:1'], load: async () => 1, store: new Map(), refresh: refresh as never };
+    expect(() => warmCache(options)).toThrow(
+      expect.objectContaining({ code: 'ERR_PREWARM_OPTIONS', message: expect.stringContaining('refresh') }),
+    );
+  });
+
   it('refuses a one-shot key iterator at the call; the function that makes it warms every key on a retry', async () => {
     function* hotKeys(): Generator<string> {
       yield 'user:1';

@@ -135,6 +135,8 @@ describe('warmHttp', () => {
       [[url], { agent: new Agent({ keepAlive: true, maxSockets: 2 }), connections: 4 }],
       [['https://example.com/'], { agent: new Agent({ keepAlive: true }) }],
       [[url], { agent: {} }],
+      [[url], null],
+      [[url], 'x'],
     ];
     for (const [urls, options] of cases) {
       expect(() => warmHttp(urls as never, options as never)).toThrow(

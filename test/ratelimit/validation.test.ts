@@ -57,6 +57,36 @@ describe('bad options fail at the factory with ERR_RATELIMIT_OPTIONS', () => {
     expect(() => rateLimitMiddleware(limiter, {} as never)).toThrow(expect.objectContaining(options));
   });
 
+  it.each([null, 'x', 5])('factories given %j as options', (bad) => {
+    const fake = { evalsha: async () => null, eval: async () => null, del: async () => 0 } as unknown as RateLimitRedis;
+    for (const make of [slidingWindow, tokenBucket, memoryStore, (o: never) => redisStore(fake, o)]) {
+      expect(() => make(bad as never)).toThrow(expect.objectContaining(options));
+    }
+    expect(() => memoryStore(undefined)).not.toThrow();
+    expect(() => redisStore(fake, undefined)).not.toThrow();
+  });
+
+  it.each(['false', 'true', 0, 1, null])('slidingWindow approximate %j', (approximate) => {
+    expect(() => slidingWindow({ limit: 1, windowMs: 1, approximate: approximate as never })).toThrow(
+      expect.objectContaining(options),
+    );
+  });
+
+  it.each(['x', {}, 1])('redisStore onEvent %j', (onEvent) => {
+    const fake = { evalsha: async () => null, eval: async () => null, del: async () => 0 } as unknown as RateLimitRedis;
+    expect(() => redisStore(fake, { onEvent: onEvent as never })).toThrow(expect.objectContaining(options));
+  });
+
+  it.each(['2', -1, Number.NaN, Number.POSITIVE_INFINITY, null])(
+    'middleware cost %j, not a 500 on every request',
+    (cost) => {
+      const limiter = slidingWindow({ limit: 1, windowMs: 1 });
+      expect(() => rateLimitMiddleware(limiter, { key: () => 'k', cost: cost as never })).toThrow(
+        expect.objectContaining(options),
+      );
+    },
+  );
+
   it('headers with a bad policy name or window', () => {
     const decision = { allowed: true, limit: 1, remaining: 1, resetAt: 0, retryAfterMs: 0 };
     expect(() => rateLimitHeaders(decision, { policyName: 'a b' })).toThrow(expect.objectContaining(options));
@@ -75,6 +105,30 @@ describe('bad input rejects the call with ERR_RATELIMIT_INPUT', () => {
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY, '2'])('cost %s', async (cost) => {
     await expect(limiter.consume('k', { cost: cost as number })).rejects.toMatchObject(input);
+  });
+
+  const decision = { allowed: false, limit: 1, remaining: 0, resetAt: 1_000, retryAfterMs: 1_000 };
+
+  it.each([
+    ['null', null],
+    ['an empty object', {}],
+    ['no resetAt', { ...decision, resetAt: undefined }],
+    ['a string remaining', { ...decision, remaining: '1' }],
+    ['a NaN limit', { ...decision, limit: Number.NaN }],
+    ['a string allowed', { ...decision, allowed: 'false' }],
+    ['a negative retryAfterMs', { ...decision, retryAfterMs: -1 }],
+  ])('rateLimitHeaders given %s as the decision', (_, bad) => {
+    expect(() => rateLimitHeaders(bad as never)).toThrow(expect.objectContaining(input));
+  });
+
+  it.each([Number.NaN, '1', null, Number.POSITIVE_INFINITY])('rateLimitHeaders now %s', (now) => {
+    expect(() => rateLimitHeaders(decision, { now: now as never })).toThrow(expect.objectContaining(input));
+  });
+
+  it('rateLimitHeaders takes a decision that can never be admitted', () => {
+    expect(rateLimitHeaders({ ...decision, retryAfterMs: Number.POSITIVE_INFINITY }, { now: 0 })).not.toHaveProperty(
+      'Retry-After',
+    );
   });
 
   it('a rejected call took nothing', async () => {

@@ -139,6 +139,24 @@ describe('ReconnectingEventSource', () => {
     expect(connections).toBe(1);
   });
 
+  it.each(['false', 1, 'true'])(
+    'refuses a non-boolean withCredentials (%j): "false" would send cookies',
+    (withCredentials) => {
+      expect(
+        () => new ReconnectingEventSource('http://127.0.0.1:1/', { withCredentials: withCredentials as never }),
+      ).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }));
+    },
+  );
+
+  it.each(['not a url', 'ws://example.com/', '/stream', 42])(
+    'refuses url %j with ERR_REALTIME_INPUT, not a TypeError',
+    (url) => {
+      expect(() => new ReconnectingEventSource(url as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_REALTIME_INPUT' }),
+      );
+    },
+  );
+
   it('refuses a maxEventLength that is not a positive number', () => {
     expect(() => new ReconnectingEventSource('http://127.0.0.1:1/', { maxEventLength: 0 })).toThrow(
       expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }),

@@ -164,6 +164,23 @@ describe('createSseParser: the WHATWG event-stream rules', () => {
     expect(() => createSseParser({} as never)).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }));
   });
 
+  it('refuses an onRetry or onComment that is not a function', () => {
+    const onEvent = () => {};
+    for (const handlers of [
+      { onEvent, onRetry: 'x' },
+      { onEvent, onComment: 1 },
+    ]) {
+      expect(() => createSseParser(handlers as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }),
+      );
+    }
+  });
+
+  it.each([null, undefined, 42, {}, [1, 2]])('refuses to feed %j with ERR_REALTIME_INPUT', (chunk) => {
+    const parser = createSseParser({ onEvent: () => {} });
+    expect(() => parser.feed(chunk as never)).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_INPUT' }));
+  });
+
   it('drops a line that keeps growing across chunks past maxEventLength, and throws', () => {
     const events: SseEvent[] = [];
     const parser = createSseParser({ onEvent: (event) => events.push(event), maxEventLength: 1_000 });

@@ -147,6 +147,29 @@ describe('createSseStream', () => {
     expect(((sent ?? 0) + 1) * eventBytes).toBeGreaterThan(8 * 1024 * 1024);
   });
 
+  it('refuses null options with ERR_REALTIME_OPTIONS and send(null) with ERR_REALTIME_INPUT', async () => {
+    const outcomes: unknown[] = [];
+    const server = await serve((_req, res) => {
+      const codeOf = (act: () => unknown): unknown => {
+        try {
+          return act();
+        } catch (error) {
+          return (error as { code?: string }).code;
+        }
+      };
+      outcomes.push(codeOf(() => createSseStream(res, null as never)));
+      const stream = createSseStream(res, { heartbeatMs: 0 });
+      outcomes.push(
+        codeOf(() => stream.send(null as never)),
+        codeOf(() => stream.send('x' as never)),
+      );
+      stream.close();
+    });
+    await rawRequest(server);
+    await until(() => outcomes.length === 3);
+    expect(outcomes).toEqual(['ERR_REALTIME_OPTIONS', 'ERR_REALTIME_INPUT', 'ERR_REALTIME_INPUT']);
+  });
+
   it('refuses a maxBufferedBytes that is not a positive integer or Infinity', async () => {
     const outcomes: unknown[] = [];
     const server = await serve((_req, res) => {

@@ -83,6 +83,28 @@ describe('ReconnectingWebSocket', () => {
     expect(() => socket.send('late')).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_CLOSED' }));
   });
 
+  it.each(['not a url', 'ftp://example.com/', '/chat', 42])(
+    'refuses url %j at construction with ERR_REALTIME_INPUT (relative only in a browser)',
+    (url) => {
+      expect(() => new ReconnectingWebSocket(url as never, undefined, { WebSocket })).toThrow(
+        expect.objectContaining({ code: 'ERR_REALTIME_INPUT' }),
+      );
+    },
+  );
+
+  it('takes ws, wss, http and https URLs, and leaves a URL function to each attempt', () => {
+    for (const url of [
+      'ws://127.0.0.1:1/',
+      'wss://127.0.0.1:1/',
+      'http://127.0.0.1:1/',
+      new URL('https://127.0.0.1:1/'),
+      () => 'x',
+    ]) {
+      const socket = new ReconnectingWebSocket(url, undefined, { WebSocket, maxRetries: 0 });
+      socket.close();
+    }
+  });
+
   it('refuses a close code or reason the WebSocket API refuses, and stays open and closable', async () => {
     const closes: [number, string][] = [];
     const server = await serve((ws) => {

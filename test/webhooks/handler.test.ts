@@ -356,6 +356,10 @@ describe('webhookHandler', () => {
       { verifier: {}, handle: () => {} },
       { verifier, handle: () => {}, maxBodyBytes: 0 },
       { verifier, handle: () => {}, store: {} },
+      { verifier, handle: () => {}, ackBeforeProcessing: 'false' },
+      { verifier, handle: () => {}, ackBeforeProcessing: 1 },
+      { verifier, handle: () => {}, key: 'x' },
+      { verifier, handle: () => {}, onError: 'x' },
     ];
     for (const options of bad) {
       expect(() => webhookHandler(options as never)).toThrow(expect.objectContaining({ code: 'ERR_WEBHOOK_OPTIONS' }));

@@ -182,4 +182,27 @@ describe('redis idempotency store', () => {
   it('rejects a client that is not a Redis client with ERR_WEBHOOK_OPTIONS', () => {
     expect(() => redisIdempotencyStore({} as never)).toThrow(expect.objectContaining({ code: 'ERR_WEBHOOK_OPTIONS' }));
   });
+
+  it('rejects null or non-object options with ERR_WEBHOOK_OPTIONS, and takes undefined as the defaults', () => {
+    const client = { evalsha: async () => null, eval: async () => null } as never;
+    for (const options of [null, 'x', 5]) {
+      expect(() => memoryIdempotencyStore(options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_WEBHOOK_OPTIONS' }),
+      );
+      expect(() => redisIdempotencyStore(client, options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_WEBHOOK_OPTIONS' }),
+      );
+    }
+    expect(() => memoryIdempotencyStore(undefined)).not.toThrow();
+    expect(() => redisIdempotencyStore(client, undefined)).not.toThrow();
+  });
+
+  it('rejects a prefix with braces, which would put every key in one Cluster slot', () => {
+    const client = { evalsha: async () => null, eval: async () => null } as never;
+    for (const prefix of ['app:{x}:', 'a{', '}']) {
+      expect(() => redisIdempotencyStore(client, { prefix })).toThrow(
+        expect.objectContaining({ code: 'ERR_WEBHOOK_OPTIONS' }),
+      );
+    }
+  });
 });

@@ -238,6 +238,51 @@ describe('createWebhookSender', () => {
     }
   });
 
+  it.each([
+    ['a negative retries', { retries: -1 }],
+    ['a string retries', { retries: '3' }],
+    ['a NaN retries', { retries: Number.NaN }],
+    ['a fractional retries', { retries: 1.5 }],
+    ['a string minTimeout', { minTimeout: 'x' }],
+    ['a negative factor', { factor: -1 }],
+    ['a NaN maxTimeout', { maxTimeout: Number.NaN }],
+    ['a string randomize', { randomize: 'false' }],
+    ['a non-function onFailedAttempt', { onFailedAttempt: 'x' }],
+    ['a signal that is not an AbortSignal', { signal: {} }],
+    ['forever', { forever: true }],
+    ['a string', 'x'],
+    ['null', null],
+  ])('rejects %s as retry at creation instead of dead-lettering every send', (_, retry) => {
+    let calls = 0;
+    const fetch = async () => {
+      calls++;
+      return new Response('', { status: 503 });
+    };
+    expect(() => createWebhookSender({ scheme: 'standard', secret, fetch, retry: retry as never })).toThrow(
+      expect.objectContaining({ name: 'PatchbayError', code: 'ERR_WEBHOOK_OPTIONS' }),
+    );
+    expect(calls).toBe(0);
+  });
+
+  it('accepts the retry options p-retry accepts, Infinity included', () => {
+    for (const retry of [
+      { retries: 0 },
+      { retries: Number.POSITIVE_INFINITY, maxRetryTime: 60_000 },
+      { factor: 0, minTimeout: 0, maxTimeout: Number.POSITIVE_INFINITY, randomize: false },
+      { signal: new AbortController().signal, onFailedAttempt: () => {}, shouldRetry: () => true },
+    ]) {
+      expect(() => createWebhookSender({ scheme: 'standard', secret, retry })).not.toThrow();
+    }
+  });
+
+  it('rejects a clock without now() at creation', () => {
+    for (const clock of ['x', {}]) {
+      expect(() => createWebhookSender({ scheme: 'standard', secret, clock: clock as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_WEBHOOK_OPTIONS' }),
+      );
+    }
+  });
+
   it('rejects a type that is not a valid header value at send(), before any attempt', async () => {
     const server = await receiver([200]);
     const { sender: s, deadLetters } = sender();

@@ -225,6 +225,11 @@ describe('options', () => {
     }
     expect(() => createWebhookVerifier({ scheme: 'standard', secret: 'whsec_not base64!' })).not.toThrow(/not base64/);
     expect(codeOf(() => createWebhookSigner({ scheme: 'github', secret: ['a', 'b'] }))).toBe('ERR_WEBHOOK_OPTIONS');
+    for (const clock of ['x', {}]) {
+      expect(codeOf(() => createWebhookSigner({ scheme: 'standard', secret: 'ok', clock: clock as never }))).toBe(
+        'ERR_WEBHOOK_OPTIONS',
+      );
+    }
   });
 
   it('signer rejects a body that is not a string or bytes, and bad ids and timestamps, with ERR_WEBHOOK_INPUT', () => {

@@ -1,3 +1,4 @@
+import { assertOptionsObject } from '../../core/assert';
 import { type Clock, systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
 import { ConcurrencyError } from '../errors';
@@ -34,6 +35,7 @@ export interface MemoryEventStoreOptions {
  * ```
  */
 export function memoryEventStore(options: MemoryEventStoreOptions = {}): EventStore {
+  assertOptionsObject(options, 'memoryEventStore options', 'ERR_CQRS_OPTIONS');
   const { clock = systemClock } = options;
   if (typeof clock?.now !== 'function') throw new PatchbayError('ERR_CQRS_OPTIONS', 'clock must have a now() method');
   const log: StoredEvent[] = [];

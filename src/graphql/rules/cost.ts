@@ -1,4 +1,5 @@
 import type { ValidationRule } from 'graphql';
+import { assertOptionsObject } from '../../core/assert';
 import { type CostModelOptions, checkLimit, costSettings, measuringRule } from '../limits';
 
 /**
@@ -33,5 +34,6 @@ export interface CostLimitOptions extends CostModelOptions {
  * ```
  */
 export function costLimitRule(options: CostLimitOptions): ValidationRule {
+  assertOptionsObject(options, 'costLimitRule options', 'ERR_GRAPHQL_OPTIONS');
   return measuringRule({ maxCost: checkLimit(options.maxCost, 'maxCost') }, costSettings(options), options.variables);
 }

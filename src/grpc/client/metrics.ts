@@ -1,6 +1,7 @@
 import type { Interceptor, InterceptorOptions, StatusObject } from '@grpc/grpc-js';
+import { assertBoolean } from '../../core/assert';
 import { notify } from '../../core/notify';
-import { assertFunction, assertOptions } from '../options';
+import { assertFunction, assertOptions, OPTIONS_CODE } from '../options';
 import { callType, codeName, type GrpcCallType } from '../status';
 import { ForwardingCall, type InterceptingCallInterface, type MessageContext } from './forwarding';
 
@@ -54,7 +55,7 @@ export interface MetricsInterceptorOptions {
    * throws is dropped.
    */
   onCall: (metrics: CallMetrics) => void;
-  /** Measure message sizes. Default true; request sizes cost one extra serialization a message. */
+  /** Measure message sizes: a boolean (`'false'` is refused). Default true; request sizes cost one extra serialization a message. */
   sizes?: boolean;
   /** The size of a received message that is not bytes, e.g. `(m) => Order.encode(m).finish().length`. */
   responseSize?: (message: unknown) => number;
@@ -86,6 +87,7 @@ export function metricsInterceptor(options: MetricsInterceptorOptions): Intercep
   const { onCall, sizes = true, responseSize } = options;
   assertFunction(onCall, 'metricsInterceptor onCall');
   assertFunction(responseSize, 'metricsInterceptor responseSize', { optional: true });
+  assertBoolean(sizes, 'metricsInterceptor sizes', OPTIONS_CODE);
   const settings: Settings = { onCall, sizes, responseSize };
   return (callOptions, nextCall) =>
     new MeasuredCall(nextCall(callOptions), callOptions.method_definition, settings).asCall();

@@ -1,4 +1,4 @@
-import { assertNumber } from '../../core/assert';
+import { assertBoolean, assertNumber } from '../../core/assert';
 import { AbortError, PatchbayError } from '../../core/errors';
 import { throwIfAborted } from '../../core/timeout';
 import { never, type Warmer } from './warmer';
@@ -57,7 +57,7 @@ export interface WarmCacheOptions<K, V> {
   store: CacheStore<K, V>;
   /** Loads running at once. Default 16. */
   concurrency?: number;
-  /** Load and write every key, even those already in the store (for keep-warm refreshes). Default false. */
+  /** Load and write every key, even those already in the store (for keep-warm refreshes). A boolean; default false. */
   refresh?: boolean;
   /** Failed keys tolerated before the warm-up itself fails. Default 0. */
   maxFailures?: number;
@@ -119,6 +119,7 @@ export function warmCache<K, V>(options: WarmCacheOptions<K, V>): Warmer<CacheWa
   }
   assertNumber(concurrency, 'warmCache concurrency', code, { min: 1, integer: true });
   assertNumber(maxFailures, 'warmCache maxFailures', code, { min: 0 });
+  assertBoolean(refresh, 'warmCache refresh', code);
 
   const present = async (key: K): Promise<boolean> => {
     if (refresh) return false;

@@ -1,6 +1,6 @@
 import { Agent, globalAgent as httpAgent, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { globalAgent as httpsAgent, request as httpsRequest } from 'node:https';
-import { assertNumber, describe } from '../../core/assert';
+import { assertNumber, assertOptionsObject, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 import { never, type Warmer } from './warmer';
 
@@ -64,6 +64,7 @@ export interface HttpWarmResult {
  * ```
  */
 export function warmHttp(urls: readonly (string | URL)[], options: WarmHttpOptions = {}): Warmer<HttpWarmResult> {
+  assertOptionsObject(options, 'warmHttp options', code);
   const { connections = 1, method = 'GET', headers, acceptStatus = (status: number) => status < 500 } = options;
   const targets = parseUrls(urls);
   assertNumber(connections, 'warmHttp connections', code, { min: 1, integer: true });

@@ -1,4 +1,4 @@
-import { assertNumber } from '../../core/assert';
+import { assertNumber, assertOptionsObject } from '../../core/assert';
 import { type Clock, systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
 import type { Decision, RateLimitAlgorithm, RateLimitStore } from '../types';
@@ -51,6 +51,7 @@ const RECLAIM_PER_INSERT = 2;
  * ```
  */
 export function memoryStore(options: MemoryStoreOptions = {}): RateLimitStore {
+  assertOptionsObject(options, 'memoryStore options', 'ERR_RATELIMIT_OPTIONS');
   const { maxKeys = 100_000, clock = systemClock } = options;
   assertNumber(maxKeys, 'maxKeys', 'ERR_RATELIMIT_OPTIONS', { min: 1, integer: true });
   if (typeof clock?.now !== 'function') {

@@ -1,4 +1,4 @@
-import { assertNumber, describe } from '../../core/assert';
+import { assertFunction, assertNumber, assertOptionsObject, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 import { notify } from '../../core/notify';
 import { defineScript, type RedisScriptClient, redisKey } from '../../core/redis-script';
@@ -125,6 +125,7 @@ const DENY_RETRY_MS = 1_000;
  * ```
  */
 export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {}): RateLimitStore {
+  assertOptionsObject(options, 'redisStore options', 'ERR_RATELIMIT_OPTIONS');
   const { prefix = 'pb:rl:', onError = 'insurance', timeoutMs = 500, onEvent } = options;
   const cluster = (redis as { isCluster?: unknown } | null)?.isCluster === true;
   const maxBatch = options.maxBatch ?? (cluster ? 1 : 16);
@@ -141,6 +142,7 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
     );
   }
   assertNumber(timeoutMs, 'timeoutMs', 'ERR_RATELIMIT_OPTIONS', { min: 1 });
+  if (onEvent !== undefined) assertFunction(onEvent, 'onEvent', 'ERR_RATELIMIT_OPTIONS');
   assertNumber(maxBatch, 'maxBatch', 'ERR_RATELIMIT_OPTIONS', { min: 1, integer: true });
   if (cluster && maxBatch !== 1) {
     // one script call may only touch one slot, and a batch's keys hash to many

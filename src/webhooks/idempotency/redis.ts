@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 import { defineScript, type RedisArg, type RedisScriptClient, redisKey } from '../../core/redis-script';
 import { assertKey, type IdempotencyStore, type IdempotencyTtlOptions, ttlOptions } from './store';
@@ -29,7 +30,7 @@ export interface IdempotencyRedisClient extends RedisScriptClient {
  * ```
  */
 export interface RedisIdempotencyStoreOptions extends IdempotencyTtlOptions {
-  /** Prefix of every key; the idempotency key becomes the hash tag: `${prefix}{${key}}`. Default `pb:idem:`. */
+  /** Prefix of every key, without braces; the idempotency key becomes the hash tag: `${prefix}{${key}}`. Default `pb:idem:`. */
   prefix?: string;
 }
 
@@ -86,7 +87,10 @@ export function redisIdempotencyStore(
   }
   const { lockTtlMs, resultTtlMs } = ttlOptions(options);
   const { prefix = 'pb:idem:' } = options;
-  if (typeof prefix !== 'string') throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'prefix must be a string');
+  // a brace in the prefix would become the hash tag, putting every key in one Cluster slot
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+    throw new PatchbayError('ERR_WEBHOOK_OPTIONS', `prefix must be a string without braces, got ${describe(prefix)}`);
+  }
 
   const run = async (script: typeof claimScript, key: string, args: (string | number)[]): Promise<unknown> => {
     try {

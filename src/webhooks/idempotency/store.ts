@@ -1,4 +1,4 @@
-import { assertNumber } from '../../core/assert';
+import { assertNumber, assertOptionsObject } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 
 /**
@@ -64,6 +64,8 @@ export const MAX_KEY_LENGTH = 512;
 
 /** Validated TTLs with their defaults. */
 export function ttlOptions(options: IdempotencyTtlOptions): Required<IdempotencyTtlOptions> {
+  // undefined has become the default `{}` by now; null is a mistake
+  assertOptionsObject(options, 'options', 'ERR_WEBHOOK_OPTIONS');
   const { lockTtlMs = 60_000, resultTtlMs = 259_200_000 } = options;
   assertNumber(lockTtlMs, 'lockTtlMs', 'ERR_WEBHOOK_OPTIONS', { min: 1, integer: true });
   assertNumber(resultTtlMs, 'resultTtlMs', 'ERR_WEBHOOK_OPTIONS', { min: 1, integer: true });
