@@ -1,4 +1,4 @@
-import { assertNumber } from '../core/assert';
+import { assertAbortSignal, assertNumber } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
 import type { TaskSpec } from './task';
@@ -60,6 +60,7 @@ export function startKeepWarm(options: KeepWarmOptions, host: KeepWarmHost): Kee
   }
   const { intervalMs, tasks: names, signal } = options;
   assertNumber(intervalMs, 'keepWarm intervalMs', code, { min: 0, exclusiveMin: true });
+  if (signal !== undefined) assertAbortSignal(signal, 'keepWarm signal', code);
   if (names !== undefined) {
     if (!Array.isArray(names) || names.length === 0) {
       throw new PatchbayError(code, 'keepWarm tasks must be a non-empty array of task names');

@@ -1,4 +1,4 @@
-import { assertNumber } from '../core/assert';
+import { assertAbortSignal, assertNumber, assertOptionsObject } from '../core/assert';
 import { type BackoffOptions, backoff as createBackoff } from '../core/backoff';
 import { type Clock, systemClock } from '../core/clock';
 import { PatchbayError } from '../core/errors';
@@ -113,6 +113,7 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
     throw new PatchbayError(code, 'prewarm onEvent must be a function');
   }
   if (typeof clock?.now !== 'function') throw new PatchbayError(code, 'prewarm clock must have a now() method');
+  if (options.backoff !== undefined) assertOptionsObject(options.backoff, 'prewarm backoff', code);
   let backoff: ReturnType<typeof createBackoff>;
   try {
     backoff = createBackoff({ initialMs: 100, maxMs: 5_000, ...options.backoff });
@@ -168,6 +169,8 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
     run(runOptions = {}) {
       if (current !== undefined) return current;
       try {
+        assertOptionsObject(runOptions, 'prewarm run options', code);
+        if (runOptions.signal !== undefined) assertAbortSignal(runOptions.signal, 'prewarm run signal', code);
         assertComplete(tasks);
       } catch (error) {
         return Promise.reject(error);

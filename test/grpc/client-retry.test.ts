@@ -603,5 +603,12 @@ describe('retryInterceptor', () => {
     expect(() => retryInterceptor({ onRetry: 'no' as never })).toThrow(
       expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
     );
+    // names would never match a status code: the interceptor would silently never retry
+    expect(() => retryInterceptor({ retryableCodes: ['UNAVAILABLE'] as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
+    expect(() => retryInterceptor({ backoff: 'fast' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
+    );
   });
 });

@@ -330,6 +330,18 @@ describe('createPrewarmer: the task graph and bad input', () => {
     expect(() => createPrewarmer({ backoff: { initialMs: -5 } })).toThrow(
       expect.objectContaining({ code: 'ERR_PREWARM_OPTIONS' }),
     );
+    expect(() => createPrewarmer({ backoff: 'slow' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_PREWARM_OPTIONS' }),
+    );
+  });
+
+  it('refuses a run or keep-warm signal that is not an AbortSignal with ERR_PREWARM_OPTIONS', async () => {
+    const prewarmer = createPrewarmer().add({ name: 'a', run: async () => {} });
+    await expect(prewarmer.run({ signal: 'stop' as never })).rejects.toMatchObject({ code: 'ERR_PREWARM_OPTIONS' });
+    await expect(prewarmer.run(null as never)).rejects.toMatchObject({ code: 'ERR_PREWARM_OPTIONS' });
+    expect(() => prewarmer.keepWarm({ intervalMs: 10, signal: {} as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_PREWARM_OPTIONS' }),
+    );
   });
 
   it('rejects malformed tasks with ERR_PREWARM_TASK at add', () => {

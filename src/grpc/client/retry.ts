@@ -98,7 +98,11 @@ export function retryInterceptor(options: RetryInterceptorOptions = {}): Interce
   if (maxAttempts > 10) {
     throw new PatchbayError(OPTIONS_CODE, `retryInterceptor maxAttempts must be at most 10, got ${maxAttempts}`);
   }
-  if (!Array.isArray(retryableCodes) || !retryableCodes.every((code) => code in status && code !== status.OK)) {
+  // numbers only: `status` also maps the names, so 'UNAVAILABLE' would pass `in` and never match a code
+  if (
+    !Array.isArray(retryableCodes) ||
+    !retryableCodes.every((code) => Number.isInteger(code) && code in status && code !== status.OK)
+  ) {
     throw new PatchbayError(
       OPTIONS_CODE,
       'retryInterceptor retryableCodes must be an array of non-OK gRPC status codes',
@@ -106,6 +110,9 @@ export function retryInterceptor(options: RetryInterceptorOptions = {}): Interce
   }
   assertNumber(maxBufferedMessages, 'retryInterceptor maxBufferedMessages', OPTIONS_CODE, { min: 0, integer: true });
   assertFunction(onRetry, 'retryInterceptor onRetry', { optional: true });
+  if (typeof backoff !== 'object' || backoff === null) {
+    throw new PatchbayError(OPTIONS_CODE, 'retryInterceptor backoff must be an object of backoff options');
+  }
   let policyBackoff: Backoff;
   try {
     policyBackoff = createBackoff({ initialMs: 100, maxMs: 5_000, ...backoff });
