@@ -12,6 +12,9 @@ import { assertFunction, assertOptions } from '../options';
 import { callType, codeName, deadlineMs } from '../status';
 import { ForwardingServerCall, type PartialStatusObject } from './forwarding';
 
+/** How early grpc-js's deadline timer may fire, by Date.now(), and still be taken for it. */
+const DEADLINE_SLACK_MS = 20;
+
 /**
  * Options of {@link serverLoggingInterceptor}.
  *
@@ -73,10 +76,13 @@ class LoggedServerCall extends ForwardingServerCall {
 
   override onCancel(): void {
     // grpc-js answers a call whose deadline passed below the interceptors, then reports it
-    // cancelled: only the deadline tells the two apart.
+    // cancelled: only the deadline tells the two apart. Its deadline timer counts from the event
+    // loop's cached time, which lags Date.now() under load, so it can fire a little before
+    // Date.now() reaches the deadline it set; a cancel that close to the deadline counts as it.
     if (!this.logged) {
-      if (deadlineMs(this.next.getDeadline()) <= Date.now()) this.log(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
-      else this.log(status.CANCELLED, 'Cancelled by the client');
+      if (deadlineMs(this.next.getDeadline()) <= Date.now() + DEADLINE_SLACK_MS) {
+        this.log(status.DEADLINE_EXCEEDED, 'Deadline exceeded');
+      } else this.log(status.CANCELLED, 'Cancelled by the client');
     }
     this.listener.onCancel();
   }
