@@ -144,6 +144,8 @@ export class ReconnectingWebSocket extends EventTarget {
   #socket: Socket | undefined;
   #state: 0 | 1 | 2 | 3 = 0;
   #closedByUser = false;
+  /** A connection's close event is being dispatched: a close() from its handler adds none. */
+  #dispatchingClose = false;
   #attempt = 0;
   #openedAt = 0;
   #lastTraffic = 0;
@@ -317,11 +319,14 @@ export class ReconnectingWebSocket extends EventTarget {
       socket.close(code, reason);
     } else {
       // no socket to close (waiting to reconnect): the close event a caller of close() waits for
-      // comes all the same, after this call returns, as a socket's would
+      // comes all the same, after this call returns, as a socket's would; called from a close
+      // event's handler, that event was it
       this.#state = 3;
-      const event = new Event('close');
-      Object.assign(event, { code: code ?? 1005, reason: reason ?? '', wasClean: true });
-      queueMicrotask(() => this.dispatchEvent(event));
+      if (!this.#dispatchingClose) {
+        const event = new Event('close');
+        Object.assign(event, { code: code ?? 1005, reason: reason ?? '', wasClean: true });
+        queueMicrotask(() => this.dispatchEvent(event));
+      }
     }
   }
 
@@ -446,7 +451,12 @@ export class ReconnectingWebSocket extends EventTarget {
     // no longer OPEN while its close event runs, as a WebSocket is CLOSED by then: CONNECTING,
     // since a reconnection follows (giving up fires a last close event, in state CLOSED)
     this.#state = 0;
-    this.dispatchEvent(event);
+    this.#dispatchingClose = true;
+    try {
+      this.dispatchEvent(event);
+    } finally {
+      this.#dispatchingClose = false;
+    }
     this.#reconnect(cause ?? new PatchbayError('ERR_REALTIME_CLOSED', `closed with ${details.code}`));
   }
 

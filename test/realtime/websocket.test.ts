@@ -244,6 +244,23 @@ describe('ReconnectingWebSocket', () => {
     expect(closes).toEqual([{ code: 1005, wasClean: true }]);
   });
 
+  it('fires close once when close() is called from the handler of a close the server caused', async () => {
+    const server = await serve((socket) => setTimeout(() => socket.close(4000, 'bye'), 20));
+    const socket = connect(server.url);
+    const codes: number[] = [];
+    let reconnects = 0;
+    socket.addEventListener('reconnecting', () => reconnects++);
+    socket.onclose = (event) => {
+      codes.push((event as CloseEvent).code);
+      socket.close();
+    };
+    await until(() => codes.length >= 1);
+    await sleep(100);
+    expect(codes).toEqual([4000]);
+    expect(socket.readyState).toBe(ReconnectingWebSocket.CLOSED);
+    expect(reconnects).toBe(0);
+  });
+
   it('gives up after maxRetries failed attempts', async () => {
     const server = await serve(() => {});
     await server.kill();
