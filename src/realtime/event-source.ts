@@ -1,9 +1,10 @@
-import { assertBoolean, assertNumber } from '../core/assert';
-import { type BackoffOptions, backoff } from '../core/backoff';
+import { assertBoolean, assertFunction, assertNumber, assertOptionsObject, describe } from '../core/assert';
+import type { Backoff, BackoffOptions } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
 import { EventHandlers } from './event-handlers';
 import { messageEvent } from './message-event';
+import { reconnectBackoff } from './reconnect-backoff';
 import { reconnectDelay } from './reconnect-delay';
 import { createSseParser, type SseEvent, type SseParser } from './sse-parser';
 import { resolveUrl } from './url';
@@ -138,11 +139,12 @@ export class ReconnectingEventSource extends EventTarget {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #parser: SseParser;
   readonly #options: Required<Pick<ReconnectingEventSourceOptions, 'method'>> & ReconnectingEventSourceOptions;
-  readonly #backoff: ReturnType<typeof backoff>;
+  readonly #backoff: Backoff;
   readonly #fetch: typeof globalThis.fetch;
 
   constructor(url: string | URL, options: ReconnectingEventSourceOptions = {}) {
     super();
+    assertOptionsObject(options, 'ReconnectingEventSource options', 'ERR_REALTIME_OPTIONS');
     this.url = resolveUrl(url, 'url', ['http:', 'https:']).href;
     this.withCredentials = options.withCredentials ?? false;
     assertBoolean(this.withCredentials, 'withCredentials', 'ERR_REALTIME_OPTIONS');
@@ -150,11 +152,9 @@ export class ReconnectingEventSource extends EventTarget {
       assertNumber(options.maxRetries, 'maxRetries', 'ERR_REALTIME_OPTIONS', { min: 0, integer: true });
     if (options.idleTimeoutMs !== undefined)
       assertNumber(options.idleTimeoutMs, 'idleTimeoutMs', 'ERR_REALTIME_OPTIONS', { min: 1 });
-    if (options.headers !== undefined && typeof options.headers !== 'function' && typeof options.headers !== 'object') {
-      throw new PatchbayError('ERR_REALTIME_OPTIONS', 'headers must be an object or a function returning one');
-    }
+    checkRequestOptions(options);
     this.#options = { method: 'GET', ...options };
-    this.#backoff = backoff({ initialMs: 1_000, maxMs: 30_000, ...options.backoff });
+    this.#backoff = reconnectBackoff(options.backoff, { initialMs: 1_000, maxMs: 30_000 });
     // browsers refuse a fetch called with another `this` ("Illegal invocation"): call the global as a function
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#parser = createSseParser({
@@ -315,5 +315,30 @@ export class ReconnectingEventSource extends EventTarget {
     const event = new Event('error');
     Object.defineProperty(event, 'reason', { value: reason });
     this.dispatchEvent(event);
+  }
+}
+
+// RFC 9110 token characters: what a method name may hold
+const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Refuses, at construction, request options fetch would refuse on every attempt, where each
+ * refusal would look like a network failure and be retried for good.
+ */
+function checkRequestOptions(options: ReconnectingEventSourceOptions): void {
+  const code = 'ERR_REALTIME_OPTIONS';
+  const { fetch, method, headers } = options;
+  if (fetch !== undefined) assertFunction(fetch, 'fetch', code);
+  if (method !== undefined && (typeof method !== 'string' || !METHOD.test(method))) {
+    throw new PatchbayError(code, `method must be an HTTP method name, got ${describe(method)}`);
+  }
+  if (headers === undefined || typeof headers === 'function') return;
+  if (typeof headers !== 'object' || headers === null) {
+    throw new PatchbayError(code, 'headers must be an object or a function returning one');
+  }
+  try {
+    new Headers(headers);
+  } catch (error) {
+    throw new PatchbayError(code, 'headers holds a name or value that fetch refuses', { cause: error });
   }
 }

@@ -1,10 +1,11 @@
-import { assertNumber, describe } from '../core/assert';
-import { type BackoffOptions, backoff } from '../core/backoff';
+import { assertFunction, assertNumber, assertOptionsObject, describe } from '../core/assert';
+import type { Backoff, BackoffOptions } from '../core/backoff';
 import { PatchbayError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
 import { EventHandlers } from './event-handlers';
 import type { ReconnectingDetail } from './event-source';
 import { messageEvent } from './message-event';
+import { reconnectBackoff } from './reconnect-backoff';
 import { reconnectDelay } from './reconnect-delay';
 import { resolveUrl } from './url';
 
@@ -158,7 +159,7 @@ export class ReconnectingWebSocket extends EventTarget {
   readonly #target: Resolvable<string | URL>;
   readonly #protocols: Resolvable<string | string[] | undefined>;
   readonly #options: ReconnectingWebSocketOptions & { connectTimeoutMs: number };
-  readonly #backoff: ReturnType<typeof backoff>;
+  readonly #backoff: Backoff;
 
   constructor(
     url: Resolvable<string | URL>,
@@ -166,6 +167,7 @@ export class ReconnectingWebSocket extends EventTarget {
     options: ReconnectingWebSocketOptions = {},
   ) {
     super();
+    assertOptionsObject(options, 'ReconnectingWebSocket options', 'ERR_REALTIME_OPTIONS');
     const {
       maxRetries,
       connectTimeoutMs = 10_000,
@@ -184,13 +186,14 @@ export class ReconnectingWebSocket extends EventTarget {
       assertNumber(heartbeat.intervalMs, 'heartbeat.intervalMs', code, { min: 1 });
       assertNumber(heartbeat.timeoutMs, 'heartbeat.timeoutMs', code, { min: heartbeat.intervalMs });
     }
+    if (options.WebSocket !== undefined) assertFunction(options.WebSocket, 'WebSocket', code);
     if (!(options.WebSocket ?? globalThis.WebSocket)) {
       throw new PatchbayError(code, 'no WebSocket class: pass one (for example `ws`) as options.WebSocket');
     }
     this.#target = url;
     this.#protocols = protocols;
     this.#options = { ...options, connectTimeoutMs, minUptimeMs, maxQueuedMessages };
-    this.#backoff = backoff({ initialMs: 500, maxMs: 30_000, ...options.backoff });
+    this.#backoff = reconnectBackoff(options.backoff, { initialMs: 500, maxMs: 30_000 });
     void this.#connect();
   }
 

@@ -157,6 +157,20 @@ describe('ReconnectingEventSource', () => {
     },
   );
 
+  it.each([
+    ['options null', null],
+    ['fetch not a function', { fetch: 'fetch' }],
+    ['a method with a space', { method: 'GE T' }],
+    ['a header value fetch refuses', { headers: { 'x-token': 'a\nb' } }],
+    ['a header name fetch refuses', { headers: { 'bad name': 'x' } }],
+    ['backoff not an object', { backoff: 'slow' }],
+    ['a backoff core refuses', { backoff: { initialMs: -1 } }],
+  ])('refuses %s at construction with ERR_REALTIME_OPTIONS, instead of failing every attempt', (_, options) => {
+    expect(() => new ReconnectingEventSource('http://127.0.0.1:1/', options as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }),
+    );
+  });
+
   it('refuses a maxEventLength that is not a positive number', () => {
     expect(() => new ReconnectingEventSource('http://127.0.0.1:1/', { maxEventLength: 0 })).toThrow(
       expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }),

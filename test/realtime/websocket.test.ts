@@ -261,6 +261,17 @@ describe('ReconnectingWebSocket', () => {
     expect(reconnects).toBe(0);
   });
 
+  it.each([
+    ['options null', null],
+    ['a WebSocket that is not a class', { WebSocket: 'ws' }],
+    ['backoff not an object', { backoff: 'slow' }],
+    ['a backoff core refuses', { backoff: { initialMs: -1 } }],
+  ])('refuses %s at construction with ERR_REALTIME_OPTIONS', (_, options) => {
+    expect(() => new ReconnectingWebSocket('ws://127.0.0.1:1/', undefined, options as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }),
+    );
+  });
+
   it('gives up after maxRetries failed attempts', async () => {
     const server = await serve(() => {});
     await server.kill();
