@@ -1,4 +1,4 @@
-import { describe } from '../core/assert';
+import { assertOptionsObject, describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 
 /**
@@ -144,7 +144,8 @@ type Step = (ctx: MessageContext, handler: Handler<unknown, unknown>) => Promise
 
 /** The shared implementation of both buses; `kind` is what `ctx.kind` says. */
 export function createBus<Messages extends MessageMap>(kind: 'command' | 'query', options: BusOptions): Bus<Messages> {
-  const { middleware = [], newId = () => globalThis.crypto.randomUUID() } = options ?? {};
+  assertOptionsObject(options, `${kind} bus options`, 'ERR_CQRS_OPTIONS');
+  const { middleware = [], newId = () => globalThis.crypto.randomUUID() } = options;
   if (!Array.isArray(middleware) || middleware.some((m) => typeof m !== 'function')) {
     throw new PatchbayError(
       'ERR_CQRS_OPTIONS',
@@ -189,6 +190,8 @@ export function createBus<Messages extends MessageMap>(kind: 'command' | 'query'
       if (handler === undefined) {
         return Promise.reject(new PatchbayError('ERR_CQRS_HANDLER', `no handler registered for ${kind} ${name}`));
       }
+      const refused = executeOptions === undefined ? undefined : badExecuteOptions(executeOptions);
+      if (refused) return Promise.reject(refused);
       let messageId: string;
       try {
         messageId = newId();
@@ -257,4 +260,29 @@ function compose(stack: readonly Middleware[]): Step {
     };
     return dispatch(0);
   };
+}
+
+const isId = (value: unknown): boolean => typeof value === 'string' && value.length > 0;
+
+/**
+ * Why `execute`'s options are unusable, or undefined: ids that are not strings would end up in
+ * every event's metadata, and a parent without ids would silently start a new correlation.
+ */
+function badExecuteOptions(options: ExecuteOptions): PatchbayError | undefined {
+  const fail = (what: string, value: unknown) =>
+    new PatchbayError('ERR_CQRS_INPUT', `execute options ${what}, got ${describe(value)}`);
+  if (typeof options !== 'object' || options === null) return fail('must be an object', options);
+  const { parent, correlationId, causationId, metadata } = options;
+  if (parent !== undefined && !(isId(parent?.messageId) && isId(parent?.correlationId))) {
+    return fail('parent must be a message context with messageId and correlationId', parent);
+  }
+  if (correlationId !== undefined && !isId(correlationId)) {
+    return fail('correlationId must be a non-empty string', correlationId);
+  }
+  if (causationId !== undefined && !isId(causationId))
+    return fail('causationId must be a non-empty string', causationId);
+  if (metadata !== undefined && (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))) {
+    return fail('metadata must be an object', metadata);
+  }
+  return undefined;
 }

@@ -57,6 +57,28 @@ describe('command bus', () => {
     expect(() => createCommandBus({ middleware: ['x' as never] })).toThrow(
       expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }),
     );
+    for (const options of [null, 'x']) {
+      expect(() => createCommandBus(options as never)).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
+    }
+  });
+
+  it.each([
+    ['options not an object', 'x'],
+    ['a correlationId that is not a string', { correlationId: 42 }],
+    ['an empty causationId', { causationId: '' }],
+    ['metadata that is not an object', { metadata: 'admin' }],
+    ['a parent without ids', { parent: {} }],
+  ])('refuses execute options with %s, with ERR_CQRS_INPUT and without running the handler', async (_, options) => {
+    const bus = createCommandBus<Commands>();
+    let ran = 0;
+    bus.register('PlaceOrder', async () => {
+      ran++;
+      return { version: 1 };
+    });
+    await expect(
+      bus.execute('PlaceOrder', { orderId: '1', customerId: 'c', total: 1 } as never, options as never),
+    ).rejects.toMatchObject({ code: 'ERR_CQRS_INPUT' });
+    expect(ran).toBe(0);
   });
 
   it('runs middleware outermost first around the handler, in options order then use order', async () => {
