@@ -188,6 +188,8 @@ describe.each(backends(() => redis, prefix))('$name event store', (backend) => {
           ]),
       ],
       ['bad expectedVersion', () => store.append('s', [{ type: 'A' }], { expectedVersion: -1 })],
+      // null would otherwise have meant 'any': no concurrency check at all
+      ['null expectedVersion', () => store.append('s', [{ type: 'A' }], { expectedVersion: null as never })],
       ['unserializable data', () => store.append('s', [{ type: 'A', data: 1n }])],
       ['array metadata', () => store.append('s', [{ type: 'A', metadata: [] as never }])],
     ];

@@ -772,5 +772,12 @@ describe('bad definitions and options', () => {
     expect(() => createProjectionRunner({ store, projections: [{ name: 'raw' } as never] })).toThrow(options);
     expect(() => createProjectionRunner({ store, projections: [ok], batchSize: 0 })).toThrow(options);
     expect(() => createProjectionRunner({ store, projections: [ok], retry: { attempts: 0 } })).toThrow(options);
+    expect(() => createProjectionRunner({ store, projections: [ok], retry: 'twice' as never })).toThrow(options);
+    expect(() => createProjectionRunner({ store, projections: [ok], retry: { backoff: 'slow' as never } })).toThrow(
+      options,
+    );
+    expect(() => createProjectionRunner({ store, projections: [ok], retry: { backoff: { initialMs: -1 } } })).toThrow(
+      options,
+    );
   });
 });

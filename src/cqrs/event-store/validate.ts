@@ -25,7 +25,9 @@ export function prepareAppend(
     throw new PatchbayError(INPUT, `events must be an array, got ${describe(events)}`);
   }
   if (events.length === 0) throw new PatchbayError(INPUT, 'events must hold at least one event');
-  const expectedVersion = options?.expectedVersion ?? 'any';
+  // only a missing value means 'any': a null (a version column never set, say) is refused, not
+  // taken for "skip the concurrency check"
+  const expectedVersion = options?.expectedVersion === undefined ? 'any' : options.expectedVersion;
   let expected: number;
   if (expectedVersion === 'any') expected = -1;
   else if (expectedVersion === 'no-stream') expected = 0;

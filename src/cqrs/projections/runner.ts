@@ -1,4 +1,4 @@
-import { assertNumber, describe } from '../../core/assert';
+import { assertNumber, assertOptionsObject, describe } from '../../core/assert';
 import { type BackoffOptions, backoff } from '../../core/backoff';
 import { type Clock, systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
@@ -179,9 +179,16 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   assertNumber(batchSize, 'batchSize', OPTIONS, { min: 1, integer: true });
   assertNumber(pollMs, 'pollMs', OPTIONS, { min: 1 });
   assertNumber(leaseMs, 'leaseMs', OPTIONS, { min: 10 });
+  assertOptionsObject(retry, 'retry', OPTIONS);
   const attempts = retry.attempts ?? 3;
   assertNumber(attempts, 'retry.attempts', OPTIONS, { min: 1, integer: true });
-  const retryDelay = backoff(retry.backoff ?? { initialMs: 50, maxMs: 1_000 });
+  if (retry.backoff !== undefined) assertOptionsObject(retry.backoff, 'retry.backoff', OPTIONS);
+  let retryDelay: ReturnType<typeof backoff>;
+  try {
+    retryDelay = backoff(retry.backoff ?? { initialMs: 50, maxMs: 1_000 });
+  } catch (error) {
+    throw new PatchbayError(OPTIONS, `retry.backoff: ${(error as Error).message}`, { cause: error });
+  }
   if (typeof owner !== 'string' || owner.length === 0)
     throw new PatchbayError(OPTIONS, 'owner must be a non-empty string');
   if (onEvent !== undefined && typeof onEvent !== 'function')
