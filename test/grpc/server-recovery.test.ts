@@ -156,8 +156,9 @@ describe('serverRecoveryInterceptor', () => {
     });
   });
 
-  it('answers INTERNAL, with no unhandled rejection, when an interceptor after an async gate throws', async () => {
+  it('answers INTERNAL, tells onError, with no unhandled rejection, when an interceptor after an async gate throws', async () => {
     const faults = after.add(recordFaults(), (f) => f.stop());
+    const reported: RecoveryEvent[] = [];
     const throwing: ServerInterceptor = (_descriptor, call) =>
       new ServerInterceptingCall(call, {
         start: (next) =>
@@ -175,9 +176,8 @@ describe('serverRecoveryInterceptor', () => {
       }),
     };
     for (const [name, gate] of Object.entries(gates)) {
-      const server = after.add(await startLab({ interceptors: [serverRecoveryInterceptor(), gate, throwing] }), (s) =>
-        s.stop(),
-      );
+      const recovery = serverRecoveryInterceptor({ onError: (event) => reported.push(event) });
+      const server = after.add(await startLab({ interceptors: [recovery, gate, throwing] }), (s) => s.stop());
       const lab = after.add(labClient(server.address), (c) => c.close());
       const started = performance.now();
       const error = await lab.unary({ text: name }, { deadline: Date.now() + 5_000 }).catch((e: unknown) => e);
@@ -185,6 +185,10 @@ describe('serverRecoveryInterceptor', () => {
       // answered by the gate, not by the deadline
       expect(performance.now() - started, name).toBeLessThan(2_000);
     }
+    expect(reported).toEqual([
+      { method: '/patchbay.test.Lab/Unary', error: new Error(secret) },
+      { method: '/patchbay.test.Lab/Unary', error: new Error(secret) },
+    ]);
     // An unhandled rejection is reported after the microtasks of the turn that caused it.
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(faults.faults).toEqual([]);

@@ -94,6 +94,16 @@ export class ForwardingServerCall implements ServerInterceptingCallInterface, In
   getMetricsRecorder(): ReturnType<ServerInterceptingCallInterface['getMetricsRecorder']> {
     return this.next.getMetricsRecorder();
   }
+
+  /**
+   * Hands an error thrown above this layer, outside any listener call of the layers below (from
+   * an async gate's callback), down to the nearest serverRecoveryInterceptor, which answers the
+   * call and reports it. Returns false when no such layer is reachable: the caller answers.
+   */
+  recoverLate(error: unknown): boolean {
+    const next = this.next as Partial<ForwardingServerCall>;
+    return typeof next.recoverLate === 'function' && next.recoverLate(error);
+  }
 }
 
 forwardMissing(ForwardingServerCall.prototype, ServerInterceptingCall.prototype);

@@ -19,7 +19,8 @@ type Decide = (
  * anything, for every call type: grpc-js starts handlers only once the metadata is through.
  * Synchronous decisions let the call through synchronously. A decision that throws or rejects
  * ends the call with INTERNAL, whose details say nothing of the error; so does a throw from the
- * interceptors after it when an async decision lets the call through.
+ * interceptors after it when an async decision lets the call through, which also reaches the
+ * `onError` of a serverRecoveryInterceptor placed before the gate.
  */
 export function gate(decide: Decide, skip?: (method: string) => boolean): ServerInterceptor {
   return (descriptor, call) => {
@@ -79,9 +80,9 @@ class GatedCall extends ForwardingServerCall {
   private settleLate(metadata: Metadata, decision: GateDecision): void {
     try {
       this.settle(metadata, decision);
-    } catch {
+    } catch (error) {
       try {
-        this.next.sendStatus(internalError);
+        if (!this.recoverLate(error)) this.next.sendStatus(internalError);
       } catch {
         // the call cannot be answered any more; its deadline or the client's cancellation ends it
       }

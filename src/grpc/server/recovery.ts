@@ -130,6 +130,11 @@ class RecoveredCall extends ForwardingServerCall {
     this.report({ code: final.code, details: final.details });
   }
 
+  override recoverLate(error: unknown): boolean {
+    this.fail(error);
+    return true;
+  }
+
   private fail(error: unknown): void {
     this.next.sendStatus(hidden);
     this.report(error);
