@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { slidingWindow } from '../../src/ratelimit/sliding-window';
-import { redisStore } from '../../src/ratelimit/stores/redis';
+import { type RedisStoreEvent, redisStore } from '../../src/ratelimit/stores/redis';
 import { tokenBucket } from '../../src/ratelimit/token-bucket';
 import type { RateLimiter } from '../../src/ratelimit/types';
 import { recordFaults } from '../support/faults';
@@ -316,11 +316,11 @@ describe('redisStore: keys, round trips, time', () => {
     }));
 
   it('fails only the decision whose key Redis refuses, not the others sent with it', async () => {
-    const events: string[] = [];
+    const events: RedisStoreEvent[] = [];
     const batchStore = redisStore(redis, {
       prefix: `${prefix}poison:`,
       onError: 'deny',
-      onEvent: (e) => events.push(e.type),
+      onEvent: (e) => events.push(e),
     });
     const limiter = slidingWindow({ limit: 5, windowMs: 60_000, store: batchStore });
     await limiter.consume('poisoned');
@@ -330,8 +330,18 @@ describe('redisStore: keys, round trips, time', () => {
     const decisions = await Promise.all(['alice', 'poisoned', 'carol'].map((k) => limiter.consume(k)));
     expect(decisions.map((d) => d.allowed)).toEqual([true, false, true]);
     expect(decisions[0]).toMatchObject({ remaining: 4 });
-    // the refused decision is answered per onError; the next one Redis answers reports recovery
-    expect(events).toEqual(['store-unavailable', 'store-recovered']);
+    // the refused decision is answered per onError and reported as the key's, not as an outage
+    expect(events).toEqual([
+      {
+        type: 'key-refused',
+        key: 'poisoned',
+        mode: 'deny',
+        error: expect.objectContaining({
+          code: 'ERR_RATELIMIT_STORE',
+          cause: expect.objectContaining({ message: expect.stringContaining('WRONGTYPE') }),
+        }),
+      },
+    ]);
     expect(await limiter.peek('alice')).toMatchObject({ remaining: 4 });
   });
 

@@ -3,6 +3,12 @@ import type { RateLimitAlgorithm } from '../types';
 /** A script's answer for one decision: allowed (1/0), remaining, reset, retry after. */
 export type Reply = readonly [number, number, number, number];
 
+/**
+ * Redis ran the script but refused one decision's key (a key of another type, say): Redis itself
+ * is fine, and the decisions sent with it were made.
+ */
+export class KeyRefusedError extends Error {}
+
 /** Sends one limiter's decisions as one script call: keys in order, then cost and commit per key. */
 export type SendBatch = (algorithm: RateLimitAlgorithm, keys: string[], args: number[]) => Promise<unknown>;
 
@@ -57,7 +63,7 @@ export function decisionBatcher(
       batch.settle.forEach(({ resolve, reject }, i) => {
         const values = reply.slice(4 * i, 4 * i + 4) as unknown[];
         // batch.lua puts a decision's own error message in place of its first number
-        if (typeof values[0] === 'string') reject(new Error(values[0]));
+        if (typeof values[0] === 'string') reject(new KeyRefusedError(values[0]));
         else if (values.every((value) => typeof value === 'number')) resolve(values as unknown as Reply);
         else reject(new Error('unexpected reply to a rate-limit decision'));
       });

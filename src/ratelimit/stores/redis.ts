@@ -5,7 +5,7 @@ import { defineScript, type RedisScriptClient, redisKey } from '../../core/redis
 import { withTimeout } from '../../core/timeout';
 import type { Decision, RateLimitAlgorithm, RateLimitStore } from '../types';
 import { memoryStore } from './memory';
-import { decisionBatcher, type Reply } from './redis-batch';
+import { decisionBatcher, KeyRefusedError, type Reply } from './redis-batch';
 import batchLua from './scripts/batch.lua';
 import slidingCounterLua from './scripts/sliding-counter.lua';
 import slidingLogLua from './scripts/sliding-log.lua';
@@ -41,7 +41,12 @@ export type RedisErrorMode = 'allow' | 'deny' | 'insurance';
  */
 export type RedisStoreEvent =
   | { type: 'store-unavailable'; error: PatchbayError; mode: RedisErrorMode }
-  | { type: 'store-recovered' };
+  | { type: 'store-recovered' }
+  /**
+   * Redis answered but refused one key's decision (a key of another type under the store's
+   * prefix, say). That decision was answered per `mode`; Redis is not counted as unavailable.
+   */
+  | { type: 'key-refused'; key: string; error: PatchbayError; mode: RedisErrorMode };
 
 /**
  * A Redis client the store can use: ioredis `Redis` or `Cluster`. `status` is read, when present,
@@ -182,11 +187,25 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
     return batcher.decide(algorithm, keyOf(algorithm, key), cost, commit);
   };
 
+  const answered = (): void => {
+    if (!healthy) {
+      healthy = true;
+      if (onEvent !== undefined) notify(onEvent, { type: 'store-recovered' });
+    }
+  };
+
   const fallback = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean, cause: unknown) => {
-    const error = new PatchbayError('ERR_RATELIMIT_STORE', 'Redis rate-limit store unavailable', { cause });
-    if (healthy) {
+    // an observer that throws or rejects must not turn the fallback into a failed decision
+    if (cause instanceof KeyRefusedError) {
+      // one bad key is a misconfiguration to report, not an outage: Redis answered
+      answered();
+      const error = new PatchbayError('ERR_RATELIMIT_STORE', `Redis refused rate-limit key ${describe(key)}`, {
+        cause,
+      });
+      if (onEvent !== undefined) notify(onEvent, { type: 'key-refused', key, error, mode: onError });
+    } else if (healthy) {
       healthy = false;
-      // an observer that throws or rejects must not turn the fallback into a failed decision
+      const error = new PatchbayError('ERR_RATELIMIT_STORE', 'Redis rate-limit store unavailable', { cause });
       if (onEvent !== undefined) notify(onEvent, { type: 'store-unavailable', error, mode: onError });
     }
     if (insurance) return insurance.decide(algorithm, key, cost, commit);
@@ -210,10 +229,7 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
       } catch (error) {
         return fallback(algorithm, key, cost, commit, error);
       }
-      if (!healthy) {
-        healthy = true;
-        if (onEvent !== undefined) notify(onEvent, { type: 'store-recovered' });
-      }
+      answered();
       const [allowed, remaining, reset, retry] = reply;
       const bucket = algorithm.kind === 'token-bucket';
       return {
