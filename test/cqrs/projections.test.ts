@@ -345,6 +345,61 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     await expect(runner.stop()).resolves.toBeUndefined();
   });
 
+  it('start() while a stop() drains runs one loop after the old one ended, and keeps the lease throughout', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `restart-${modelId++}`;
+    const held = gate();
+    const handled: number[] = [];
+    const projection = defineProjection<{ A: null }>({
+      name,
+      handlers: {
+        A: async ({ position }) => {
+          handled.push(position);
+          if (position === 1) {
+            held.entered();
+            await held.opened;
+          }
+        },
+      },
+    });
+    const events: ProjectionRunnerEvent[] = [];
+    // a poll much longer than the test's checks: a loop that lost the lease only takes it back
+    // after a poll, which leaves the projection free for another runner meanwhile
+    const runner = createProjectionRunner({
+      store,
+      checkpoints,
+      projections: [projection],
+      pollMs: 2_000,
+      leaseMs: 30_000,
+      owner: 'restarted',
+      onEvent: (event) => events.push(event),
+    });
+    runner.start();
+    try {
+      await store.append('s', [{ type: 'A' }]);
+      await held.reached;
+      const stopped = runner.stop();
+      runner.start();
+      held.open();
+      await stopped;
+      expect(await checkpoints.acquire(name, 'other-runner', 30_000)).toBe(false);
+      const { position } = await store.append('s', [{ type: 'A' }, { type: 'A' }, { type: 'A' }]);
+      await runner.waitFor(position, { timeoutMs: 5_000 });
+      expect(await checkpoints.acquire(name, 'other-runner', 30_000)).toBe(false);
+    } finally {
+      held.open();
+      await runner.stop();
+    }
+    expect(handled).toEqual([1, 2, 3, 4]);
+    expect(events.filter((e) => e.type === 'lease-acquired' || e.type === 'lease-lost')).toEqual([
+      { type: 'lease-acquired', projection: name, checkpoint: 0 },
+    ]);
+    expect(events.filter((e) => e.type === 'error' || e.type === 'conflict')).toEqual([]);
+    // the final stop() gave the lease up
+    expect(await checkpoints.acquire(name, 'other-runner', 30_000)).toBe(true);
+  });
+
   it('a rebuild that fails on a runner that is not running leaves the lease free', async () => {
     const store = backend.eventStore();
     const checkpoints = backend.checkpoints();

@@ -87,7 +87,11 @@ export interface WaitForOptions {
  * ```
  */
 export interface ProjectionRunner {
-  /** Starts a worker per projection. Calling it again while running does nothing. */
+  /**
+   * Starts a worker per projection. Calling it again while running does nothing. Called while a
+   * `stop()` is still finishing its batch, it starts each worker once the old one ended, and the
+   * runner keeps its leases throughout.
+   */
   start(): void;
   /**
    * Finishes the event in hand, commits what was applied, releases leases; resolves when all
@@ -375,7 +379,9 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       }
       if (moved === 0) await idle.wait(pollMs, signal, woken);
     }
-    if (worker.rebuilding === 0) await releaseLease(worker);
+    // start() during our drain queued a loop behind us: the lease is its own now, and giving it
+    // up would let another runner take the projection from a running runner
+    if (worker.rebuilding === 0 && !running) await releaseLease(worker);
   };
 
   const rebuildWorker = async (worker: Worker): Promise<void> => {
@@ -425,7 +431,11 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       running = true;
       const controller = new AbortController();
       stopping = controller;
-      for (const worker of workers.values()) worker.done = work(worker, controller.signal);
+      // a stop() may still be draining: each worker's new loop waits for its old one, so two loops
+      // of one projection never run side by side (work() never rejects)
+      for (const worker of workers.values()) {
+        worker.done = (worker.done ?? Promise.resolve()).then(() => work(worker, controller.signal));
+      }
     },
     async stop() {
       if (running) {
