@@ -578,7 +578,8 @@ describe('checkpoint stores', () => {
     const result = await checkpoints.commit('p', batch);
     const writeParked = { event: bad, error: expect.stringContaining('not an integer'), attempts: 1 };
     expect(result).toEqual({ committed: true, parked: [writeParked] });
-    expect(await checkpoints.parked('p')).toEqual([handlerParked, writeParked]);
+    // oldest first: the write of event 2 failed at commit, after the handler of event 4 had thrown
+    expect(await checkpoints.parked('p')).toEqual([writeParked, handlerParked]);
     expect((await checkpoints.load('p')).position).toBe(4);
     // Redis cannot undo the event's write before the failing one; the one after it never ran
     expect(await redis.mget(key('count'), key('before'), key('after'))).toEqual(['2', '1', null]);
@@ -783,6 +784,51 @@ describe('ctx.write refused by Redis', () => {
     expect(events.filter((e) => e.type === 'batch')).toEqual([
       { type: 'batch', projection: 'wrong', from: 0, to: 3, applied: 2 },
     ]);
+  });
+
+  it('lists the parked events of a batch oldest first, whether a handler threw or Redis refused a write', async () => {
+    const store = redisEventStore(redis, { prefix: `${prefix}orderES:` });
+    const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}orderCP:` });
+    const countKey = `${prefix}orderCP:{order}:count`;
+    const listKey = `${prefix}orderCP:{order}:list`;
+    await redis.rpush(listKey, 'x');
+    const projection = defineProjection<{ Ok: null; BadWrite: null; Throws: null }>({
+      name: 'order',
+      handlers: {
+        Ok: (_event, ctx) => ctx.write('incr', countKey),
+        BadWrite: (_event, ctx) => ctx.write('hset', listKey, 'f', 'v'),
+        Throws: () => {
+          throw new Error('handler failed');
+        },
+      },
+    });
+    const runner = createProjectionRunner({
+      store,
+      checkpoints,
+      projections: [projection],
+      pollMs: 10,
+      retry: { attempts: 1 },
+    });
+    runner.start();
+    try {
+      const types = ['Ok', 'BadWrite', 'Throws', 'BadWrite', 'Ok', 'Throws', 'Throws', 'BadWrite', 'BadWrite'];
+      const batch = types.map((type) => ({ type }));
+      const { position } = await store.append('s', batch);
+      await runner.waitFor(position, { timeoutMs: 2_000 });
+    } finally {
+      await runner.stop();
+    }
+    const parked = await runner.parked('order');
+    expect(parked.map(({ event }) => [event.position, event.type])).toEqual([
+      [2, 'BadWrite'],
+      [3, 'Throws'],
+      [4, 'BadWrite'],
+      [6, 'Throws'],
+      [7, 'Throws'],
+      [8, 'BadWrite'],
+      [9, 'BadWrite'],
+    ]);
+    expect(await redis.get(countKey)).toBe('2');
   });
 });
 

@@ -66,7 +66,9 @@ export interface CheckpointCommit {
   to: number;
   /** The generation the batch's checkpoint was loaded at; the commit fails unless it is still current. */
   generation: number;
+  /** The queued writes, in the order of their events' positions (as the runner queues them). */
   writes: readonly ProjectionWrite[];
+  /** The events whose handler kept failing, in position order. */
   parked: readonly ParkedEvent[];
 }
 
@@ -114,7 +116,7 @@ export interface CheckpointStore {
   fence(projection: string): Promise<number>;
   /** Back to 0, parked events forgotten, generation bumped as `fence` does; returns the new generation. */
   reset(projection: string): Promise<number>;
-  /** The parked events, oldest first. */
+  /** The parked events, oldest first (in position order, however each was parked). */
   parked(projection: string): Promise<ParkedEvent[]>;
   /** Takes or renews the lease of `projection` for `owner` for `ttlMs`; false when someone else holds it. */
   acquire(projection: string, owner: string, ttlMs: number): Promise<boolean>;

@@ -25,6 +25,41 @@ const parkedScript = defineScript({ name: 'cqrs:parked', lua: "return redis.call
 const resetScript = defineScript({ name: 'cqrs:reset', lua: resetLua, keys: 2 });
 
 /**
+ * Adds the batch's events to the commit script's keys and arguments, in position order: handler
+ * parked entries and events with writes are interleaved so that the script can list every parked
+ * event oldest first, also when a write of an earlier event fails at commit.
+ */
+function appendBatch(
+  keys: string[],
+  args: RedisArg[],
+  writes: readonly ProjectionWrite[],
+  parked: readonly ParkedEvent[],
+): void {
+  let next = 0;
+  const parkBefore = (position: number): void => {
+    for (let entry = parked[next]; entry !== undefined && entry.event.position < position; entry = parked[++next]) {
+      args.push('p', JSON.stringify(entry));
+    }
+  };
+  // writes go by event, so the script can park the event of a write that fails; the runner
+  // queues an event's writes together, so one group per run of the same event
+  let countAt = -1;
+  let previous: ProjectionWrite['event'] | undefined;
+  for (const write of writes) {
+    if (write.event !== previous) {
+      previous = write.event;
+      parkBefore(write.event.position);
+      args.push('w', JSON.stringify(write.event), 0);
+      countAt = args.length - 1;
+    }
+    args[countAt] = (args[countAt] as number) + 1;
+    keys.push(write.key);
+    args.push(write.command, write.args.length, ...write.args);
+  }
+  parkBefore(Number.POSITIVE_INFINITY);
+}
+
+/**
  * Options of {@link redisCheckpointStore}.
  *
  * @example
@@ -94,22 +129,8 @@ export function redisCheckpointStore(
     },
     async commit(projection, { from, to, generation, writes, parked }) {
       const keys = [key(projection, 'checkpoint'), key(projection, 'parked')];
-      const args: RedisArg[] = [String(from), String(generation), String(to), parked.length];
-      for (const entry of parked) args.push(JSON.stringify(entry));
-      // writes go by event, so the script can park the event of a write that fails; the runner
-      // queues an event's writes together, so one group per run of the same event
-      let countAt = -1;
-      let previous: ProjectionWrite['event'] | undefined;
-      for (const write of writes) {
-        if (write.event !== previous) {
-          previous = write.event;
-          args.push(JSON.stringify(write.event), 0);
-          countAt = args.length - 1;
-        }
-        args[countAt] = (args[countAt] as number) + 1;
-        keys.push(write.key);
-        args.push(write.command, write.args.length, ...write.args);
-      }
+      const args: RedisArg[] = [String(from), String(generation), String(to)];
+      appendBatch(keys, args, writes, parked);
       const reply = await call('commit a checkpoint', () => commitScript.run(redis, keys, args));
       if (reply === 0) return { committed: false, parked: [] };
       return { committed: true, parked: (reply as string[]).map((entry) => JSON.parse(entry) as ParkedEvent) };

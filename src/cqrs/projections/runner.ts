@@ -105,7 +105,7 @@ export interface ProjectionRunner {
   rebuild(name: string): Promise<void>;
   /** Resolves once the projection(s) got past `position` (read-your-writes); rejects with `TimeoutError` otherwise. */
   waitFor(position: number, options: WaitForOptions): Promise<void>;
-  /** The parked events of a projection. */
+  /** The parked events of a projection, oldest first (in position order). */
   parked(name: string): Promise<ParkedEvent[]>;
 }
 
