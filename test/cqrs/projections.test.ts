@@ -400,6 +400,33 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
     expect(await checkpoints.acquire(name, 'other-runner', 30_000)).toBe(true);
   });
 
+  it('keeps the lease of an idle projection whose poll is longer than the lease', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `long-poll-${modelId++}`;
+    const projection = defineProjection<{ A: null }>({ name, handlers: { A: () => undefined } });
+    const events: ProjectionRunnerEvent[] = [];
+    const runner = createProjectionRunner({
+      store,
+      checkpoints,
+      projections: [projection],
+      pollMs: 5_000,
+      leaseMs: 300,
+      owner: 'idle-runner',
+      onEvent: (event) => events.push(event),
+    });
+    runner.start();
+    try {
+      while (!events.some((e) => e.type === 'lease-acquired')) await sleep(5);
+      // three lease lifetimes without an event: the runner renews while it waits
+      await sleep(900);
+      expect(await checkpoints.acquire(name, 'other-runner', 30_000)).toBe(false);
+    } finally {
+      await runner.stop();
+    }
+    expect(events.filter((e) => e.type === 'lease-lost' || e.type === 'error')).toEqual([]);
+  });
+
   it('a rebuild that fails on a runner that is not running leaves the lease free', async () => {
     const store = backend.eventStore();
     const checkpoints = backend.checkpoints();

@@ -47,7 +47,10 @@ export interface ProjectionRunnerOptions {
   checkpoints?: CheckpointStore;
   /** Events read and checkpointed together. Default 256. */
   batchSize?: number;
-  /** How long an idle projection waits before looking for new events, in ms. Default 100. */
+  /**
+   * How long an idle projection waits before looking for new events, in ms. Default 100. An idle
+   * worker wakes at least every `leaseMs / 3` anyway, to renew its lease.
+   */
   pollMs?: number;
   /** Lease time-to-live in ms; a runner that dies is replaced after at most this long. Default 10 000. */
   leaseMs?: number;
@@ -377,7 +380,8 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       } catch (error) {
         emit({ type: 'error', projection: worker.projection.name, error });
       }
-      if (moved === 0) await idle.wait(pollMs, signal, woken);
+      // an idle worker still wakes to renew its lease, however long the poll: it would expire unseen
+      if (moved === 0) await idle.wait(Math.min(pollMs, leaseMs / 3), signal, woken);
     }
     // start() during our drain queued a loop behind us: the lease is its own now, and giving it
     // up would let another runner take the projection from a running runner
