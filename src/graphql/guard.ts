@@ -2,13 +2,16 @@ import {
   type DocumentNode,
   GraphQLError,
   type GraphQLSchema,
+  isSchema,
   Kind,
   parse,
-  type Source,
+  Source,
   specifiedRules,
   type ValidationRule,
   validate,
 } from 'graphql';
+import { describe } from '../core/assert';
+import { PatchbayError } from '../core/errors';
 import { analyzeDocument, type CostSettings, type FieldInfo } from './analysis';
 import {
   type CostModelOptions,
@@ -89,7 +92,12 @@ export interface GraphQLGuard {
   readonly parseOptions: { readonly maxTokens: number };
   /** Validation rules to add after `specifiedRules`, for one request's variables. */
   rules(variables?: Readonly<Record<string, unknown>> | null): ValidationRule[];
-  /** Parses (with the token limit) and validates one request: the guard's limits first, then `specifiedRules`. */
+  /**
+   * Parses (with the token limit) and validates one request: the guard's limits first, then
+   * `specifiedRules`. What the client wrote, even an empty or unparsable query, is answered in the
+   * report; a `schema` that is not a `GraphQLSchema` or a `source` that is not a string, `Source`
+   * or `DocumentNode` is the caller's mistake and throws `PatchbayError` `ERR_GRAPHQL_INPUT`.
+   */
   check(
     schema: GraphQLSchema,
     source: string | Source | DocumentNode,
@@ -107,6 +115,8 @@ const DEFAULTS = {
   maxRootFields: 20,
   maxIntrospectionListDepth: 3,
 } as const;
+
+const INPUT = 'ERR_GRAPHQL_INPUT';
 
 // graphql 16 says "more that", 17 "more than"
 const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] \d+ tokens/;
@@ -157,6 +167,7 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
       return [measuringRule(limits, settings, variables ?? undefined, fieldInfos), ...extraRules];
     },
     check(schema, source, variables) {
+      checkSchema(schema);
       const report: GuardReport = {
         ok: false,
         errors: [],
@@ -167,11 +178,21 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
         rootFields: 0,
       };
       let document: DocumentNode;
-      try {
-        document = isDocument(source) ? source : parse(source, { maxTokens });
-      } catch (error) {
-        report.errors.push(parseFailure(error, maxTokens));
-        return report;
+      if (isDocument(source)) {
+        document = source;
+      } else {
+        if (typeof source !== 'string' && !(source instanceof Source)) {
+          throw new PatchbayError(
+            INPUT,
+            `source must be a string, a Source or a DocumentNode, got ${describe(source)}`,
+          );
+        }
+        try {
+          document = parse(source, { maxTokens });
+        } catch (error) {
+          report.errors.push(parseFailure(error, maxTokens));
+          return report;
+        }
       }
       report.document = document;
       try {
@@ -207,8 +228,22 @@ function flag(value: unknown, fallback: boolean, name: string): boolean {
   return value;
 }
 
-function isDocument(source: string | Source | DocumentNode): source is DocumentNode {
-  return typeof source === 'object' && 'kind' in source && source.kind === Kind.DOCUMENT;
+function checkSchema(schema: unknown): void {
+  let ok: boolean;
+  try {
+    ok = isSchema(schema);
+  } catch (error) {
+    // graphql in development mode throws here on a schema built by another copy of graphql
+    throw new PatchbayError(INPUT, 'schema must be a GraphQLSchema of the graphql patchbay imports', {
+      cause: error,
+    });
+  }
+  if (!ok) throw new PatchbayError(INPUT, `schema must be a GraphQLSchema, got ${describe(schema)}`);
+}
+
+function isDocument(source: unknown): source is DocumentNode {
+  const document = source as Partial<DocumentNode> | null | undefined;
+  return document?.kind === Kind.DOCUMENT && Array.isArray(document.definitions);
 }
 
 function parseFailure(error: unknown, maxTokens: number): GraphQLError {

@@ -1,4 +1,4 @@
-import { buildSchema, GraphQLError, graphql, parse, specifiedRules, validate } from 'graphql';
+import { buildSchema, GraphQLError, graphql, parse, Source, specifiedRules, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createGraphQLGuard, PatchbayError } from '../../src/graphql/index';
 import { attacks, fanOut, legitQueries } from './queries';
@@ -196,6 +196,34 @@ describe('errors', () => {
     }
     expect(() => createGraphQLGuard({ maxDepth: 1 })).not.toThrow(PatchbayError);
     expect(createGraphQLGuard({ maxCost: Number.POSITIVE_INFINITY }).check(schema, fanOut).ok).toBe(true);
+  });
+});
+
+describe('programming mistakes at the call', () => {
+  const inputError = expect.objectContaining({ name: 'PatchbayError', code: 'ERR_GRAPHQL_INPUT' });
+
+  it('check() throws ERR_GRAPHQL_INPUT on a schema that is not a GraphQLSchema, instead of answering the client', () => {
+    // the last one looks like a schema of another graphql copy: graphql 16 throws on it, 17 says no
+    const bad = [undefined, null, {}, sdl, { getQueryType: () => null }, { [Symbol.toStringTag]: 'GraphQLSchema' }];
+    for (const notASchema of bad) {
+      expect(() => guard.check(notASchema as never, '{ me { id } }'), String(notASchema)).toThrow(inputError);
+    }
+    expect(() => guard.check(null as never, '{ me { id } }')).toThrow(/schema must be a GraphQLSchema/);
+  });
+
+  it('check() throws ERR_GRAPHQL_INPUT on a source that is not a string, a Source or a DocumentNode', () => {
+    const bad = [undefined, null, 5, {}, ['{ me { id } }'], { body: '{ me { id } }' }, { kind: 'Document' }];
+    for (const source of bad) {
+      expect(() => guard.check(schema, source as never), JSON.stringify(source)).toThrow(inputError);
+    }
+    expect(() => guard.check(schema, 5 as never)).toThrow(/source must be a string, a Source or a DocumentNode/);
+  });
+
+  it('what the client wrote stays a client error: syntax errors and empty queries are reported, not thrown', () => {
+    expect(codes(guard.check(schema, '').errors)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    expect(codes(guard.check(schema, '{ me { id ').errors)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    expect(guard.check(schema, new Source('{ me { id } }')).ok).toBe(true);
+    expect(guard.check(schema, parse('{ me { id } }')).ok).toBe(true);
   });
 });
 
