@@ -1,4 +1,5 @@
 import { GraphQLError, type ValidationRule } from 'graphql';
+import { assertNumber, assertOptionsObject, describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import {
   analyzeDocument,
@@ -75,6 +76,8 @@ export function guardFailure(cause: unknown): GraphQLError {
   });
 }
 
+const OPTIONS = 'ERR_GRAPHQL_OPTIONS';
+
 /** Defaults of the cost model; see docs/graphql.md for the numbers behind them. */
 export const DEFAULT_LIST_SIZE = 10;
 export const DEFAULT_LIST_ARGUMENTS: readonly string[] = ['first', 'last', 'limit'];
@@ -99,28 +102,38 @@ export interface CostModelOptions {
 /** Validates and completes cost options; throws ERR_GRAPHQL_OPTIONS on bad input. */
 export function costSettings(options: CostModelOptions): CostSettings {
   const { defaultListSize = DEFAULT_LIST_SIZE, listArguments = DEFAULT_LIST_ARGUMENTS, costs = {} } = options;
-  if (!Number.isInteger(defaultListSize) || defaultListSize < 0) {
-    throw optionsError(`defaultListSize must be an integer >= 0, got ${String(defaultListSize)}`);
-  }
-  if (!Array.isArray(listArguments) || !listArguments.every((a) => typeof a === 'string' && a.length > 0)) {
-    throw optionsError('listArguments must be an array of argument names');
-  }
-  if (typeof costs !== 'object' || costs === null) throw optionsError('costs must be an object');
-  for (const [key, cost] of Object.entries(costs)) {
-    const value = typeof cost === 'number' ? cost : cost?.value;
-    const multipliers = typeof cost === 'number' ? undefined : cost?.multipliers;
-    const badValue = value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0);
-    const badMultipliers = multipliers !== undefined && !Array.isArray(multipliers);
-    if (
-      !/^\w+\.\w+$/.test(key) ||
-      badValue ||
-      badMultipliers ||
-      (typeof cost !== 'number' && typeof cost !== 'object')
-    ) {
-      throw optionsError(`costs["${key}"] must be keyed "Type.field" and be a number >= 0 or { value?, multipliers? }`);
-    }
-  }
+  assertNumber(defaultListSize, 'defaultListSize', OPTIONS, { min: 0, integer: true });
+  if (!isNameList(listArguments)) throw optionsError('listArguments must be an array of argument names');
+  assertOptionsObject(costs, 'costs', OPTIONS);
+  for (const [key, cost] of Object.entries(costs)) checkFieldCost(key, cost);
   return { defaultListSize, listArguments, costs };
+}
+
+// The walk trusts these entries (they win over the schema's own costs), so anything it could not
+// sum, or would silently price at 1, is refused here.
+function checkFieldCost(key: string, cost: unknown): void {
+  const name = `costs["${key}"]`;
+  if (!/^\w+\.\w+$/.test(key)) throw optionsError(`costs key "${key}" must be shaped "Type.field"`);
+  if (typeof cost === 'number') {
+    assertNumber(cost, name, OPTIONS, { min: 0 });
+    return;
+  }
+  if (typeof cost !== 'object' || cost === null || Array.isArray(cost)) {
+    throw optionsError(`${name} must be a number >= 0 or { value?, multipliers? }, got ${describe(cost)}`);
+  }
+  const unknown = Object.keys(cost).find((property) => property !== 'value' && property !== 'multipliers');
+  if (unknown !== undefined) {
+    throw optionsError(`${name} has an unknown property "${unknown}" (a cost has value and multipliers)`);
+  }
+  const { value, multipliers } = cost as FieldCost;
+  if (value !== undefined) assertNumber(value, `${name}.value`, OPTIONS, { min: 0 });
+  if (multipliers !== undefined && !isNameList(multipliers)) {
+    throw optionsError(`${name}.multipliers must be an array of argument names, got ${describe(multipliers)}`);
+  }
+}
+
+function isNameList(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.every((name) => typeof name === 'string' && name.length > 0);
 }
 
 /** Throws ERR_GRAPHQL_OPTIONS unless `value` is a positive integer or Infinity (no limit). */
@@ -128,11 +141,11 @@ export function checkLimit(value: unknown, name: string): number {
   if (value === Number.POSITIVE_INFINITY || (typeof value === 'number' && Number.isInteger(value) && value >= 1)) {
     return value;
   }
-  throw optionsError(`${name} must be an integer >= 1 or Infinity, got ${String(value)}`);
+  throw optionsError(`${name} must be an integer >= 1 or Infinity, got ${describe(value)}`);
 }
 
 export function optionsError(message: string): PatchbayError {
-  return new PatchbayError('ERR_GRAPHQL_OPTIONS', message);
+  return new PatchbayError(OPTIONS, message);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { buildSchema, GraphQLError, graphql, parse, Source, specifiedRules, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { createGraphQLGuard, PatchbayError } from '../../src/graphql/index';
+import { costLimitRule, createGraphQLGuard, PatchbayError } from '../../src/graphql/index';
 import { attacks, fanOut, legitQueries } from './queries';
 import { sdl, testSchema } from './schema';
 
@@ -224,6 +224,64 @@ describe('programming mistakes at the call', () => {
     expect(codes(guard.check(schema, '{ me { id ').errors)).toEqual(['GRAPHQL_PARSE_FAILED']);
     expect(guard.check(schema, new Source('{ me { id } }')).ok).toBe(true);
     expect(guard.check(schema, parse('{ me { id } }')).ok).toBe(true);
+  });
+});
+
+describe('the costs option', () => {
+  const optionsError = expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' });
+
+  it('refuses an entry the cost sum could not use, naming it, from the guard and from costLimitRule', () => {
+    const bad: [unknown, RegExp][] = [
+      ['5', /costs\["User\.name"\] must be a number >= 0 or \{ value\?, multipliers\? \}, got "5"/],
+      [null, /costs\["User\.name"\] .*got null/],
+      [[5], /costs\["User\.name"\] .*got an array/],
+      [-1, /costs\["User\.name"\] must be a finite number >= 0, got -1/],
+      [Number.NaN, /costs\["User\.name"\] must be a finite number >= 0, got NaN/],
+      [Number.POSITIVE_INFINITY, /costs\["User\.name"\] must be a finite number >= 0, got Infinity/],
+      [{ value: '5' }, /costs\["User\.name"\]\.value must be a finite number >= 0, got "5"/],
+      [{ value: -2 }, /costs\["User\.name"\]\.value must be a finite number >= 0, got -2/],
+      [{ value: Number.POSITIVE_INFINITY }, /costs\["User\.name"\]\.value/],
+      // graphql-query-complexity's name for it: ignored, the field would silently cost 1
+      [{ complexity: '5' }, /costs\["User\.name"\] has an unknown property "complexity"/],
+      [{ value: 5, complexity: 5 }, /unknown property "complexity"/],
+      [{ multipliers: [5] }, /costs\["User\.name"\]\.multipliers must be an array of argument names/],
+      [{ multipliers: [''] }, /costs\["User\.name"\]\.multipliers/],
+      [{ multipliers: 'first' }, /costs\["User\.name"\]\.multipliers/],
+    ];
+    for (const [cost, message] of bad) {
+      const costs = { 'User.name': cost } as never;
+      expect(() => createGraphQLGuard({ costs }), String(message)).toThrow(optionsError);
+      expect(() => createGraphQLGuard({ costs }), String(message)).toThrow(message);
+      expect(() => costLimitRule({ maxCost: 100, costs }), String(message)).toThrow(optionsError);
+    }
+    expect(() => createGraphQLGuard({ costs: { 'User-name': 1 } })).toThrow(
+      /costs key "User-name" must be shaped "Type\.field"/,
+    );
+    for (const costs of [[], 'x', null, 5]) {
+      expect(() => createGraphQLGuard({ costs: costs as never }), String(costs)).toThrow(optionsError);
+    }
+  });
+
+  it('refuses a defaultListSize or maxCost that is not a number, showing the value as given', () => {
+    expect(() => createGraphQLGuard({ defaultListSize: '5' as never })).toThrow(
+      /defaultListSize must be an integer >= 0, got "5"/,
+    );
+    expect(() => createGraphQLGuard({ defaultListSize: Number.POSITIVE_INFINITY })).toThrow(optionsError);
+    expect(() => createGraphQLGuard({ maxCost: '5' as never })).toThrow(/maxCost must be .*, got "5"/);
+    expect(() => costLimitRule({ maxCost: '5' as never })).toThrow(optionsError);
+  });
+
+  it('keeps accepting every valid entry', () => {
+    const costs = {
+      'User.name': 0,
+      'User.email': 2.5,
+      'Query.users': { value: 2, multipliers: ['first'] },
+      'Query.me': {},
+      'User.posts': { multipliers: [] },
+    };
+    expect(createGraphQLGuard({ costs }).check(schema, '{ users(first: 3) { name email } }').cost).toBe(
+      3 * (2 + 0 + 2.5),
+    );
   });
 });
 
