@@ -49,21 +49,24 @@ const server = createServer(async (req, res) => {
   let text = '';
   for await (const chunk of req) text += chunk;
   const body = JSON.parse(text);
+  // GraphQL over HTTP: variables are a JSON object; anything else is a malformed request
+  const { variables = null } = body;
+  if (variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
+    send(400, { errors: [{ message: 'variables must be an object' }] });
+    return;
+  }
   const resolved = await pq.resolve(body);
   if ('error' in resolved) {
     send(200, { errors: [{ message: resolved.error, extensions: { code: resolved.error } }] });
     return;
   }
-  const report = guard.check(schema, resolved.query, body.variables);
+  const report = guard.check(schema, resolved.query, variables);
   if (!report.ok || !report.document) {
     send(400, { errors: report.errors });
     return;
   }
   const contextValue: Context = { loaders: newLoaders() };
-  send(
-    200,
-    await execute({ schema, document: report.document, rootValue, contextValue, variableValues: body.variables }),
-  );
+  send(200, await execute({ schema, document: report.document, rootValue, contextValue, variableValues: variables }));
 });
 server.listen(0, '127.0.0.1');
 await once(server, 'listening');

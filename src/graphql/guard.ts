@@ -22,6 +22,7 @@ import {
   limitErrors,
   measuringRule,
   optionsError,
+  readVariables,
   rewriteError,
 } from './limits';
 import { noIntrospectionRule } from './rules/no-introspection';
@@ -90,13 +91,17 @@ export interface GuardReport {
 export interface GraphQLGuard {
   /** Pass to graphql-js `parse(source, guard.parseOptions)`: stops oversized documents while lexing. */
   readonly parseOptions: { readonly maxTokens: number };
-  /** Validation rules to add after `specifiedRules`, for one request's variables. */
+  /**
+   * Validation rules to add after `specifiedRules`, for one request's variables. Variables that
+   * are not an object, `null` or `undefined` throw `PatchbayError` `ERR_GRAPHQL_INPUT`.
+   */
   rules(variables?: Readonly<Record<string, unknown>> | null): ValidationRule[];
   /**
    * Parses (with the token limit) and validates one request: the guard's limits first, then
    * `specifiedRules`. What the client wrote, even an empty or unparsable query, is answered in the
-   * report; a `schema` that is not a `GraphQLSchema` or a `source` that is not a string, `Source`
-   * or `DocumentNode` is the caller's mistake and throws `PatchbayError` `ERR_GRAPHQL_INPUT`.
+   * report; a `schema` that is not a `GraphQLSchema`, a `source` that is not a string, `Source`
+   * or `DocumentNode`, or `variables` that are not an object, `null` or `undefined` are the
+   * caller's mistake and throw `PatchbayError` `ERR_GRAPHQL_INPUT`.
    */
   check(
     schema: GraphQLSchema,
@@ -125,7 +130,8 @@ const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] \d+ tokens/;
  * Creates a guard that rejects abusive GraphQL operations before execution: depth, cost, aliases,
  * directives, root fields and nested introspection are measured in one walk of the document
  * (each fragment once), tokens while parsing; introspection and suggestions can be turned off.
- * Bad options throw a `PatchbayError` with code `ERR_GRAPHQL_OPTIONS`.
+ * Bad options throw a `PatchbayError` with code `ERR_GRAPHQL_OPTIONS`, bad arguments to `check()`
+ * and `rules()` one with code `ERR_GRAPHQL_INPUT`.
  *
  * @example
  * ```ts
@@ -164,10 +170,11 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
   return {
     parseOptions: { maxTokens },
     rules(variables) {
-      return [measuringRule(limits, settings, variables ?? undefined, fieldInfos), ...extraRules];
+      return [measuringRule(limits, settings, readVariables(variables, INPUT), fieldInfos), ...extraRules];
     },
     check(schema, source, variables) {
       checkSchema(schema);
+      const values = readVariables(variables, INPUT);
       const report: GuardReport = {
         ok: false,
         errors: [],
@@ -196,7 +203,7 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
       }
       report.document = document;
       try {
-        for (const operation of analyzeDocument(schema, document, variables ?? undefined, settings, fieldInfos)) {
+        for (const operation of analyzeDocument(schema, document, values, settings, fieldInfos)) {
           report.depth = Math.max(report.depth, operation.depth);
           report.cost = Math.max(report.cost, operation.cost);
           report.aliases = Math.max(report.aliases, operation.aliases);

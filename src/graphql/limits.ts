@@ -144,6 +144,17 @@ export function checkLimit(value: unknown, name: string): number {
   throw optionsError(`${name} must be an integer >= 1 or Infinity, got ${describe(value)}`);
 }
 
+/**
+ * The request's variables, undefined for none (graphql-js reads null and undefined so too); throws
+ * `code` on anything else, which the walk would read as no variables, pricing `first: $n` as if
+ * `$n` were not sent.
+ */
+export function readVariables(variables: unknown, code: string): Readonly<Record<string, unknown>> | undefined {
+  if (variables === undefined || variables === null) return undefined;
+  assertOptionsObject(variables, 'variables', code);
+  return variables as Readonly<Record<string, unknown>>;
+}
+
 export function optionsError(message: string): PatchbayError {
   return new PatchbayError(OPTIONS, message);
 }

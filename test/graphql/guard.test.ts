@@ -219,6 +219,23 @@ describe('programming mistakes at the call', () => {
     expect(() => guard.check(schema, 5 as never)).toThrow(/source must be a string, a Source or a DocumentNode/);
   });
 
+  it('variables that are not an object throw ERR_GRAPHQL_INPUT from check() and rules(), instead of pricing $n as absent', () => {
+    const query = 'query($n: Int) { users(first: $n) { id } }';
+    for (const variables of ['{"n":1000000}', [1_000_000], 1_000_000, true]) {
+      expect(() => guard.check(schema, query, variables as never), JSON.stringify(variables)).toThrow(inputError);
+      expect(() => guard.rules(variables as never), JSON.stringify(variables)).toThrow(inputError);
+      expect(() => costLimitRule({ maxCost: 100, variables: variables as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
+      );
+    }
+    expect(() => guard.check(schema, query, 'x' as never)).toThrow(/variables must be an object, got "x"/);
+    // graphql-js reads null and undefined as no variables, and so does the guard
+    expect(guard.check(schema, query, null).cost).toBe(20);
+    expect(guard.check(schema, query, undefined).cost).toBe(20);
+    expect(validate(schema, parse(query), guard.rules(null))).toEqual([]);
+    expect(guard.check(schema, query, { n: 1_000_000 }).cost).toBe(2_000_000);
+  });
+
   it('what the client wrote stays a client error: syntax errors and empty queries are reported, not thrown', () => {
     expect(codes(guard.check(schema, '').errors)).toEqual(['GRAPHQL_PARSE_FAILED']);
     expect(codes(guard.check(schema, '{ me { id ').errors)).toEqual(['GRAPHQL_PARSE_FAILED']);

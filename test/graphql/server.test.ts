@@ -40,14 +40,18 @@ beforeAll(async () => {
     const resolved = await pq.resolve(body);
     if ('error' in resolved)
       return send(200, { errors: [{ message: resolved.error, extensions: { code: resolved.error } }] });
-    const variables = (body.variables ?? null) as Record<string, unknown> | null;
-    const report = guard.check(schema, resolved.query, variables);
+    // GraphQL over HTTP: variables are a JSON object; anything else is a malformed request
+    const variables = body.variables ?? null;
+    if (variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
+      return send(400, { errors: [{ message: 'variables must be an object' }] });
+    }
+    const report = guard.check(schema, resolved.query, variables as Record<string, unknown> | null);
     if (!report.ok || !report.document) return send(400, { errors: report.errors });
     const result = await execute({
       schema,
       document: report.document,
       rootValue,
-      variableValues: variables,
+      variableValues: variables as Record<string, unknown> | null,
       contextValue: { loaders: newLoaders() },
     });
     send(200, result);
@@ -97,6 +101,16 @@ describe('a graphql-js server with the guard', () => {
     expect(data.feed).toHaveLength(3);
     expect(data.feed[0]?.posts[0]?.author.name).toBe('User 0');
     expect(batches).toBeLessThanOrEqual(3);
+  });
+
+  it('answers variables that are not an object with 400, and keeps serving', async () => {
+    const query = 'query($n: Int) { users(first: $n) { id } }';
+    for (const variables of ['{"n":1000000}', [1_000_000], 5]) {
+      const { status, json } = await post({ query, variables });
+      expect(status).toBe(400);
+      expect(json.errors?.[0]?.message).toBe('variables must be an object');
+    }
+    expect((await post({ query, variables: null })).status).toBe(200);
   });
 
   it('masks suggestions in the errors it sends', async () => {

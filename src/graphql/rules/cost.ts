@@ -1,6 +1,6 @@
 import type { ValidationRule } from 'graphql';
 import { assertOptionsObject } from '../../core/assert';
-import { type CostModelOptions, checkLimit, costSettings, measuringRule } from '../limits';
+import { type CostModelOptions, checkLimit, costSettings, measuringRule, readVariables } from '../limits';
 
 /**
  * Options of {@link costLimitRule}.
@@ -35,5 +35,9 @@ export interface CostLimitOptions extends CostModelOptions {
  */
 export function costLimitRule(options: CostLimitOptions): ValidationRule {
   assertOptionsObject(options, 'costLimitRule options', 'ERR_GRAPHQL_OPTIONS');
-  return measuringRule({ maxCost: checkLimit(options.maxCost, 'maxCost') }, costSettings(options), options.variables);
+  return measuringRule(
+    { maxCost: checkLimit(options.maxCost, 'maxCost') },
+    costSettings(options),
+    readVariables(options.variables, 'ERR_GRAPHQL_OPTIONS'),
+  );
 }
