@@ -17,13 +17,17 @@ export interface SseStreamOptions {
   /** Sent once as `retry:`: how long clients wait before reconnecting, in ms. */
   retryMs?: number;
   /**
-   * The most bytes the response may hold unsent (`res.writableLength`). Past it the stream closes
-   * itself by destroying the response, so a client that stops reading cannot grow server memory
-   * without bound; its EventSource reconnects with `Last-Event-ID` and resumes. node:http holds
-   * everything written in one synchronous run until the end of the tick, so a burst (a replay
-   * after `Last-Event-ID`) larger than this closes the stream before any of it is sent, however
-   * fast the client: send such a burst in pieces, awaiting `once(res, 'drain')` whenever
-   * `res.writableNeedDrain`. A positive integer or `Infinity` (no limit). Default 8 MiB (8 388 608).
+   * How far a client may fall behind, in bytes. node:http sends what one run of code writes
+   * (everything written before it awaits or returns to the event loop) as one batch, and counts
+   * the batch unsent until the client has taken all of it. So a burst of any size written in one
+   * run while nothing sent earlier is still on its way, such as a replay after `Last-Event-ID`,
+   * goes out whole, and this limit applies to what later runs queue behind a batch still on its
+   * way. Past it the client is not keeping up: the stream closes itself by destroying the
+   * response, and the client's EventSource reconnects with `Last-Event-ID` and resumes. A client
+   * that stops reading thus costs at most the batch being sent plus this limit plus the event
+   * that crossed it. A replay written over several runs (a page per query, say) queues every page
+   * behind the first: await `once(res, 'drain')` between pages whenever `res.writableNeedDrain`.
+   * A positive integer or `Infinity` (no limit). Default 8 MiB (8 388 608).
    */
   maxBufferedBytes?: number;
 }
@@ -57,8 +61,9 @@ export interface SseMessage {
 export interface SseStream {
   /**
    * Writes one event. Returns false once the stream is closed (nothing is written then), and when
-   * this event took the unsent bytes past `maxBufferedBytes`: the stream closed itself and the
-   * event is lost with the connection (the client resumes from its `Last-Event-ID`).
+   * this event took what queues behind the batch being sent past `maxBufferedBytes`: the stream
+   * closed itself and the event is lost with the connection (the client resumes from its
+   * `Last-Event-ID`).
    */
   send(message: SseMessage): boolean;
   /** Writes a comment line (ignored by clients; useful for keep-alives). Returns false as `send` does. */
@@ -89,7 +94,7 @@ function checkField(value: string | undefined, name: string): void {
  * an initial `retry`, and a clean end. The heartbeat timer stops when either side closes. A
  * response whose client already left (common after an `await` in the handler) gives a stream
  * that is closed from the start: nothing is written and no timer runs. A client that stops
- * reading is cut off once `maxBufferedBytes` wait unsent.
+ * reading is cut off once more than `maxBufferedBytes` queue behind the batch being sent.
  *
  * @example
  * ```ts
@@ -128,11 +133,29 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
     if (!closed && (res.writableEnded || res.destroyed)) stop();
     return closed;
   };
+  // node:http sends what one run of code writes as one batch when the run ends, and counts a
+  // batch unsent until the client has taken all of it: a burst bigger than the kernel's buffer
+  // stays unsent for as long as a healthy client takes to read it. So the limit is applied to
+  // what waits behind the batch being sent, never to that batch, whatever its size.
+  // Offsets count bytes handed to the response, as res.writableLength counts them.
+  let written = res.writableLength;
+  // where the batch being sent ends; undefined while that batch is the run being written
+  let batchEnd: number | undefined = written;
+  const startRun = (): void => {
+    batchEnd ??= written;
+    const sent = written - res.writableLength;
+    // once the batch is sent, what queued behind it went out as the next one, or nothing did
+    if (sent >= batchEnd) batchEnd = sent === written ? undefined : written;
+  };
   // false when the client reads too slowly: the connection is dropped rather than buffered
   const write = (text: string): boolean => {
     if (isClosed()) return false;
+    // node:http corks the socket at a run's first write, and uncorks it when the run ends
+    if (!res.socket?.writableCorked) startRun();
+    const before = res.writableLength;
     res.write(text);
-    if (res.writableLength <= maxBufferedBytes) return true;
+    written += res.writableLength - before;
+    if (batchEnd === undefined || written - batchEnd <= maxBufferedBytes) return true;
     stop();
     res.destroy();
     return false;

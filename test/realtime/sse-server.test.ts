@@ -2,8 +2,10 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
-import { createSseStream } from '../../src/realtime/sse-server';
+import { createSseParser, type SseEvent } from '../../src/realtime/sse-parser';
+import { createSseStream, type SseStream } from '../../src/realtime/sse-server';
 import { recordFaults } from '../support/faults';
+import { runIsolated } from '../support/isolated';
 import { type KillableServer, killableServer } from './support/servers';
 
 const cleanup: (() => unknown)[] = [];
@@ -24,6 +26,31 @@ async function rawRequest(server: KillableServer): Promise<Socket> {
   await once(client, 'connect');
   client.write('GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
   return client;
+}
+
+/** A client reading as fast as events come, as an EventSource does. */
+async function readingClient(server: KillableServer): Promise<{ events: SseEvent[]; readonly ended: boolean }> {
+  const controller = new AbortController();
+  cleanup.push(() => controller.abort());
+  const response = await fetch(`${server.url}stream`, { signal: controller.signal });
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const events: SseEvent[] = [];
+  const parser = createSseParser({ onEvent: (event) => events.push(event) });
+  let ended = false;
+  void (async () => {
+    try {
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) parser.feed(chunk.value);
+    } catch {
+      // the server destroyed the response, or the test aborted
+    }
+    ended = true;
+  })();
+  return {
+    events,
+    get ended() {
+      return ended;
+    },
+  };
 }
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -131,20 +158,128 @@ describe('createSseStream', () => {
 
   it('holds up to 8 MiB unsent by default', async () => {
     const eventBytes = 10_000;
-    let sent: number | undefined;
+    let unsentAtClose: number | undefined;
     const server = await serve((_req, res) => {
       const stream = createSseStream(res, { heartbeatMs: 0 });
       const payload = 'x'.repeat(eventBytes - 8); // with 'data: ' and two LFs: 10 000 bytes an event
-      let count = 0;
-      while (count < 2_000 && stream.send({ data: payload })) count++;
-      sent = count;
+      let ticks = 0;
+      // one event a tick: what piles up is what the client left unread, not one burst
+      const tick = (): void => {
+        const before = res.writableLength;
+        if (!stream.send({ data: payload })) unsentAtClose = before + eventBytes;
+        else if (++ticks < 4_000) setImmediate(tick);
+        else unsentAtClose = Number.NaN;
+      };
+      tick();
     });
     const client = await rawRequest(server);
     client.pause();
-    await until(() => sent !== undefined);
-    expect(sent).toBeLessThan(2_000);
-    // the event that closed the stream took it past 8 MiB, not past some smaller default
-    expect(((sent ?? 0) + 1) * eventBytes).toBeGreaterThan(8 * 1024 * 1024);
+    await until(() => unsentAtClose !== undefined);
+    // past 8 MiB, not past some smaller default; and not much further: the kernel holds the rest
+    expect(unsentAtClose).toBeGreaterThan(8 * 1024 * 1024);
+    expect(unsentAtClose).toBeLessThan(9 * 1024 * 1024);
+  });
+
+  it.each([3, 128])(
+    'sends a burst of %i× maxBufferedBytes written in one tick, and the events after it, to a client that reads, and stays open',
+    async (times) => {
+      const limit = 64 * 1024;
+      const payload = 'x'.repeat(1_000);
+      const burst = Math.ceil((times * limit) / payload.length);
+      const live = 20;
+      let stream: SseStream | undefined;
+      const server = await serve((_req, res) => {
+        const sse = createSseStream(res, { heartbeatMs: 0, maxBufferedBytes: limit });
+        stream = sse;
+        // a replay after Last-Event-ID, in one loop
+        for (let i = 0; i < burst; i++) sse.send({ id: String(i), data: payload });
+        // live events in the next ticks, while a large burst is still on its way
+        let sent = 0;
+        const next = (): void => {
+          if (sse.send({ id: String(burst + sent), data: 'live' }) && ++sent < live) setImmediate(next);
+        };
+        setImmediate(next);
+      });
+      const client = await readingClient(server);
+      await until(() => client.events.length === burst + live || client.ended);
+      expect(client.events.map((event) => event.lastEventId)).toEqual(
+        Array.from({ length: burst + live }, (_, i) => String(i)),
+      );
+      expect(client.events.every((event, i) => event.data === (i < burst ? payload : 'live'))).toBe(true);
+      expect(client.ended).toBe(false);
+      expect(stream?.closed).toBe(false);
+      expect(stream?.send({ data: 'still open' })).toBe(true);
+    },
+  );
+
+  it('still closes, with bounded memory, a client that stopped reading and is sent a burst and then events', async () => {
+    const limit = 64 * 1024;
+    const eventBytes = 16 * 1024;
+    interface Outcome {
+      burstSent: boolean;
+      ticks: number;
+      closed: boolean;
+      destroyed: boolean;
+      unsentAtClose: number;
+      grewAfterClose: boolean;
+    }
+    let outcome: Outcome | undefined;
+    const server = await serve((_req, res) => {
+      const stream = createSseStream(res, { heartbeatMs: 0, maxBufferedBytes: limit });
+      let burstSent = true;
+      for (let i = 0; i < (3 * limit) / 1_000; i++) burstSent &&= stream.send({ data: 'x'.repeat(1_000) });
+      const payload = 'x'.repeat(eventBytes);
+      let ticks = 0;
+      const tick = (): void => {
+        if (stream.send({ data: payload }) && ++ticks < 2_000) {
+          setImmediate(tick);
+          return;
+        }
+        const unsentAtClose = res.writableLength;
+        // once closed, sends are refused and nothing more is held for this client
+        for (let i = 0; i < 10; i++) stream.send({ data: payload });
+        const grewAfterClose = res.writableLength > unsentAtClose;
+        outcome = { burstSent, ticks, closed: stream.closed, destroyed: res.destroyed, unsentAtClose, grewAfterClose };
+      };
+      setImmediate(tick);
+    });
+    const client = await rawRequest(server);
+    client.pause();
+    await until(() => outcome !== undefined);
+    expect(outcome).toMatchObject({ burstSent: true, closed: true, destroyed: true, grewAfterClose: false });
+    expect(outcome?.ticks).toBeLessThan(2_000);
+    // the batch being sent (at most the burst) plus the limit plus the event that crossed it
+    expect(outcome?.unsentAtClose).toBeLessThanOrEqual(3 * limit + limit + 2 * eventBytes);
+  });
+
+  it('lets the process exit once a burst was read and both sides closed', async () => {
+    const result = await runIsolated(`
+      import { once } from 'node:events';
+      import { createServer } from 'node:http';
+      import { createSseStream } from './src/realtime/index';
+      const server = createServer((_req, res) => {
+        const stream = createSseStream(res, { maxBufferedBytes: 64 * 1024 }); // heartbeat on, 15 s
+        for (let i = 0; i < 200; i++) stream.send({ id: String(i), data: 'x'.repeat(1_000) });
+      }).listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      const controller = new AbortController();
+      const response = await fetch('http://127.0.0.1:' + server.address().port + '/', { signal: controller.signal });
+      const reader = response.body.getReader();
+      let text = '';
+      const decoder = new TextDecoder();
+      while (!text.includes('id: 199\\n')) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        text += decoder.decode(chunk.value, { stream: true });
+      }
+      controller.abort();
+      server.close();
+      server.closeAllConnections();
+      console.log(text.includes('id: 199\\n') ? 'read' : 'cut off');
+    `);
+    expect(result.stdout.trim()).toBe('read');
+    expect(result.stderr).toBe('');
+    expect(result.hung).toBe(false);
   });
 
   it('refuses null options with ERR_REALTIME_OPTIONS and send(null) with ERR_REALTIME_INPUT', async () => {
