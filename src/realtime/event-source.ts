@@ -40,8 +40,12 @@ export interface ReconnectingEventSourceOptions {
   headers?: EventSourceHeaders;
   /** HTTP method. Default `GET`. */
   method?: string;
-  /** Request body, for `POST` streams. */
-  body?: string;
+  /**
+   * Request body, for `POST` streams, sent again with every attempt: a string, an `ArrayBuffer` or
+   * a view of one (a `Uint8Array`, say), a `Blob`, `URLSearchParams` or `FormData`. A stream can be
+   * sent only once, so it is refused, as is a body with `GET` or `HEAD` (set `method`).
+   */
+  body?: string | ArrayBuffer | ArrayBufferView<ArrayBuffer> | Blob | URLSearchParams | FormData;
   /** Send cookies cross-origin (`credentials: 'include'`): a boolean. Default false. */
   withCredentials?: boolean;
   /**
@@ -327,11 +331,12 @@ const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  */
 function checkRequestOptions(options: ReconnectingEventSourceOptions): void {
   const code = 'ERR_REALTIME_OPTIONS';
-  const { fetch, method, headers } = options;
+  const { fetch, method = 'GET', headers, body } = options;
   if (fetch !== undefined) assertFunction(fetch, 'fetch', code);
-  if (method !== undefined && (typeof method !== 'string' || !METHOD.test(method))) {
+  if (typeof method !== 'string' || !METHOD.test(method)) {
     throw new PatchbayError(code, `method must be an HTTP method name, got ${describe(method)}`);
   }
+  if (body !== undefined) checkBody(body, method);
   if (headers === undefined || typeof headers === 'function') return;
   if (typeof headers !== 'object' || headers === null) {
     throw new PatchbayError(code, 'headers must be an object or a function returning one');
@@ -340,5 +345,41 @@ function checkRequestOptions(options: ReconnectingEventSourceOptions): void {
     new Headers(headers);
   } catch (error) {
     throw new PatchbayError(code, 'headers holds a name or value that fetch refuses', { cause: error });
+  }
+}
+
+// the bodies fetch takes besides strings and views, by tag so that values from another realm pass too
+const BODY_TAGS = new Set([
+  '[object ArrayBuffer]',
+  '[object Blob]',
+  '[object File]',
+  '[object FormData]',
+  '[object URLSearchParams]',
+]);
+
+const tagOf = (value: unknown): string => Object.prototype.toString.call(value);
+
+/**
+ * Refuses a body fetch would not send as given (it turns a number or a plain object into text
+ * such as `[object Object]`), one it can send only once, or one the method cannot carry.
+ */
+function checkBody(body: unknown, method: string): void {
+  const code = 'ERR_REALTIME_OPTIONS';
+  const bytes = ArrayBuffer.isView(body) && tagOf(body.buffer) === '[object ArrayBuffer]';
+  if (typeof body !== 'string' && !bytes && !BODY_TAGS.has(tagOf(body))) {
+    const stream = body as { getReader?: unknown; [Symbol.asyncIterator]?: unknown } | null;
+    if (typeof stream?.getReader === 'function' || typeof stream?.[Symbol.asyncIterator] === 'function') {
+      throw new PatchbayError(
+        code,
+        'body is a stream, which can be sent only once, and every reconnection sends the body again: pass a string, bytes or a Blob',
+      );
+    }
+    throw new PatchbayError(
+      code,
+      `body must be a string, an ArrayBuffer or a view of one, a Blob, URLSearchParams or FormData, got ${describe(body)}`,
+    );
+  }
+  if (/^(GET|HEAD)$/i.test(method)) {
+    throw new PatchbayError(code, `a ${method.toUpperCase()} request cannot have a body: set method (to POST, say)`);
   }
 }

@@ -24,6 +24,12 @@ function open(url: string, options: ConstructorParameters<typeof ReconnectingEve
   return source;
 }
 
+function formData(fields: Record<string, string>): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  return form;
+}
+
 function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return (async () => {
@@ -169,6 +175,45 @@ describe('ReconnectingEventSource', () => {
     expect(() => new ReconnectingEventSource('http://127.0.0.1:1/', options as never)).toThrow(
       expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS' }),
     );
+  });
+
+  it.each([
+    ['a number as body', { method: 'POST', body: 42 }, /body must be/],
+    ['a plain object as body', { method: 'POST', body: { topic: 'orders' } }, /body must be/],
+    ['null as body', { method: 'POST', body: null }, /body must be/],
+    ['a SharedArrayBuffer as body', { method: 'POST', body: new SharedArrayBuffer(4) }, /body must be/],
+    ['a ReadableStream as body (read once)', { method: 'POST', body: new ReadableStream() }, /sent only once/],
+    ['an async iterable as body', { method: 'POST', body: (async function* () {})() }, /sent only once/],
+    ['a body with the default method, GET', { body: 'x' }, /GET request cannot have a body/],
+    ['a body with method get', { method: 'get', body: 'x' }, /GET request cannot have a body/],
+    ['a body with method HEAD', { method: 'HEAD', body: 'x' }, /HEAD request cannot have a body/],
+  ])('refuses %s at construction with ERR_REALTIME_OPTIONS', (_, options, message) => {
+    expect(() => new ReconnectingEventSource('http://127.0.0.1:1/', options as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_REALTIME_OPTIONS', message: expect.stringMatching(message) }),
+    );
+  });
+
+  it.each([
+    ['a string', '{"topic":"orders"}', '{"topic":"orders"}'],
+    ['a Uint8Array', new TextEncoder().encode('topic=orders'), 'topic=orders'],
+    ['an ArrayBuffer', new TextEncoder().encode('topic=orders').buffer, 'topic=orders'],
+    ['a Blob', new Blob(['topic=orders']), 'topic=orders'],
+    ['URLSearchParams', new URLSearchParams({ topic: 'orders' }), 'topic=orders'],
+    ['FormData', formData({ topic: 'orders' }), expect.stringContaining('name="topic"\r\n\r\norders\r\n')],
+  ])('sends %s as the body again on every reconnection', async (_, body, expected) => {
+    const bodies: string[] = [];
+    const server = await serve(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk);
+      bodies.push(Buffer.concat(chunks).toString());
+      const stream = createSseStream(res, { heartbeatMs: 0 });
+      stream.send({ data: 'ok' });
+      stream.close(); // the client reconnects, and must send the body again
+    });
+    const source = open(server.url, { method: 'POST', body });
+    await until(() => bodies.length >= 3);
+    source.close();
+    expect(bodies.slice(0, 3)).toEqual([expected, expected, expected]);
   });
 
   it('refuses a maxEventLength that is not a positive number', () => {
