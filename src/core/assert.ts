@@ -38,7 +38,8 @@ export function describe(value: unknown): string {
   }
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
-  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** Throws a {@link PatchbayError} with `code` unless `value` is a boolean: a string `'false'` would read as true. */
