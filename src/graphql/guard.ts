@@ -10,7 +10,7 @@ import {
   type ValidationRule,
   validate,
 } from 'graphql';
-import { describe } from '../core/assert';
+import { assertBoolean, describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import { analyzeDocument, type CostSettings, type FieldInfo } from './analysis';
 import {
@@ -231,7 +231,7 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
 
 function flag(value: unknown, fallback: boolean, name: string): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw optionsError(`${name} must be a boolean, got ${String(value)}`);
+  assertBoolean(value, name, 'ERR_GRAPHQL_OPTIONS');
   return value;
 }
 

@@ -305,6 +305,14 @@ describe('the costs option', () => {
 describe('introspection and suggestions', () => {
   const locked = createGraphQLGuard({ introspection: false, suggestions: false });
 
+  it('refuse a value that is not a boolean, quoting a string so "false" is not read as false', () => {
+    expect(() => createGraphQLGuard({ introspection: 'false' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS', message: 'introspection must be a boolean, got "false"' }),
+    );
+    expect(() => createGraphQLGuard({ suggestions: 0 as never })).toThrow('suggestions must be a boolean, got 0');
+    expect(() => createGraphQLGuard({ suggestions: null as never })).toThrow('suggestions must be a boolean, got null');
+  });
+
   it('introspection: false rejects __schema and __type, in fragments too, and keeps __typename', () => {
     expect(codes(locked.check(schema, '{ __schema { queryType { name } } }').errors)).toEqual([
       'GRAPHQL_INTROSPECTION_DISABLED',
