@@ -1,4 +1,5 @@
 import {
+  assertValidSchema,
   type DocumentNode,
   GraphQLError,
   type GraphQLSchema,
@@ -99,7 +100,7 @@ export interface GraphQLGuard {
   /**
    * Parses (with the token limit) and validates one request: the guard's limits first, then
    * `specifiedRules`. What the client wrote, even an empty or unparsable query, is answered in the
-   * report; a `schema` that is not a `GraphQLSchema`, a `source` that is not a string, `Source`
+   * report; a `schema` that is not a valid `GraphQLSchema`, a `source` that is not a string, `Source`
    * or `DocumentNode`, or `variables` that are not an object, `null` or `undefined` are the
    * caller's mistake and throw `PatchbayError` `ERR_GRAPHQL_INPUT`.
    */
@@ -246,6 +247,13 @@ function checkSchema(schema: unknown): void {
     });
   }
   if (!ok) throw new PatchbayError(INPUT, `schema must be a GraphQLSchema, got ${describe(schema)}`);
+  // Not left to validate(), which throws graphql's plain Error, and only when no limit was
+  // exceeded first. graphql caches the result on the schema: later calls cost a property read.
+  try {
+    assertValidSchema(schema as GraphQLSchema);
+  } catch (error) {
+    throw new PatchbayError(INPUT, `schema is not valid: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function isDocument(source: unknown): source is DocumentNode {

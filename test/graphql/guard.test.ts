@@ -1,4 +1,15 @@
-import { buildSchema, GraphQLError, graphql, parse, Source, specifiedRules, validate } from 'graphql';
+import {
+  buildSchema,
+  GraphQLError,
+  GraphQLID,
+  GraphQLObjectType,
+  GraphQLSchema,
+  graphql,
+  parse,
+  Source,
+  specifiedRules,
+  validate,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { costLimitRule, createGraphQLGuard, PatchbayError } from '../../src/graphql/index';
 import { attacks, fanOut, legitQueries } from './queries';
@@ -209,6 +220,33 @@ describe('programming mistakes at the call', () => {
       expect(() => guard.check(notASchema as never, '{ me { id } }'), String(notASchema)).toThrow(inputError);
     }
     expect(() => guard.check(null as never, '{ me { id } }')).toThrow(/schema must be a GraphQLSchema/);
+  });
+
+  it('check() throws ERR_GRAPHQL_INPUT, with the graphql error as cause, on an invalid schema, limits exceeded or not', () => {
+    const noQueryType = new GraphQLSchema({
+      types: [new GraphQLObjectType({ name: 'User', fields: { id: { type: GraphQLID } } })],
+    });
+    const emptyQuery = new GraphQLSchema({ query: new GraphQLObjectType({ name: 'Query', fields: {} }) });
+    const strict = createGraphQLGuard({ maxDepth: 1 });
+    const cases: [GraphQLSchema, RegExp][] = [
+      [noQueryType, /^schema is not valid: Query root type must be provided\.$/],
+      [emptyQuery, /^schema is not valid: Type Query must define one or more fields\.$/],
+    ];
+    for (const [invalid, message] of cases) {
+      for (const query of ['{ me { id } }', '{ me { friends { id } } }']) {
+        for (const checked of [guard, strict]) {
+          let thrown: unknown;
+          try {
+            checked.check(invalid, query);
+          } catch (error) {
+            thrown = error;
+          }
+          expect(thrown, `${message} ${query}`).toEqual(inputError);
+          expect((thrown as Error).message).toMatch(message);
+          expect((thrown as Error).cause).toBeInstanceOf(Error);
+        }
+      }
+    }
   });
 
   it('check() throws ERR_GRAPHQL_INPUT on a source that is not a string, a Source or a DocumentNode', () => {
