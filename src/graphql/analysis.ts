@@ -18,6 +18,8 @@ import {
   type ValueNode,
   valueFromASTUntyped,
 } from 'graphql';
+import { assertNumber, describe } from '../core/assert';
+import { PatchbayError } from '../core/errors';
 
 /**
  * The cost of one field: `value` is what the field costs by itself (default 1), `multipliers`
@@ -233,8 +235,9 @@ class Walker {
     let info = this.fieldInfos.get(definition);
     if (!info) {
       const returned = getNamedType(definition.type);
+      const coordinate = `${typeName}.${definition.name}`;
       info = {
-        ...resolveCost(this.settings.costs[`${typeName}.${definition.name}`] ?? declaredCost(definition)),
+        ...resolveCost(this.settings.costs[coordinate] ?? declaredCost(definition, coordinate)),
         isList: isListType(getNullableType(definition.type)),
         selectable: isCompositeType(returned) ? returned : undefined,
       };
@@ -260,27 +263,76 @@ function fieldDefinition(
   return 'getFields' in parent ? (parent.getFields()[name] as GraphQLField<unknown, unknown> | undefined) : undefined;
 }
 
-/** A cost declared in the schema: `extensions.cost` (code-first) or `@cost(value, multipliers)` in SDL. */
-function declaredCost(definition: GraphQLField<unknown, unknown>): number | FieldCost | undefined {
+const INPUT = 'ERR_GRAPHQL_INPUT';
+
+/**
+ * A cost declared in the schema: `extensions.cost` (code-first) or `@cost(value, multipliers)` in
+ * SDL. Checked as strictly as the `costs` option, but here, when a field is first walked (then
+ * cached with its FieldInfo): the schema is not known when the guard is made.
+ */
+function declaredCost(definition: GraphQLField<unknown, unknown>, coordinate: string): number | FieldCost | undefined {
   const extension = definition.extensions?.cost;
-  if (typeof extension === 'number' || (typeof extension === 'object' && extension !== null)) {
-    return extension as number | FieldCost;
+  if (extension !== undefined) {
+    checkCost(extension, `${coordinate} extensions.cost`, INPUT);
+    return extension;
   }
   const directive = definition.astNode?.directives?.find((d) => d.name.value === 'cost');
   if (!directive) return undefined;
-  const cost: { value?: number; multipliers?: string[] } = {};
+  const cost: { value?: number; multipliers?: readonly string[] } = {};
   for (const argument of directive.arguments ?? []) {
     const value = valueFromASTUntyped(argument.value);
-    if (argument.name.value === 'value' && typeof value === 'number') cost.value = value;
-    if (argument.name.value === 'multipliers' && Array.isArray(value)) {
-      cost.multipliers = value.filter((v): v is string => typeof v === 'string');
+    if (argument.name.value === 'value') {
+      assertNumber(value, `${coordinate} @cost(value:)`, INPUT, { min: 0 });
+      cost.value = value;
+    }
+    if (argument.name.value === 'multipliers') {
+      // GraphQL reads one value given for a list argument as a list of one
+      const names = typeof value === 'string' ? [value] : value;
+      if (!isNameList(names)) {
+        throw new PatchbayError(
+          INPUT,
+          `${coordinate} @cost(multipliers:) must be an array of argument names, got ${describe(value)}`,
+        );
+      }
+      cost.multipliers = names;
     }
   }
   return cost;
 }
 
+/**
+ * Throws `code` unless `cost` is one the walk can sum: a finite number >= 0, or `{ value?,
+ * multipliers? }` with such a value and argument names. Anything else would price the field at
+ * NaN, Infinity, below nothing, or silently at 1 (a `complexity` property, say).
+ */
+export function checkCost(cost: unknown, name: string, code: string): asserts cost is number | FieldCost {
+  if (typeof cost === 'number') {
+    assertNumber(cost, name, code, { min: 0 });
+    return;
+  }
+  if (typeof cost !== 'object' || cost === null || Array.isArray(cost)) {
+    throw new PatchbayError(code, `${name} must be a number >= 0 or { value?, multipliers? }, got ${describe(cost)}`);
+  }
+  const unknown = Object.keys(cost).find((property) => property !== 'value' && property !== 'multipliers');
+  if (unknown !== undefined) {
+    throw new PatchbayError(code, `${name} has an unknown property "${unknown}" (a cost has value and multipliers)`);
+  }
+  const { value, multipliers } = cost as FieldCost;
+  if (value !== undefined) assertNumber(value, `${name}.value`, code, { min: 0 });
+  if (multipliers !== undefined && !isNameList(multipliers)) {
+    throw new PatchbayError(
+      code,
+      `${name}.multipliers must be an array of argument names, got ${describe(multipliers)}`,
+    );
+  }
+}
+
+export function isNameList(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.every((name) => typeof name === 'string' && name.length > 0);
+}
+
+// Every cost reaching here was checked, by costSettings or by declaredCost.
 function resolveCost(cost: number | FieldCost | undefined): Pick<FieldInfo, 'value' | 'multipliers'> {
   if (typeof cost === 'number') return { value: cost, multipliers: undefined };
-  const value = typeof cost?.value === 'number' && cost.value >= 0 ? cost.value : 1;
-  return { value, multipliers: Array.isArray(cost?.multipliers) ? cost.multipliers : undefined };
+  return { value: cost?.value ?? 1, multipliers: cost?.multipliers };
 }

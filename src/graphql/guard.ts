@@ -94,15 +94,18 @@ export interface GraphQLGuard {
   readonly parseOptions: { readonly maxTokens: number };
   /**
    * Validation rules to add after `specifiedRules`, for one request's variables. Variables that
-   * are not an object, `null` or `undefined` throw `PatchbayError` `ERR_GRAPHQL_INPUT`.
+   * are not an object, `null` or `undefined` throw `PatchbayError` `ERR_GRAPHQL_INPUT`. A cost the
+   * schema declares wrongly is reported as `GRAPHQL_GUARD_FAILED`, with that error as
+   * `originalError`: a rule must not throw out of `validate()`.
    */
   rules(variables?: Readonly<Record<string, unknown>> | null): ValidationRule[];
   /**
    * Parses (with the token limit) and validates one request: the guard's limits first, then
    * `specifiedRules`. What the client wrote, even an empty or unparsable query, is answered in the
-   * report; a `schema` that is not a valid `GraphQLSchema`, a `source` that is not a string, `Source`
-   * or `DocumentNode`, or `variables` that are not an object, `null` or `undefined` are the
-   * caller's mistake and throw `PatchbayError` `ERR_GRAPHQL_INPUT`.
+   * report; a `schema` that is not a valid `GraphQLSchema` or declares a cost that is not a
+   * finite number >= 0 on a field the query selects, a `source` that is not a string, `Source` or
+   * `DocumentNode`, or `variables` that are not an object, `null` or `undefined` are the caller's
+   * mistake and throw `PatchbayError` `ERR_GRAPHQL_INPUT`.
    */
   check(
     schema: GraphQLSchema,
@@ -213,6 +216,8 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
           report.errors.push(...limitErrors(operation, limits));
         }
       } catch (error) {
+        // a cost the schema declares wrongly: the caller's mistake, thrown like a bad schema
+        if (error instanceof PatchbayError) throw error;
         report.errors.push(guardFailure(error));
       }
       // Over a limit: reject without running specifiedRules, some of which are superlinear

@@ -4,8 +4,10 @@ import { PatchbayError } from '../core/errors';
 import {
   analyzeDocument,
   type CostSettings,
+  checkCost,
   type FieldCost,
   type FieldInfo,
+  isNameList,
   type Measures,
   type OperationMeasures,
 } from './analysis';
@@ -68,9 +70,17 @@ export function limitErrors(operation: OperationMeasures, limits: Limits): Graph
   return errors;
 }
 
-/** Reported instead of throwing when the analysis itself fails: the guard fails closed. */
+/**
+ * Reported instead of throwing when the analysis itself fails: the guard fails closed. A
+ * PatchbayError is a cost the server's schema declares wrongly: the client is told it is not its
+ * fault, the server finds which field in `originalError`.
+ */
 export function guardFailure(cause: unknown): GraphQLError {
-  return new GraphQLError('The query could not be analyzed.', {
+  const message =
+    cause instanceof PatchbayError
+      ? "The query could not be analyzed: the server's schema is misconfigured."
+      : 'The query could not be analyzed.';
+  return new GraphQLError(message, {
     originalError: cause instanceof Error ? cause : undefined,
     extensions: { code: 'GRAPHQL_GUARD_FAILED' },
   });
@@ -109,31 +119,9 @@ export function costSettings(options: CostModelOptions): CostSettings {
   return { defaultListSize, listArguments, costs };
 }
 
-// The walk trusts these entries (they win over the schema's own costs), so anything it could not
-// sum, or would silently price at 1, is refused here.
 function checkFieldCost(key: string, cost: unknown): void {
-  const name = `costs["${key}"]`;
   if (!/^\w+\.\w+$/.test(key)) throw optionsError(`costs key "${key}" must be shaped "Type.field"`);
-  if (typeof cost === 'number') {
-    assertNumber(cost, name, OPTIONS, { min: 0 });
-    return;
-  }
-  if (typeof cost !== 'object' || cost === null || Array.isArray(cost)) {
-    throw optionsError(`${name} must be a number >= 0 or { value?, multipliers? }, got ${describe(cost)}`);
-  }
-  const unknown = Object.keys(cost).find((property) => property !== 'value' && property !== 'multipliers');
-  if (unknown !== undefined) {
-    throw optionsError(`${name} has an unknown property "${unknown}" (a cost has value and multipliers)`);
-  }
-  const { value, multipliers } = cost as FieldCost;
-  if (value !== undefined) assertNumber(value, `${name}.value`, OPTIONS, { min: 0 });
-  if (multipliers !== undefined && !isNameList(multipliers)) {
-    throw optionsError(`${name}.multipliers must be an array of argument names, got ${describe(multipliers)}`);
-  }
-}
-
-function isNameList(value: unknown): value is readonly string[] {
-  return Array.isArray(value) && value.every((name) => typeof name === 'string' && name.length > 0);
+  checkCost(cost, `costs["${key}"]`, OPTIONS);
 }
 
 /** Throws ERR_GRAPHQL_OPTIONS unless `value` is a positive integer or Infinity (no limit). */

@@ -340,6 +340,133 @@ describe('the costs option', () => {
   });
 });
 
+describe('costs declared in the schema', () => {
+  const withExtension = (cost: unknown) => {
+    const priced = testSchema().schema;
+    const me = priced.getQueryType()?.getFields().me as unknown as { extensions: Record<string, unknown> };
+    me.extensions = { cost };
+    return priced;
+  };
+  const withDirective = (args: string) => buildSchema(sdl.replace('me: User', `me: User @cost(${args})`));
+  const bad: [string, GraphQLSchema, string][] = [
+    ['negative', withExtension(-1), 'Query.me extensions.cost must be a finite number >= 0, got -1'],
+    ['NaN', withExtension(Number.NaN), 'Query.me extensions.cost must be a finite number >= 0, got NaN'],
+    [
+      'Infinity',
+      withExtension(Number.POSITIVE_INFINITY),
+      'Query.me extensions.cost must be a finite number >= 0, got Infinity',
+    ],
+    [
+      'a string',
+      withExtension('5'),
+      'Query.me extensions.cost must be a number >= 0 or { value?, multipliers? }, got "5"',
+    ],
+    [
+      'null',
+      withExtension(null),
+      'Query.me extensions.cost must be a number >= 0 or { value?, multipliers? }, got null',
+    ],
+    [
+      'value negative',
+      withExtension({ value: -1 }),
+      'Query.me extensions.cost.value must be a finite number >= 0, got -1',
+    ],
+    [
+      'value NaN',
+      withExtension({ value: Number.NaN }),
+      'Query.me extensions.cost.value must be a finite number >= 0, got NaN',
+    ],
+    [
+      'value a string',
+      withExtension({ value: '5' }),
+      'Query.me extensions.cost.value must be a finite number >= 0, got "5"',
+    ],
+    [
+      'another property',
+      withExtension({ complexity: 5 }),
+      'Query.me extensions.cost has an unknown property "complexity" (a cost has value and multipliers)',
+    ],
+    [
+      'multipliers a string',
+      withExtension({ multipliers: 'first' }),
+      'Query.me extensions.cost.multipliers must be an array of argument names, got "first"',
+    ],
+    ['@cost negative', withDirective('value: -1'), 'Query.me @cost(value:) must be a finite number >= 0, got -1'],
+    [
+      '@cost overflowing',
+      withDirective('value: 1e400'),
+      'Query.me @cost(value:) must be a finite number >= 0, got Infinity',
+    ],
+    ['@cost a string', withDirective('value: "5"'), 'Query.me @cost(value:) must be a finite number >= 0, got "5"'],
+    ['@cost null', withDirective('value: null'), 'Query.me @cost(value:) must be a finite number >= 0, got null'],
+    [
+      '@cost multipliers not names',
+      withDirective('multipliers: [5]'),
+      'Query.me @cost(multipliers:) must be an array of argument names, got an array',
+    ],
+  ];
+
+  for (const [name, priced, message] of bad) {
+    it(`check() throws ERR_GRAPHQL_INPUT naming the field on a cost that is ${name}, never pricing it`, () => {
+      expect(() => guard.check(priced, '{ me { id } }')).toThrow(
+        expect.objectContaining({ name: 'PatchbayError', code: 'ERR_GRAPHQL_INPUT', message }),
+      );
+      // the same when the rest of the operation is over a limit
+      expect(() => guard.check(priced, '{ me { id } users(first: 100000) { id } }')).toThrow(message);
+      expect(guard.check(priced, '{ users(first: 2) { id } }').ok).toBe(true);
+    });
+
+    it(`rules() and costLimitRule report a cost that is ${name} as a server misconfiguration, never throwing`, () => {
+      for (const rules of [guard.rules(), [costLimitRule({ maxCost: 1_000 })]]) {
+        const errors = validate(priced, parse('{ me { id } }'), rules);
+        expect(errors.map((e) => [e.message, e.extensions.code])).toEqual([
+          ["The query could not be analyzed: the server's schema is misconfigured.", 'GRAPHQL_GUARD_FAILED'],
+        ]);
+        expect(errors[0]?.originalError).toEqual(
+          expect.objectContaining({ name: 'PatchbayError', code: 'ERR_GRAPHQL_INPUT', message }),
+        );
+      }
+    });
+  }
+
+  it('keeps pricing every valid declaration', () => {
+    const cost = (priced: GraphQLSchema, query = '{ me { id } }') => guard.check(priced, query).cost;
+    expect(cost(withExtension(0))).toBe(1);
+    expect(cost(withExtension(2.5))).toBe(3.5);
+    expect(cost(withExtension({}))).toBe(2);
+    expect(cost(withExtension({ value: 0, multipliers: [] }))).toBe(1);
+    expect(cost(withExtension(undefined))).toBe(2);
+    expect(cost(withDirective('value: 0'))).toBe(1);
+    expect(cost(withDirective('value: 2.5'))).toBe(3.5);
+    // GraphQL reads one value given for a list argument as a list of one
+    const lastOnly = buildSchema(
+      sdl.replace('posts(first: Int, last: Int): [Post!]!', '$& @cost(multipliers: "last")'),
+    );
+    expect(cost(lastOnly, '{ me { posts(first: 9, last: 2) { id } } }')).toBe(1 + 2 * (1 + 1));
+  });
+
+  it('a costs option for the field wins, so a bad declaration it replaces is not read', () => {
+    const priced = createGraphQLGuard({ costs: { 'Query.me': 3 } });
+    expect(priced.check(withExtension(-1), '{ me { id } }').cost).toBe(4);
+    expect(priced.check(withDirective('value: -1'), '{ me { id } }').cost).toBe(4);
+  });
+
+  it('reads a declaration once per field, not once per request', () => {
+    const counted = testSchema().schema;
+    const me = counted.getQueryType()?.getFields().me as unknown as { extensions: object };
+    let reads = 0;
+    me.extensions = {
+      get cost() {
+        reads++;
+        return 5;
+      },
+    };
+    const once = createGraphQLGuard();
+    for (let i = 0; i < 3; i++) expect(once.check(counted, '{ me { id } }').cost).toBe(6);
+    expect(reads).toBe(1);
+  });
+});
+
 describe('introspection and suggestions', () => {
   const locked = createGraphQLGuard({ introspection: false, suggestions: false });
 
