@@ -1,6 +1,7 @@
 // A GraphQL API on plain graphql-js over node:http with patchbay's guard, Automatic Persisted
 // Queries and per-request DataLoaders: a normal query is answered with its authors loaded in one
-// batch, abusive queries get 400 with an error code, and an APQ client registers its query once.
+// batch, abusive queries get 400 with an error code, so does a body the server cannot read (not
+// JSON, a malformed persisted query), and an APQ client registers its query once.
 // Run: npm run build && node examples/graphql.ts
 // With Redis, pass `store: redisPersistedQueryStore(new Redis(url))` to share registered queries.
 import { createHash } from 'node:crypto';
@@ -8,7 +9,13 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildSchema, execute } from 'graphql';
-import { createGraphQLGuard, createLoaders, persistedQueries } from 'patchbay/graphql';
+import {
+  createGraphQLGuard,
+  createLoaders,
+  PatchbayError,
+  type PersistedQueryBody,
+  persistedQueries,
+} from 'patchbay/graphql';
 
 const schema = buildSchema(`
   type Query { posts(first: Int): [Post!]! }
@@ -46,18 +53,35 @@ const server = createServer(async (req, res) => {
   // GraphQL over HTTP's own media type, with which a request that fails validation is a 400
   const send = (status: number, body: unknown) =>
     res.writeHead(status, { 'content-type': 'application/graphql-response+json' }).end(JSON.stringify(body));
+  // a request the server cannot read at all is a 400 too, with the same shape of body
+  const malformed = (message: string) => send(400, { errors: [{ message }] });
   let text = '';
   for await (const chunk of req) text += chunk;
-  const body = JSON.parse(text);
+  let body: PersistedQueryBody & { variables?: Record<string, unknown> | null };
+  try {
+    body = JSON.parse(text);
+  } catch {
+    malformed('The body is not JSON');
+    return;
+  }
+  let resolved: Awaited<ReturnType<typeof pq.resolve>>;
+  try {
+    resolved = await pq.resolve(body);
+  } catch (error) {
+    // ERR_GRAPHQL_PERSISTED_QUERY: not an object, no string query, a bad hash or version. Else the
+    // store failed (ERR_GRAPHQL_STORE): no fault of the client's.
+    if (error instanceof PatchbayError && error.code === 'ERR_GRAPHQL_PERSISTED_QUERY') malformed(error.message);
+    else send(503, { errors: [{ message: 'Persisted queries are unavailable' }] });
+    return;
+  }
+  if ('error' in resolved) {
+    send(200, { errors: [{ message: resolved.error, extensions: { code: resolved.error } }] });
+    return;
+  }
   // GraphQL over HTTP: variables are a JSON object; anything else is a malformed request
   const { variables = null } = body;
   if (variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
-    send(400, { errors: [{ message: 'variables must be an object' }] });
-    return;
-  }
-  const resolved = await pq.resolve(body);
-  if ('error' in resolved) {
-    send(200, { errors: [{ message: resolved.error, extensions: { code: resolved.error } }] });
+    malformed('variables must be an object');
     return;
   }
   const report = guard.check(schema, resolved.query, variables);
@@ -72,12 +96,15 @@ server.listen(0, '127.0.0.1');
 await once(server, 'listening');
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
 
+// a string is sent as it is, to show what a body that is not JSON gets
 async function post(label: string, body: unknown): Promise<void> {
-  const response = await fetch(url, { method: 'POST', body: JSON.stringify(body) });
+  const response = await fetch(url, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
   const json = await response.json();
   const summary = json.errors
     ? json.errors
-        .map((e: { message: string; extensions?: { code?: string } }) => `${e.extensions?.code}: ${e.message}`)
+        .map((e: { message: string; extensions?: { code?: string } }) =>
+          [e.extensions?.code, e.message].filter(Boolean).join(': '),
+        )
         .join('; ')
     : `${JSON.stringify(json.data).slice(0, 70)}…`;
   console.log(`${label.padEnd(34)} ${response.status} ${summary}`);
@@ -95,11 +122,13 @@ await post('depth 20 through friends', {
 await post('1000 aliases', { query: `{ ${Array.from({ length: 1000 }, (_, i) => `a${i}: posts { id }`).join(' ')} }` });
 await post('introspection (disabled here)', { query: '{ __schema { types { name } } }' });
 await post('typo (suggestions masked)', { query: '{ posts { titel } }' });
+await post('a body that is not JSON', '{ posts { title } }');
 
 const query = '{ posts(first: 2) { id title } }';
 const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(query).digest('hex') };
 await post('APQ: hash only', { extensions: { persistedQuery } });
 await post('APQ: hash + query (registers)', { query, extensions: { persistedQuery } });
 await post('APQ: hash only, again', { extensions: { persistedQuery } });
+await post('APQ: malformed hash', { extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } });
 
 server.close();

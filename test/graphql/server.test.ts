@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { execute } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGraphQLGuard, createLoaders, persistedQueries } from '../../src/graphql/index';
+import { createGraphQLGuard, createLoaders, PatchbayError, persistedQueries } from '../../src/graphql/index';
 import { attacks, legitQueries, mediumQuery } from './queries';
 import { testSchema, type UserRow, users } from './schema';
 
@@ -22,10 +22,10 @@ const { schema, rootValue } = testSchema((id, context) =>
 const guard = createGraphQLGuard({ suggestions: false });
 const pq = persistedQueries();
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function readText(req: IncomingMessage): Promise<string> {
   let text = '';
   for await (const chunk of req) text += chunk;
-  return JSON.parse(text);
+  return text;
 }
 
 let server: Server;
@@ -36,8 +36,21 @@ beforeAll(async () => {
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
-    const body = await readJson(req);
-    const resolved = await pq.resolve(body);
+    const text = await readText(req);
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return send(400, { errors: [{ message: 'The body is not JSON' }] });
+    }
+    let resolved: Awaited<ReturnType<typeof pq.resolve>>;
+    try {
+      resolved = await pq.resolve(body);
+    } catch (error) {
+      // a malformed body: not an object, no string query, a bad persisted query hash or version
+      if (!(error instanceof PatchbayError) || error.code !== 'ERR_GRAPHQL_PERSISTED_QUERY') throw error;
+      return send(400, { errors: [{ message: error.message }] });
+    }
     if ('error' in resolved)
       return send(200, { errors: [{ message: resolved.error, extensions: { code: resolved.error } }] });
     // GraphQL over HTTP: variables are a JSON object; anything else is a malformed request
@@ -111,6 +124,31 @@ describe('a graphql-js server with the guard', () => {
       expect(json.errors?.[0]?.message).toBe('variables must be an object');
     }
     expect((await post({ query, variables: null })).status).toBe(200);
+  });
+
+  it('answers a body that is not JSON, or a malformed persisted query body, with 400, and keeps serving', async () => {
+    const notJson = await fetch(url, { method: 'POST', body: '{ me { id } }' });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toEqual({ errors: [{ message: 'The body is not JSON' }] });
+    const malformed: [unknown, string][] = [
+      [
+        { extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } },
+        'persistedQuery.sha256Hash must be 64 hex digits',
+      ],
+      [
+        { extensions: { persistedQuery: { version: 2, sha256Hash: 'a'.repeat(64) } } },
+        'persistedQuery.version 2 is not supported (1 is)',
+      ],
+      [{ query: 5 }, 'query must be a string'],
+      [{}, 'The body has neither a query nor a persisted query hash'],
+      [null, 'The body must be an object'],
+    ];
+    for (const [body, message] of malformed) {
+      const { status, json } = await post(body);
+      expect(status, JSON.stringify(body)).toBe(400);
+      expect(json.errors).toEqual([{ message }]);
+    }
+    expect((await post({ query: '{ me { id } }' })).status).toBe(200);
   });
 
   it('masks suggestions in the errors it sends', async () => {
