@@ -11,7 +11,7 @@ import {
   type ValidationRule,
   validate,
 } from 'graphql';
-import { assertBoolean, describe } from '../core/assert';
+import { assertBoolean, assertOptionsObject, describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import { analyzeDocument, type CostSettings, type FieldInfo } from './analysis';
 import {
@@ -22,7 +22,6 @@ import {
   type Limits,
   limitErrors,
   measuringRule,
-  optionsError,
   readVariables,
   rewriteError,
 } from './limits';
@@ -150,7 +149,7 @@ const TOKEN_LIMIT = /^Syntax Error: Document contains more tha[nt] \d+ tokens/;
  * ```
  */
 export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGuard {
-  if (typeof options !== 'object' || options === null) throw optionsError('options must be an object');
+  assertOptionsObject(options, 'createGraphQLGuard options', 'ERR_GRAPHQL_OPTIONS');
   const limits: Required<Limits> = {
     maxDepth: checkLimit(options.maxDepth ?? DEFAULTS.maxDepth, 'maxDepth'),
     maxCost: checkLimit(options.maxCost ?? DEFAULTS.maxCost, 'maxCost'),

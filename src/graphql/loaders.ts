@@ -1,5 +1,5 @@
 import DataLoader, { type BatchLoadFn } from 'dataloader';
-import { assertOptionsObject } from '../core/assert';
+import { assertOptionsObject, describe } from '../core/assert';
 import { optionsError } from './limits';
 
 /**
@@ -63,14 +63,14 @@ export function createLoaders<T extends LoaderBatchFunctions>(
   batchFns: T,
   options: LoadersOptions = {},
 ): () => Loaders<T> {
-  if (typeof batchFns !== 'object' || batchFns === null) throw optionsError('batchFns must be an object');
+  assertOptionsObject(batchFns, 'batchFns', 'ERR_GRAPHQL_OPTIONS');
   for (const [name, fn] of Object.entries(batchFns)) {
     if (typeof fn !== 'function') throw optionsError(`batchFns.${name} must be a function`);
   }
   assertOptionsObject(options, 'createLoaders options', 'ERR_GRAPHQL_OPTIONS');
   const { maxBatchSize } = options;
   if (maxBatchSize !== undefined && (!Number.isInteger(maxBatchSize) || maxBatchSize < 1)) {
-    throw optionsError(`maxBatchSize must be an integer >= 1, got ${String(maxBatchSize)}`);
+    throw optionsError(`maxBatchSize must be an integer >= 1, got ${describe(maxBatchSize)}`);
   }
   const loaderOptions = maxBatchSize === undefined ? {} : { maxBatchSize };
   return () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { assertOptionsObject } from '../core/assert';
+import { assertOptionsObject, describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import { defineScript, type RedisScriptClient, redisKey } from '../core/redis-script';
 import { optionsError } from './limits';
@@ -122,7 +122,7 @@ export function persistedQueries(options: PersistedQueriesOptions = {}): Persist
   assertOptionsObject(options, 'persistedQueries options', 'ERR_GRAPHQL_OPTIONS');
   const { mode = 'apq', manifest } = options;
   if (mode !== 'apq' && mode !== 'allowlist')
-    throw optionsError(`mode must be 'apq' or 'allowlist', got ${String(mode)}`);
+    throw optionsError(`mode must be 'apq' or 'allowlist', got ${describe(mode)}`);
   if (mode === 'allowlist') {
     if (manifest === undefined) throw optionsError("mode 'allowlist' needs a manifest");
     const allowed = readManifest(manifest);

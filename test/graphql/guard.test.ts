@@ -205,6 +205,13 @@ describe('errors', () => {
         expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
       );
     }
+    // an array is an object to typeof, and its entries would be silently ignored
+    expect(() => createGraphQLGuard([{ maxDepth: 1 }] as never)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_GRAPHQL_OPTIONS',
+        message: 'createGraphQLGuard options must be an object, got an array',
+      }),
+    );
     expect(() => createGraphQLGuard({ maxDepth: 1 })).not.toThrow(PatchbayError);
     expect(createGraphQLGuard({ maxCost: Number.POSITIVE_INFINITY }).check(schema, fanOut).ok).toBe(true);
   });

@@ -86,5 +86,9 @@ describe('createLoaders', () => {
         expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
       );
     }
+    // the value as given: a string is quoted, so '2' does not read as the number 2
+    expect(() => createLoaders({ a: async () => [] }, { maxBatchSize: '2' as never })).toThrow(
+      'maxBatchSize must be an integer >= 1, got "2"',
+    );
   });
 });
