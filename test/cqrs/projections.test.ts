@@ -556,6 +556,28 @@ describe('checkpoint stores', () => {
     },
   );
 
+  it.each(stores)('%s: parked() gives copies, so a caller changing one changes nothing stored', async (_name, make) => {
+    const checkpoints = make();
+    const event: StoredEvent = Object.freeze({
+      id: 'e1',
+      streamId: 's',
+      type: 'A',
+      data: null,
+      metadata: {},
+      version: 1,
+      position: 1,
+      timestamp: 0,
+    });
+    const parked = [{ event, error: 'boom', attempts: 3 }];
+    await checkpoints.commit('p', { from: 0, to: 1, generation: 0, writes: [], parked });
+    parked[0]!.error = 'changed by the runner after the commit';
+    const [read] = await checkpoints.parked('p');
+    expect(read).toMatchObject({ error: 'boom', attempts: 3 });
+    read!.error = 'changed by the caller';
+    read!.attempts = 99;
+    expect((await checkpoints.parked('p'))[0]).toMatchObject({ error: 'boom', attempts: 3 });
+  });
+
   it('redis: a refused commit runs none of its writes', async () => {
     const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}fence:` });
     const key = `${prefix}fence:{p}:model`;

@@ -53,7 +53,14 @@ export function memoryCheckpointStore(options: MemoryCheckpointStoreOptions = {}
       if ((positions.get(projection) ?? 0) !== from || (generations.get(projection) ?? 0) !== generation) {
         return { committed: false, parked: [] };
       }
-      if (parked.length > 0) parkedEvents.set(projection, [...(parkedEvents.get(projection) ?? []), ...parked]);
+      // copies in and out, as Redis keeps its own: what the runner or a caller later changes in an
+      // entry must not change the stored one (events are frozen, entries are not)
+      if (parked.length > 0) {
+        parkedEvents.set(projection, [
+          ...(parkedEvents.get(projection) ?? []),
+          ...parked.map((entry) => ({ ...entry })),
+        ]);
+      }
       positions.set(projection, to);
       return { committed: true, parked: [] };
     },
@@ -66,7 +73,7 @@ export function memoryCheckpointStore(options: MemoryCheckpointStoreOptions = {}
       return bump(projection);
     },
     async parked(projection) {
-      return [...(parkedEvents.get(projection) ?? [])];
+      return (parkedEvents.get(projection) ?? []).map((entry) => ({ ...entry }));
     },
     async acquire(projection, owner, ttlMs) {
       const lease = leases.get(projection);
