@@ -82,6 +82,33 @@ describe.each(backends(() => redis, prefix))('$name event store', (backend) => {
     await expect(store.append(streamId, [event])).resolves.toEqual({ version: 1, position: 1 });
   });
 
+  it('refuses a stream id, event id or type with a lone surrogate, rather than storing another stream or id', async () => {
+    const store = backend.eventStore();
+    // halves of one emoji, as `text.slice(0, n)` leaves them: Redis would store both as U+FFFD,
+    // so the second append below would look like a repeat of the first and be silently skipped
+    const [high, low] = ['\ud83d', '\ude00'];
+    await store.append('fine-😀', [{ id: 'id-😀', type: 'T😀', data: { text: `cut ${high}` } }]);
+    const bad: [string, () => unknown][] = [
+      ['stream id', () => store.append(`s-${high}`, [{ id: 'a', type: 'T' }])],
+      ['event id', () => store.append('s', [{ id: `id-${low}`, type: 'T' }])],
+      ['type', () => store.append('s', [{ type: `T${low}` }])],
+      ['read stream id', () => store.readStream(`s-${high}`)],
+    ];
+    for (const [why, call] of bad) {
+      const error = await Promise.resolve()
+        .then(call)
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error, why).toMatchObject({ code: 'ERR_CQRS_INPUT' });
+    }
+    const [stored, ...rest] = await collect(store.readAll());
+    expect(rest).toEqual([]);
+    // data is JSON, which escapes a lone surrogate: it comes back as it went in
+    expect(stored).toMatchObject({ streamId: 'fine-😀', id: 'id-😀', type: 'T😀', data: { text: `cut ${high}` } });
+  });
+
   it('reads from a version, from a position, with a limit, and nothing for an unknown stream', async () => {
     const store = backend.eventStore({ pageSize: 3 });
     for (let i = 0; i < 10; i++) await store.append(i % 2 ? 'odd' : 'even', [{ type: 'N', data: i }]);

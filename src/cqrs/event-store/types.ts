@@ -124,7 +124,8 @@ export interface ReadAllOptions {
 export interface EventStore {
   /**
    * Appends `events` to `streamId` atomically (all or none). Throws `ConcurrencyError` when
-   * `expectedVersion` does not match, `ERR_CQRS_INPUT` on bad input, `ERR_CQRS_DUPLICATE` when
+   * `expectedVersion` does not match, `ERR_CQRS_INPUT` on bad input (including a stream id, event
+   * id or type with a lone surrogate, which Redis cannot keep apart), `ERR_CQRS_DUPLICATE` when
    * some ids are stored and some are not (or stored in another stream).
    */
   append(streamId: string, events: readonly NewEvent[], options?: AppendOptions): Promise<AppendResult>;

@@ -12,15 +12,33 @@ export interface PreparedEvent {
 
 const INPUT = 'ERR_CQRS_INPUT';
 
+// matches only a surrogate without its other half: with the u flag, a pair is one code point
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Refuses what is not a non-empty, well-formed string. Redis gets strings as UTF-8, where a lone
+ * surrogate becomes U+FFFD: two ids or stream ids that differ only there (an emoji cut in half by
+ * `slice`) would become one, and the second append would pass for a repeat and be skipped.
+ */
+function assertKeyString(value: unknown, name: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new PatchbayError(INPUT, `${name} must be a non-empty string, got ${describe(value)}`);
+  }
+  if (LONE_SURROGATE.test(value)) {
+    throw new PatchbayError(
+      INPUT,
+      `${name} must be well-formed Unicode (it holds a lone surrogate), got ${describe(value)}`,
+    );
+  }
+}
+
 /** Validates an append's arguments; returns the expected version (-1 for `'any'`) and the events as JSON. */
 export function prepareAppend(
   streamId: unknown,
   events: unknown,
   options: AppendOptions | undefined,
 ): { expected: number; events: PreparedEvent[] } {
-  if (typeof streamId !== 'string' || streamId.length === 0) {
-    throw new PatchbayError(INPUT, `streamId must be a non-empty string, got ${describe(streamId)}`);
-  }
+  assertKeyString(streamId, 'streamId');
   if (!Array.isArray(events)) {
     throw new PatchbayError(INPUT, `events must be an array, got ${describe(events)}`);
   }
@@ -44,12 +62,8 @@ export function prepareAppend(
       throw new PatchbayError(INPUT, `events[${index}] must be an object, got ${describe(event)}`);
     }
     const { id = globalThis.crypto.randomUUID(), type, data = null, metadata = {} } = event as NewEvent;
-    if (typeof type !== 'string' || type.length === 0) {
-      throw new PatchbayError(INPUT, `events[${index}].type must be a non-empty string, got ${describe(type)}`);
-    }
-    if (typeof id !== 'string' || id.length === 0) {
-      throw new PatchbayError(INPUT, `events[${index}].id must be a non-empty string, got ${describe(id)}`);
-    }
+    assertKeyString(type, `events[${index}].type`);
+    assertKeyString(id, `events[${index}].id`);
     if (seen.has(id)) throw new PatchbayError(INPUT, `events[${index}].id ${describe(id)} appears twice in one append`);
     seen.add(id);
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
@@ -79,9 +93,7 @@ function toJson(value: unknown, name: string): string {
 
 /** Validates readStream's arguments; returns the first version to read. */
 export function prepareReadStream(streamId: unknown, options: ReadStreamOptions | undefined): number {
-  if (typeof streamId !== 'string' || streamId.length === 0) {
-    throw new PatchbayError(INPUT, `streamId must be a non-empty string, got ${describe(streamId)}`);
-  }
+  assertKeyString(streamId, 'streamId');
   const fromVersion = options?.fromVersion ?? 1;
   assertNumber(fromVersion, 'fromVersion', INPUT, { min: 0, integer: true });
   return Math.max(1, fromVersion);
