@@ -108,6 +108,23 @@ function checkClose(code: number | undefined, reason: string | undefined): void 
   }
 }
 
+const BUFFER_TAGS = new Set(['[object ArrayBuffer]', '[object SharedArrayBuffer]', '[object Blob]', '[object File]']);
+
+/**
+ * Refuses what no WebSocket sends as given. Queued, it would only reach the socket in the next
+ * connection's open callback: ws throws there (out of its event emitter, an uncaught exception)
+ * and the flush stops halfway, leaving the rest of the queue and the open event behind. Tags
+ * rather than instanceof, so buffers and blobs from another realm pass.
+ */
+function checkData(data: unknown): void {
+  if (typeof data === 'string' || ArrayBuffer.isView(data)) return;
+  if (BUFFER_TAGS.has(Object.prototype.toString.call(data))) return;
+  throw new PatchbayError(
+    'ERR_REALTIME_INPUT',
+    `send() takes a string, an ArrayBuffer, a typed array or DataView, or a Blob, got ${describe(data)}`,
+  );
+}
+
 /**
  * A `WebSocket` that comes back: the standard API (`send`, `close`, `readyState`, `binaryType`,
  * `onopen` / `onmessage` / `onerror` / `onclose`, `addEventListener`) plus `reconnecting` and
@@ -280,11 +297,16 @@ export class ReconnectingWebSocket extends EventTarget {
     return this.#socket?.extensions ?? '';
   }
 
-  /** Sends now when open; otherwise queues the message for the next connection. */
+  /**
+   * Sends now when open; otherwise queues the message for the next connection. Throws
+   * `ERR_REALTIME_INPUT` for anything but a string, `ArrayBuffer`, typed array, `DataView` or
+   * `Blob` (an object to `JSON.stringify` first, say), whether open or not.
+   */
   send(data: WebSocketData): void {
     if (this.#closedByUser || this.#state === 3) {
       throw new PatchbayError('ERR_REALTIME_CLOSED', 'send() after close()');
     }
+    checkData(data);
     if (this.#state === 1 && this.#socket?.readyState === 1) {
       this.#socket.send(data);
       return;

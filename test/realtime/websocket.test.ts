@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import type { PatchbayError } from '../../src/core/errors';
 import { sleep } from '../../src/core/timeout';
 import { ReconnectingWebSocket, type ReconnectingWebSocketOptions } from '../../src/realtime/websocket';
 import { recordFaults } from '../support/faults';
@@ -144,6 +145,41 @@ describe('ReconnectingWebSocket', () => {
     await until(() => seen.length === 50);
     expect(seen).toEqual(Array.from({ length: 50 }, (_, i) => String(i + 1)));
     expect(socket.queuedMessages).toBe(0);
+  });
+
+  it('refuses data a WebSocket cannot send at send(), so a queued one cannot break the next open', async () => {
+    const faults = recordFaults();
+    cleanup.push(() => faults.stop());
+    const seen: string[] = [];
+    const server = await serve((ws) => ws.on('message', (data) => seen.push(String(data))));
+    await server.kill();
+    const socket = connect(server.url);
+    let opened = 0;
+    socket.onopen = () => opened++;
+    socket.send('a');
+    const refused: unknown[] = [];
+    // an object someone forgot to JSON.stringify, and friends: ws throws on them when it sends
+    const sendBad = () => {
+      for (const data of [{ type: 'hello' }, 42, null, [1, 2]]) {
+        try {
+          socket.send(data as never);
+        } catch (error) {
+          refused.push((error as PatchbayError).code);
+        }
+      }
+    };
+    sendBad();
+    socket.send('b');
+    await server.start();
+    await until(() => opened === 1 && seen.length === 2, 3_000);
+    expect(seen).toEqual(['a', 'b']);
+    sendBad(); // and while open, the same error rather than ws's TypeError
+    socket.send(new Blob(['c']));
+    socket.send(new Uint16Array([0x6464]));
+    await until(() => seen.length === 4, 3_000);
+    expect(seen.slice(2)).toEqual(['c', 'dd']);
+    expect(refused).toEqual(Array(8).fill('ERR_REALTIME_INPUT'));
+    expect(faults.faults).toEqual([]);
   });
 
   it('keeps the offline queue within its bound, with the chosen overflow policy', async () => {
