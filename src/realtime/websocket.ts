@@ -126,6 +126,17 @@ function checkData(data: unknown): void {
 }
 
 /**
+ * What a queued message will send. A WebSocket takes a buffer's bytes at `send()`; the queue
+ * holds it until the next open, by which time a caller that reuses one buffer for every message
+ * has overwritten it. Strings and Blobs cannot change.
+ */
+function snapshot(data: WebSocketData): WebSocketData {
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  if (typeof data === 'string' || !('byteLength' in data)) return data;
+  return new Uint8Array(data).slice().buffer;
+}
+
+/**
  * A `WebSocket` that comes back: the standard API (`send`, `close`, `readyState`, `binaryType`,
  * `onopen` / `onmessage` / `onerror` / `onclose`, `addEventListener`) plus `reconnecting` and
  * `drop` events. After an unexpected close it reconnects with exponential backoff and full
@@ -324,7 +335,7 @@ export class ReconnectingWebSocket extends EventTarget {
       this.dispatchEvent(new CustomEvent('drop', { detail: { data: dropOldest ? this.#queue.shift() : data } }));
       if (!dropOldest) return;
     }
-    this.#queue.push(data);
+    this.#queue.push(snapshot(data));
   }
 
   /**

@@ -182,6 +182,30 @@ describe('ReconnectingWebSocket', () => {
     expect(faults.faults).toEqual([]);
   });
 
+  it('queues the bytes a buffer held at send(), as a WebSocket sends them, not what it holds later', async () => {
+    const seen: string[] = [];
+    const server = await serve((ws) => ws.on('message', (data) => seen.push(String(data))));
+    await server.kill();
+    const socket = connect(server.url);
+    // one buffer reused for every message, as encoders with a scratch buffer do
+    const scratch = Buffer.alloc(8);
+    for (const text of ['first', 'second']) {
+      scratch.write(text.padEnd(8, '.'));
+      socket.send(scratch);
+    }
+    const raw = new TextEncoder().encode('..view..');
+    const view = raw.subarray(2, 6);
+    socket.send(view);
+    const whole = new TextEncoder().encode('buffer').buffer;
+    socket.send(whole);
+    scratch.fill('x');
+    raw.fill(0x78);
+    new Uint8Array(whole).fill(0x78);
+    await server.start();
+    await until(() => seen.length === 4);
+    expect(seen).toEqual(['first...', 'second..', 'view', 'buffer']);
+  });
+
   it('keeps the offline queue within its bound, with the chosen overflow policy', async () => {
     const server = await serve(() => {});
     await server.kill();
