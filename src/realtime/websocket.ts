@@ -80,7 +80,10 @@ export interface ReconnectingWebSocketOptions {
   backoff?: BackoffOptions;
   /** Give up after this many failed attempts in a row. Default: never. */
   maxRetries?: number;
-  /** Abandon an attempt that has not opened after this long, in ms. Default 10 000. */
+  /**
+   * Abandon an attempt that has not opened after this long, in ms, counted from the call of the
+   * URL and protocol functions, so one that never settles cannot stall reconnection. Default 10 000.
+   */
   connectTimeoutMs?: number;
   /** A connection must stay up this long before the backoff starts over, in ms. Default 5 000. */
   minUptimeMs?: number;
@@ -375,11 +378,24 @@ export class ReconnectingWebSocket extends EventTarget {
   async #connect(): Promise<void> {
     if (this.#closedByUser) return;
     this.#state = 0;
-    let socket: Socket;
+    let socket: Socket | undefined;
+    let timedOut = false;
+    // the attempt starts before the URL and protocol functions are asked: a token fetch that
+    // hangs would otherwise leave the client CONNECTING for good, with no reconnection
+    this.#connectTimer = setTimeout(() => {
+      const reason = new PatchbayError('ERR_REALTIME_TIMEOUT', `not open after ${this.#options.connectTimeoutMs} ms`);
+      if (socket) {
+        this.#abandon(socket, reason);
+        return;
+      }
+      timedOut = true;
+      this.#reconnect(reason);
+    }, timerDelay(this.#options.connectTimeoutMs));
     try {
       const target = typeof this.#target === 'function' ? await this.#target() : this.#target;
       const protocols = typeof this.#protocols === 'function' ? await this.#protocols() : this.#protocols;
-      if (this.#closedByUser) return;
+      // a late answer of an abandoned attempt: the next attempt is already on its way
+      if (this.#closedByUser || timedOut) return;
       this.#url = String(target);
       const Ctor = (this.#options.WebSocket ?? globalThis.WebSocket) as unknown as new (
         url: string,
@@ -387,19 +403,13 @@ export class ReconnectingWebSocket extends EventTarget {
       ) => Socket;
       socket = new Ctor(this.#url, protocols);
     } catch (error) {
+      if (timedOut) return;
+      clearTimeout(this.#connectTimer);
       this.#reconnect(error);
       return;
     }
     this.#socket = socket;
     if (this.#binaryType !== undefined) socket.binaryType = this.#binaryType;
-    this.#connectTimer = setTimeout(
-      () =>
-        this.#abandon(
-          socket,
-          new PatchbayError('ERR_REALTIME_TIMEOUT', `not open after ${this.#options.connectTimeoutMs} ms`),
-        ),
-      timerDelay(this.#options.connectTimeoutMs),
-    );
     socket.onopen = (event) => {
       clearTimeout(this.#connectTimer);
       if (this.#closedByUser) {

@@ -280,6 +280,23 @@ describe('ReconnectingWebSocket', () => {
     expect(reasons.slice(0, 2)).toEqual(['ERR_REALTIME_TIMEOUT', 'ERR_REALTIME_TIMEOUT']);
   });
 
+  it('gives up on an attempt whose URL function hangs after connectTimeoutMs, and ignores its late answer', async () => {
+    const server = await serve(() => {});
+    let release: (url: string) => void = () => {};
+    let calls = 0;
+    // the first token fetch hangs (a token service that accepted the request and went silent)
+    const url = () => (++calls === 1 ? new Promise<string>((resolve) => (release = resolve)) : server.url);
+    const socket = connect(url, { connectTimeoutMs: 100 });
+    const reasons: string[] = [];
+    socket.addEventListener('reconnecting', (event) => reasons.push((event as CustomEvent).detail.reason?.code));
+    await until(() => socket.readyState === ReconnectingWebSocket.OPEN, 3_000);
+    expect(reasons).toEqual(['ERR_REALTIME_TIMEOUT']);
+    release(server.url);
+    await sleep(100);
+    expect(server.connections).toHaveLength(1);
+    expect(socket.readyState).toBe(ReconnectingWebSocket.OPEN);
+  });
+
   it('is no longer OPEN inside the close event of a connection the server closed', async () => {
     const server = await serve((socket) => setTimeout(() => socket.close(4000, 'bye'), 20));
     const socket = connect(server.url, { backoff: { initialMs: 1_000, maxMs: 1_000 } });
