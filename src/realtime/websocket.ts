@@ -111,6 +111,26 @@ function checkClose(code: number | undefined, reason: string | undefined): void 
   }
 }
 
+// RFC 6455: each subprotocol is an RFC 7230 token, as ws checks it
+const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
+
+/**
+ * Refuses fixed protocols a WebSocket refuses (a `SyntaxError` in browsers, ws alike), at
+ * construction: passed to the socket, the throw would come on every attempt, reconnecting for ever.
+ */
+function checkProtocols(protocols: unknown): void {
+  // null is left as before: both ws and browsers take it as the protocol "null"
+  if (protocols === undefined || protocols === null) return;
+  const list: unknown[] = Array.isArray(protocols) ? protocols : [protocols];
+  const bad = list.find((p, i) => typeof p !== 'string' || !TOKEN.test(p) || list.indexOf(p) !== i);
+  if (bad !== undefined || (!Array.isArray(protocols) && typeof protocols !== 'string')) {
+    throw new PatchbayError(
+      'ERR_REALTIME_INPUT',
+      `protocols must be a token or an array of distinct tokens (no spaces or commas), got ${describe(bad ?? protocols)}`,
+    );
+  }
+}
+
 const BUFFER_TAGS = new Set(['[object ArrayBuffer]', '[object SharedArrayBuffer]', '[object Blob]', '[object File]']);
 
 /**
@@ -147,8 +167,8 @@ function snapshot(data: WebSocketData): WebSocketData {
  * meanwhile wait in a bounded queue and go out in order on reconnect. The URL and protocols may
  * come from a (possibly async) function, called for every attempt, for fresh credentials. A socket
  * closed with `close()` never reconnects, and no `'error'` is ever left unhandled. A fixed URL must
- * be ws, wss, http or https, and absolute outside a browser, or the constructor throws
- * `ERR_REALTIME_INPUT`.
+ * be ws, wss, http or https, and absolute outside a browser, and fixed protocols distinct tokens,
+ * or the constructor throws `ERR_REALTIME_INPUT`.
  *
  * @example
  * ```ts
@@ -208,6 +228,7 @@ export class ReconnectingWebSocket extends EventTarget {
     } = options;
     // a function's URL is only known per attempt; a fixed one that cannot connect fails here
     if (typeof url !== 'function') resolveUrl(url, 'url', ['ws:', 'wss:', 'http:', 'https:']);
+    if (typeof protocols !== 'function') checkProtocols(protocols);
     const code = 'ERR_REALTIME_OPTIONS';
     if (maxRetries !== undefined) assertNumber(maxRetries, 'maxRetries', code, { min: 0, integer: true });
     assertNumber(connectTimeoutMs, 'connectTimeoutMs', code, { min: 1 });

@@ -93,6 +93,33 @@ describe('ReconnectingWebSocket', () => {
     },
   );
 
+  it.each([
+    ['a comma-separated list in one string', 'chat, superchat'],
+    ['a duplicate', ['chat', 'chat']],
+    ['a space', 'my chat'],
+    ['an empty string', ''],
+    ['a non-string', [42]],
+    ['a non-array', { chat: true }],
+  ])(
+    'refuses protocols with %s at construction with ERR_REALTIME_INPUT, as a WebSocket refuses them',
+    (_, protocols) => {
+      // the socket's constructor would throw the same on every attempt: reconnecting for ever
+      expect(() => new ReconnectingWebSocket('ws://127.0.0.1:1/', protocols as never, { WebSocket })).toThrow(
+        expect.objectContaining({ code: 'ERR_REALTIME_INPUT' }),
+      );
+    },
+  );
+
+  it('negotiates a subprotocol from fixed or per-attempt protocols', async () => {
+    const server = await serve(() => {});
+    for (const protocols of ['chat.v2', ['chat.v1', 'chat.v2'], () => ['chat.v2']]) {
+      const chosen = new ReconnectingWebSocket(server.url, protocols, { WebSocket });
+      cleanup.push(() => chosen.close());
+      await until(() => chosen.readyState === ReconnectingWebSocket.OPEN);
+      expect(chosen.protocol).toBe(Array.isArray(protocols) ? 'chat.v1' : 'chat.v2');
+    }
+  });
+
   it('takes ws, wss, http and https URLs, and leaves a URL function to each attempt', () => {
     for (const url of [
       'ws://127.0.0.1:1/',
