@@ -4,6 +4,8 @@ import { PatchbayError } from '../../src/core/errors';
 import { ConcurrencyError } from '../../src/cqrs/errors';
 import { memoryEventStore } from '../../src/cqrs/event-store/memory';
 import { redisEventStore } from '../../src/cqrs/event-store/redis-streams';
+import { memoryCheckpointStore } from '../../src/cqrs/projections/memory-checkpoints';
+import { redisCheckpointStore } from '../../src/cqrs/projections/redis-checkpoints';
 import { roundTrips } from '../support/monitor';
 import { connectRedis, deleteKeys, testPrefix } from '../support/redis';
 import { backends, collect } from './support/stores';
@@ -281,8 +283,17 @@ describe('redisEventStore specifics', () => {
     expect(() => memoryEventStore({ clock: {} as never })).toThrow(
       expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }),
     );
-    for (const options of [null, 'x']) {
+    for (const options of [null, 'x', []]) {
       expect(() => memoryEventStore(options as never)).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
+      expect(() => redisEventStore(redis, options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }),
+      );
+      expect(() => redisCheckpointStore(redis, options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }),
+      );
+      expect(() => memoryCheckpointStore(options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }),
+      );
     }
   });
 });

@@ -1,4 +1,4 @@
-import { assertNumber, describe } from '../../core/assert';
+import { assertNumber, assertOptionsObject, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 import { defineScript, type RedisScriptClient, redisKey } from '../../core/redis-script';
 import { ConcurrencyError } from '../errors';
@@ -54,6 +54,7 @@ type Entry = [id: string, fields: string[]];
  * ```
  */
 export function redisEventStore(redis: RedisScriptClient, options: RedisEventStoreOptions = {}): EventStore {
+  assertOptionsObject(options, 'redisEventStore options', 'ERR_CQRS_OPTIONS');
   const { prefix = 'pb:es:', name = 'events', pageSize = 500 } = options;
   if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
     throw new PatchbayError('ERR_CQRS_OPTIONS', 'redisEventStore needs an ioredis client (Redis or Cluster)');

@@ -1,3 +1,4 @@
+import { assertOptionsObject } from '../../core/assert';
 import { type Clock, systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
 import type { CheckpointStore, ParkedEvent } from './checkpoint-store';
@@ -28,6 +29,7 @@ export interface MemoryCheckpointStoreOptions {
  * ```
  */
 export function memoryCheckpointStore(options: MemoryCheckpointStoreOptions = {}): CheckpointStore {
+  assertOptionsObject(options, 'memoryCheckpointStore options', 'ERR_CQRS_OPTIONS');
   const { clock = systemClock } = options;
   if (typeof clock?.now !== 'function') throw new PatchbayError('ERR_CQRS_OPTIONS', 'clock must have a now() method');
   const positions = new Map<string, number>();

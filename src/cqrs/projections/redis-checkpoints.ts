@@ -1,4 +1,4 @@
-import { describe } from '../../core/assert';
+import { assertOptionsObject, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 import { defineScript, type RedisArg, type RedisScriptClient, redisKey } from '../../core/redis-script';
 import type { CheckpointStore, ParkedEvent, ProjectionWrite } from './checkpoint-store';
@@ -104,6 +104,7 @@ export function redisCheckpointStore(
   redis: RedisScriptClient,
   options: RedisCheckpointStoreOptions = {},
 ): CheckpointStore {
+  assertOptionsObject(options, 'redisCheckpointStore options', 'ERR_CQRS_OPTIONS');
   const { prefix = 'pb:cp:' } = options;
   if (typeof redis?.evalsha !== 'function' || typeof redis.eval !== 'function') {
     throw new PatchbayError('ERR_CQRS_OPTIONS', 'redisCheckpointStore needs an ioredis client (Redis or Cluster)');
