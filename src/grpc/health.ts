@@ -58,7 +58,9 @@ export interface HealthService {
   getStatus(service: string): ServingStatus | undefined;
   /**
    * Marks every service NOT_SERVING, tells the watchers, and ends their streams, so
-   * `server.tryShutdown()` is not held up by them. Call it when draining starts.
+   * `server.tryShutdown()` is not held up by them. A Watch that arrives afterwards (a load
+   * balancer watching again) gets the current status and is ended at once. Call it when
+   * draining starts.
    */
   shutdown(): void;
 }
@@ -104,6 +106,7 @@ export function healthService(options: HealthServiceOptions = {}): HealthService
   }
   const statuses = new Map<string, ServingStatus>();
   const watchers = new Map<string, Set<ServerWritableStream<HealthRequest, number>>>();
+  let stopped = false;
 
   const setStatus = (service: string, status: ServingStatus): void => {
     if (typeof service !== 'string') throw new PatchbayError(OPTIONS_CODE, 'health service name must be a string');
@@ -130,6 +133,15 @@ export function healthService(options: HealthServiceOptions = {}): HealthService
       },
       Watch(call: ServerWritableStream<HealthRequest, number>) {
         const { service } = call.request;
+        const status = statuses.get(service);
+        const current = status === undefined ? statusNumbers.SERVICE_UNKNOWN : statusNumbers[status];
+        if (stopped) {
+          // A watcher whose stream shutdown() ended watches again at once; left open, its new
+          // stream would hold up the tryShutdown() that follows.
+          call.write(current);
+          call.end();
+          return;
+        }
         let set = watchers.get(service);
         if (set === undefined) {
           set = new Set();
@@ -138,13 +150,13 @@ export function healthService(options: HealthServiceOptions = {}): HealthService
         const forService = set;
         forService.add(call);
         call.on('cancelled', () => forService.delete(call));
-        const status = statuses.get(service);
-        call.write(status === undefined ? statusNumbers.SERVICE_UNKNOWN : statusNumbers[status]);
+        call.write(current);
       },
     },
     setStatus,
     getStatus: (service) => statuses.get(service),
     shutdown() {
+      stopped = true;
       for (const service of statuses.keys()) setStatus(service, 'NOT_SERVING');
       for (const set of watchers.values()) {
         for (const watcher of set) watcher.end();

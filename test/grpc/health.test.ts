@@ -86,6 +86,19 @@ describe('healthService', () => {
     await new Promise<void>((resolve) => server.server.tryShutdown(() => resolve()));
   });
 
+  it('ends a Watch opened after shutdown at once, so a watcher that reconnects cannot hold up tryShutdown', async () => {
+    const { client, health, server } = await serve();
+    health.shutdown();
+    // A load balancer whose watch was ended by shutdown() watches again while the server drains.
+    const seen: string[] = [];
+    const watch = client.Watch({ service: '' }, new Metadata(), {});
+    watch.on('data', (response: { status: string }) => seen.push(response.status));
+    watch.on('error', () => {});
+    await new Promise<void>((resolve) => watch.on('end', () => resolve()));
+    expect(seen).toEqual(['NOT_SERVING']);
+    await new Promise<void>((resolve) => server.server.tryShutdown(() => resolve()));
+  });
+
   it("is what patchbay/prewarm's warmGrpc checks", async () => {
     const health = healthService({ statuses: { '': 'NOT_SERVING' } });
     const { server } = await serve(health);
