@@ -110,6 +110,24 @@ describe('warmHttp', () => {
     expect(hanging.open()).toBe(0);
   });
 
+  it('cancels the requests still in flight, to every origin, once one fails, so no socket of the agent is held', async () => {
+    const hanging = await server(() => {});
+    const down = await startCountingServer();
+    await down.close(); // nothing listens there any more: connection refused
+    const agent = keepAliveAgent({ maxSockets: 4 });
+    const report = await createPrewarmer()
+      .add({ name: 'api', run: warmHttp([down.url, hanging.url], { agent, connections: 4 }), timeoutMs: 60_000 })
+      .run();
+    expect(report.tasks[0]).toMatchObject({ status: 'failed', error: { code: 'ERR_PREWARM_HTTP' } });
+    for (let i = 0; i < 50 && (hanging.open() > 0 || hanging.connections() < 4); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(hanging.connections()).toBe(4);
+    // Left open, these requests would hold all of the agent's 4 sockets to the origin for good,
+    // and the service's own requests would queue behind them.
+    expect(hanging.open()).toBe(0);
+  });
+
   it('leaves a warm pool that does not keep the process alive by itself', async () => {
     const upstream = await server();
     const result = await runIsolated(`

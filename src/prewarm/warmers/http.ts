@@ -48,7 +48,8 @@ export interface HttpWarmResult {
  * many real requests at once (so each needs its own socket) and reading the responses to the
  * end, which returns every socket to the agent's free pool. Connections already warm are reused,
  * so running it again tops the pool up rather than growing it. Rejects with `ERR_PREWARM_HTTP`
- * when a request fails or a status is not accepted. Throws `ERR_PREWARM_OPTIONS` at once for bad
+ * when a request fails or a status is not accepted; the requests still in flight then, to any of
+ * the origins, are aborted, so a hung upstream is not left holding the agent's sockets. Throws `ERR_PREWARM_OPTIONS` at once for bad
  * URLs, an agent without `keepAlive`, or an agent whose `maxSockets` / `maxFreeSockets` cannot
  * hold `connections` sockets.
  *
@@ -73,6 +74,24 @@ export function warmHttp(urls: readonly (string | URL)[], options: WarmHttpOptio
   if (options.agent !== undefined) checkAgent(options.agent, protocols, connections);
 
   return async (signal = never) => {
+    // The first failure settles the warm-up. Its other requests, to this origin or another, are
+    // cancelled then: nothing else would ever end them, and a hung upstream would keep them, and
+    // the agent's sockets they hold, open for good (more on every retry and keep-warm round).
+    const requests = new AbortController();
+    const forward = (): void => requests.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
+    try {
+      return await warm(requests.signal);
+    } catch (error) {
+      requests.abort(error);
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', forward);
+    }
+  };
+
+  async function warm(signal: AbortSignal): Promise<HttpWarmResult> {
     const origins = await Promise.all(
       targets.map(async (url) => {
         const started = performance.now();
@@ -98,7 +117,7 @@ export function warmHttp(urls: readonly (string | URL)[], options: WarmHttpOptio
       }),
     );
     return { origins };
-  };
+  }
 }
 
 /** One URL per origin: connections are per origin, so a second URL for it would only add requests. */
