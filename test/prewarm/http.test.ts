@@ -162,4 +162,25 @@ describe('warmHttp', () => {
       );
     }
   });
+
+  it('refuses a method or header that Node cannot send with ERR_PREWARM_OPTIONS at the call, not on every attempt', async () => {
+    const upstream = await server();
+    const cases: object[] = [
+      { method: 'GET /' },
+      { method: 42 },
+      { headers: { 'x-api-key': undefined } }, // { 'x-api-key': process.env.API_KEY }, unset
+      { headers: { 'x-trace': 'a\nb' } },
+      { headers: { 'bad name': 'x' } },
+      { headers: 'x-api-key: 1' },
+    ];
+    for (const options of cases) {
+      expect(() => warmHttp([upstream.url], options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_PREWARM_OPTIONS' }),
+      );
+    }
+    expect(upstream.requests()).toBe(0);
+    await expect(
+      warmHttp([upstream.url], { method: 'HEAD', headers: { 'x-a': 'b', 'x-n': 1 as never, 'x-l': ['c', 'd'] } })(),
+    ).resolves.toMatchObject({ origins: [{ statuses: [200] }] });
+  });
 });

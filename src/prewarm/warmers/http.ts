@@ -1,4 +1,11 @@
-import { Agent, globalAgent as httpAgent, request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import {
+  Agent,
+  globalAgent as httpAgent,
+  request as httpRequest,
+  type OutgoingHttpHeaders,
+  validateHeaderName,
+  validateHeaderValue,
+} from 'node:http';
 import { globalAgent as httpsAgent, request as httpsRequest } from 'node:https';
 import { assertNumber, assertOptionsObject, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
@@ -49,9 +56,10 @@ export interface HttpWarmResult {
  * end, which returns every socket to the agent's free pool. Connections already warm are reused,
  * so running it again tops the pool up rather than growing it. Rejects with `ERR_PREWARM_HTTP`
  * when a request fails or a status is not accepted; the requests still in flight then, to any of
- * the origins, are aborted, so a hung upstream is not left holding the agent's sockets. Throws `ERR_PREWARM_OPTIONS` at once for bad
- * URLs, an agent without `keepAlive`, or an agent whose `maxSockets` / `maxFreeSockets` cannot
- * hold `connections` sockets.
+ * the origins, are aborted, so a hung upstream is not left holding the agent's sockets. Throws
+ * `ERR_PREWARM_OPTIONS` at once for bad URLs, a method or header node:http would refuse (a header
+ * set to `undefined`, a value with a line break), an agent without `keepAlive`, or an agent whose
+ * `maxSockets` / `maxFreeSockets` cannot hold `connections` sockets.
  *
  * Servers close idle connections (Node's default `keepAliveTimeout` is 5 s): keep the pool warm
  * with {@link Prewarmer.keepWarm} at an interval below the upstream's idle timeout.
@@ -70,6 +78,7 @@ export function warmHttp(urls: readonly (string | URL)[], options: WarmHttpOptio
   const targets = parseUrls(urls);
   assertNumber(connections, 'warmHttp connections', code, { min: 1, integer: true });
   if (typeof acceptStatus !== 'function') throw new PatchbayError(code, 'warmHttp acceptStatus must be a function');
+  checkRequest(method, headers);
   const protocols = new Set(targets.map((url) => url.protocol));
   if (options.agent !== undefined) checkAgent(options.agent, protocols, connections);
 
@@ -163,6 +172,29 @@ function checkAgent(agent: Agent, protocols: ReadonlySet<string>, connections: n
       code,
       `warmHttp connections (${connections}) exceeds the agent's maxSockets (${agent.maxSockets}) or maxFreeSockets (${agent.maxFreeSockets})`,
     );
+  }
+}
+
+// RFC 9110 token characters, what node:http accepts as a method
+const methodToken = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Checks what node:http would refuse only when the request is made: found then, the error would
+ * fail every attempt and keep-warm round of the task, as a raw TypeError, not at the call.
+ */
+function checkRequest(method: unknown, headers: unknown): void {
+  if (typeof method !== 'string' || !methodToken.test(method)) {
+    throw new PatchbayError(code, `warmHttp method must be an HTTP method name, got ${describe(method)}`);
+  }
+  if (headers === undefined) return;
+  assertOptionsObject(headers, 'warmHttp headers', code);
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      validateHeaderName(name);
+      validateHeaderValue(name, value);
+    } catch (error) {
+      throw new PatchbayError(code, `warmHttp headers: ${(error as Error).message}`, { cause: error });
+    }
   }
 }
 
