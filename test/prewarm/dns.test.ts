@@ -56,5 +56,10 @@ describe('warmDns', () => {
     for (const hosts of [[], [''], 'localhost', [42]]) {
       expect(() => warmDns(hosts as never)).toThrow(expect.objectContaining({ code: 'ERR_PREWARM_OPTIONS' }));
     }
+    for (const options of [null, 'x', { lookup: 'x' }]) {
+      expect(() => warmDns(['localhost'], options as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_PREWARM_OPTIONS' }),
+      );
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { lookup as systemLookup } from 'node:dns/promises';
-import { describe } from '../../core/assert';
+import { assertOptionsObject, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 import { withTimeout } from '../../core/timeout';
 import { never, type Warmer } from './warmer';
@@ -51,7 +51,8 @@ export interface DnsWarmResult {
 /**
  * Resolves every host (all at once) and reports its addresses. Rejects with `ERR_PREWARM_DNS`
  * naming each host that did not resolve, after trying them all. Throws `ERR_PREWARM_OPTIONS`
- * at once when `hosts` is not a non-empty list of host names.
+ * at once when `hosts` is not a non-empty list of host names, or `options` is not an object
+ * with, if any, a `lookup` function.
  *
  * @example
  * ```ts
@@ -65,6 +66,7 @@ export function warmDns(hosts: readonly string[], options: WarmDnsOptions = {}):
       `warmDns hosts must be a non-empty array of host names, got ${describe(hosts)}`,
     );
   }
+  assertOptionsObject(options, 'warmDns options', 'ERR_PREWARM_OPTIONS');
   const lookup: DnsLookup = options.lookup ?? ((hostname, opts) => systemLookup(hostname, opts));
   if (typeof lookup !== 'function') throw new PatchbayError('ERR_PREWARM_OPTIONS', 'warmDns lookup must be a function');
   const list = [...new Set(hosts)];
