@@ -322,6 +322,36 @@ describe('webhookHandler', () => {
     }
   });
 
+  it('answers 503 when Redis stops answering, with a default ioredis client, instead of hanging', async () => {
+    const server = await startRedisServer();
+    const { Redis } = await import('ioredis');
+    // the defaults a user gets from new Redis(): an offline queue and no command timeout
+    const client = new Redis(server.url);
+    client.on('error', () => {});
+    try {
+      let runs = 0;
+      const url = await receiver({
+        store: redisIdempotencyStore(client, { prefix, timeoutMs: 200 }),
+        handle: () => void runs++,
+      });
+      expect(await post(url, delivery('msg_before_pause'))).toMatchObject({ status: 200 });
+      server.pause();
+      const response = await fetch(url, {
+        method: 'POST',
+        ...delivery('msg_paused'),
+        signal: AbortSignal.timeout(5_000),
+      })
+        .then(async (answer) => ({ status: answer.status, json: await answer.json() }))
+        .catch((error: unknown) => ({ status: 0, json: String(error) }));
+      expect(response).toMatchObject({ status: 503, json: { error: { code: 'ERR_WEBHOOK_STORE' } } });
+      expect(runs).toBe(1);
+    } finally {
+      server.resume();
+      client.disconnect();
+      await server.stop();
+    }
+  });
+
   it('lets the process exit once the server and Redis client are closed: no leaked timers or sockets', async () => {
     const result = await runIsolated(
       `import { once } from 'node:events';

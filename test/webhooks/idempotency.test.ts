@@ -197,6 +197,15 @@ describe('redis idempotency store', () => {
     expect(() => redisIdempotencyStore(client, undefined)).not.toThrow();
   });
 
+  it('rejects a timeoutMs that is not a number >= 1 with ERR_WEBHOOK_OPTIONS', () => {
+    const client = { evalsha: async () => null, eval: async () => null } as never;
+    for (const timeoutMs of [0, -1, Number.NaN, '500']) {
+      expect(() => redisIdempotencyStore(client, { timeoutMs } as never)).toThrow(
+        expect.objectContaining({ code: 'ERR_WEBHOOK_OPTIONS' }),
+      );
+    }
+  });
+
   it('rejects a prefix with braces, which would put every key in one Cluster slot', () => {
     const client = { evalsha: async () => null, eval: async () => null } as never;
     for (const prefix of ['app:{x}:', 'a{', '}']) {

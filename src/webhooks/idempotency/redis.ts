@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { describe } from '../../core/assert';
+import { assertNumber, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 import { defineScript, type RedisArg, type RedisScriptClient, redisKey } from '../../core/redis-script';
+import { withTimeout } from '../../core/timeout';
 import { assertKey, type IdempotencyStore, type IdempotencyTtlOptions, ttlOptions } from './store';
 
 /**
@@ -26,12 +27,17 @@ export interface IdempotencyRedisClient extends RedisScriptClient {
  *
  * @example
  * ```ts
- * const options: RedisIdempotencyStoreOptions = { prefix: 'myapp:idem:', lockTtlMs: 30_000 };
+ * const options: RedisIdempotencyStoreOptions = { prefix: 'myapp:idem:', lockTtlMs: 30_000, timeoutMs: 1_000 };
  * ```
  */
 export interface RedisIdempotencyStoreOptions extends IdempotencyTtlOptions {
   /** Prefix of every key, without braces; the idempotency key becomes the hash tag: `${prefix}{${key}}`. Default `pb:idem:`. */
   prefix?: string;
+  /**
+   * Longest wait for one Redis call, in ms; past it the call rejects with `ERR_WEBHOOK_STORE`.
+   * Default 2 000.
+   */
+  timeoutMs?: number;
 }
 
 // One key per idempotency key. Its value is 'L' + owner token while claimed (TTL lockTtlMs),
@@ -66,8 +72,9 @@ return 0`,
  * An idempotency store in Redis, shared by every process that uses the same Redis: claims are
  * `SET NX PX` and completion and release are Lua scripts that act only for the owner's token, one
  * round trip each. Results are stored as JSON, so they must be JSON-serialisable. Keys are
- * `${prefix}{${key}}` (Cluster-safe) and always carry a TTL. Redis failures reject with
- * `ERR_WEBHOOK_STORE` (cause: the Redis error); bad options throw `ERR_WEBHOOK_OPTIONS`.
+ * `${prefix}{${key}}` (Cluster-safe) and always carry a TTL. Redis failures, and calls Redis does
+ * not answer within `timeoutMs`, reject with `ERR_WEBHOOK_STORE` (cause: the Redis error or the
+ * timeout); bad options throw `ERR_WEBHOOK_OPTIONS`.
  *
  * @example
  * ```ts
@@ -86,7 +93,8 @@ export function redisIdempotencyStore(
     throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'redisIdempotencyStore needs an ioredis client (Redis or Cluster)');
   }
   const { lockTtlMs, resultTtlMs } = ttlOptions(options);
-  const { prefix = 'pb:idem:' } = options;
+  const { prefix = 'pb:idem:', timeoutMs = 2_000 } = options;
+  assertNumber(timeoutMs, 'timeoutMs', 'ERR_WEBHOOK_OPTIONS', { min: 1 });
   // a brace in the prefix would become the hash tag, putting every key in one Cluster slot
   if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
     throw new PatchbayError('ERR_WEBHOOK_OPTIONS', `prefix must be a string without braces, got ${describe(prefix)}`);
@@ -94,7 +102,11 @@ export function redisIdempotencyStore(
 
   const run = async (script: typeof claimScript, key: string, args: (string | number)[]): Promise<unknown> => {
     try {
-      return await script.run(redis, [redisKey(prefix, key)], args);
+      // ioredis queues commands while disconnected and waits for ever on a server that does not
+      // answer: without a bound, every delivery would hang until the sender gave up
+      return await withTimeout(script.run(redis, [redisKey(prefix, key)], args), timeoutMs, {
+        message: `Redis did not answer within ${timeoutMs} ms`,
+      });
     } catch (error) {
       throw new PatchbayError('ERR_WEBHOOK_STORE', `Redis ${script.name} failed for an idempotency key`, {
         cause: error,
