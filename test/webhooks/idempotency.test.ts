@@ -7,7 +7,7 @@ import {
   processOnce,
   redisIdempotencyStore,
 } from '../../src/webhooks/index';
-import { connectRedis, testPrefix } from '../support/redis';
+import { connectRedis, redisUrl, testPrefix } from '../support/redis';
 import { startRedisServer } from '../support/redis-server';
 
 const prefix = testPrefix(import.meta.url);
@@ -143,6 +143,30 @@ describe('redis idempotency store', () => {
     if (claim.status === 'claimed') await store.complete(key, claim.token, { a: 1 });
     expect(await redis.get(redisKey)).toBe('D{"a":1}');
     expect(await redis.pttl(redisKey)).toBeGreaterThan(55_000);
+  });
+
+  it('works with a client made with stringNumbers, whose integer replies are strings', async () => {
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redisUrl(), { stringNumbers: true, lazyConnect: true });
+    await client.connect();
+    try {
+      const store = redisIdempotencyStore(client, { prefix, lockTtlMs: 5_000, resultTtlMs: 60_000 });
+      const key = fresh();
+      let runs = 0;
+      expect(await processOnce(store, key, async () => ++runs)).toEqual({ status: 'processed', result: 1 });
+      expect(await processOnce(store, key, async () => ++runs)).toEqual({ status: 'duplicate', result: 1 });
+      expect(runs).toBe(1);
+      const failing = fresh();
+      await expect(
+        processOnce(store, failing, () => {
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      // released, so the retry runs
+      expect((await processOnce(store, failing, async () => 2)).status).toBe('processed');
+    } finally {
+      await client.quit();
+    }
   });
 
   it('a result that is not JSON-serialisable is reported as a store error, not lost silently', async () => {

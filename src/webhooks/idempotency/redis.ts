@@ -119,7 +119,7 @@ export function redisIdempotencyStore(
       assertKey(key);
       const token = randomUUID();
       const reply = await run(claimScript, key, [`L${token}`, lockTtlMs]);
-      if (reply === 1) return { status: 'claimed', token };
+      if (isOne(reply)) return { status: 'claimed', token };
       const value = String(reply);
       if (value.startsWith('D')) return { status: 'duplicate', result: decode(value) };
       return { status: 'in-flight' };
@@ -134,13 +134,21 @@ export function redisIdempotencyStore(
           cause: error,
         });
       }
-      return (await run(completeScript, key, [`L${token}`, encoded, resultTtlMs])) === 1;
+      return isOne(await run(completeScript, key, [`L${token}`, encoded, resultTtlMs]));
     },
     async release(key, token) {
       assertKey(key);
-      return (await run(releaseScript, key, [`L${token}`])) === 1;
+      return isOne(await run(releaseScript, key, [`L${token}`]));
     },
   };
+}
+
+/**
+ * A script's integer reply 1. A client made with ioredis's `stringNumbers` option returns integer
+ * replies as strings; no stored value can be '1', since each starts with 'L' or 'D'.
+ */
+function isOne(reply: unknown): boolean {
+  return reply === 1 || reply === '1';
 }
 
 function decode(value: string): unknown {
