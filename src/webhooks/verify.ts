@@ -48,7 +48,11 @@ export interface VerifiedWebhook {
   readonly id: string | undefined;
   /** The signed timestamp; undefined for GitHub, which signs none. */
   readonly timestamp: Date | undefined;
-  /** The body parsed as JSON; undefined for an empty body. */
+  /**
+   * The body parsed as JSON; undefined for an empty body. For a GitHub delivery sent as
+   * `application/x-www-form-urlencoded` (GitHub's default content type), its `payload` field
+   * parsed as JSON.
+   */
   readonly payload: unknown;
   /** The body as text, exactly as signed. */
   readonly rawBody: string;
@@ -161,7 +165,7 @@ export function createWebhookVerifier(options: WebhookVerifierOptions): WebhookV
       if (!matched) {
         throw new WebhookVerificationError('ERR_WEBHOOK_SIGNATURE', 'no signature matches the body and the secret');
       }
-      return new Verified(signed.id, seconds, rawBody);
+      return new Verified(signed.id, seconds, rawBody, signed.form === true);
     },
   };
 }
@@ -172,13 +176,15 @@ class Verified implements VerifiedWebhook {
   readonly id: string | undefined;
   readonly #seconds: number | undefined;
   readonly #body: string | Uint8Array;
+  readonly #form: boolean;
   #text: string | undefined;
   #parsed: { value: unknown } | undefined;
 
-  constructor(id: string | undefined, seconds: number | undefined, body: string | Uint8Array) {
+  constructor(id: string | undefined, seconds: number | undefined, body: string | Uint8Array, form: boolean) {
     this.id = id;
     this.#seconds = seconds;
     this.#body = body;
+    this.#form = form;
   }
 
   /** A new Date on each read, so a caller that mutates it cannot change what others see. */
@@ -192,7 +198,7 @@ class Verified implements VerifiedWebhook {
   }
 
   get payload(): unknown {
-    this.#parsed ??= { value: parseJson(this.rawBody) };
+    this.#parsed ??= { value: parseJson(this.#form ? formPayload(this.rawBody) : this.rawBody) };
     return this.#parsed.value;
   }
 
@@ -200,6 +206,15 @@ class Verified implements VerifiedWebhook {
   toJSON(): { id: string | undefined; timestamp: Date | undefined; payload: unknown; rawBody: string } {
     return { id: this.id, timestamp: this.timestamp, payload: this.payload, rawBody: this.rawBody };
   }
+}
+
+/** The `payload` field of a form-encoded body. */
+function formPayload(text: string): string {
+  const payload = new URLSearchParams(text).get('payload');
+  if (payload === null || payload === '') {
+    throw new WebhookVerificationError('ERR_WEBHOOK_PAYLOAD', 'the verified form body has no payload field');
+  }
+  return payload;
 }
 
 function parseJson(text: string): unknown {

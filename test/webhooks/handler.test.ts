@@ -274,6 +274,43 @@ describe('webhookHandler', () => {
     expect(seen).toHaveLength(2);
   });
 
+  it("processes GitHub deliveries sent with GitHub's default content type, a form whose payload field holds the JSON", async () => {
+    const githubSecret = "It's a Secret to Everybody";
+    const seen: unknown[] = [];
+    const server = await listen(
+      webhookHandler({
+        verifier: createWebhookVerifier({ scheme: 'github', secret: githubSecret }),
+        handle: (event) => void seen.push(event.payload),
+      }),
+    );
+    servers.push(server);
+    const event = {
+      action: 'opened',
+      issue: { number: 7, title: 'a & b = c+d, 100% ✓' },
+      sender: { login: 'octocat' },
+    };
+    // what GitHub sends for a webhook left at content_type "form": the JSON, form-encoded, is what it signs
+    const body = new URLSearchParams({ payload: JSON.stringify(event) }).toString();
+    const headers = {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-github-event': 'issues',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': await octokitSign(githubSecret, body),
+    };
+    expect(await post(server.url, { body, headers })).toMatchObject({ status: 200, json: { status: 'processed' } });
+    expect(seen).toEqual([event]);
+    expect(await post(server.url, { body, headers })).toMatchObject({ status: 200, json: { status: 'duplicate' } });
+
+    // a form without a payload field is refused, not handed on as undefined
+    const empty = 'other=1';
+    const refused = { ...headers, 'x-hub-signature-256': await octokitSign(githubSecret, empty) };
+    expect(await post(server.url, { body: empty, headers: refused })).toMatchObject({
+      status: 400,
+      json: { error: { code: 'ERR_WEBHOOK_PAYLOAD' } },
+    });
+    expect(seen).toHaveLength(1);
+  });
+
   it('uses a body that a framework already read raw, and refuses one it parsed or consumed without keeping', async () => {
     const handler = webhookHandler({ verifier, handle: () => {} });
     const message = delivery('msg_framework');

@@ -18,6 +18,8 @@ export interface SignedHeaders {
   timestamp: string | undefined;
   /** Decoded candidate signatures, each the length of a SHA-256 digest. */
   signatures: Buffer[];
+  /** The body is a form whose `payload` field holds the JSON (GitHub's `form` content type). */
+  form?: boolean;
 }
 
 /** The message a signer signs, with defaults already filled in. */
