@@ -93,3 +93,18 @@ function isNoScript(error: unknown): boolean {
 export function redisKey(prefix: string, id: string, suffix?: string): string {
   return suffix === undefined ? `${prefix}{${id}}` : `${prefix}{${id}}:${suffix}`;
 }
+
+/**
+ * A script's integer reply as a number. ioredis clients made with the `stringNumbers` option
+ * return integer replies as strings; anything that is not an integer (a bulk string, an array,
+ * null) gives NaN, which equals nothing.
+ *
+ * @example
+ * ```ts
+ * if (integerReply(await claimScript.run(redis, [key], [token])) === 1) return 'claimed';
+ * ```
+ */
+export function integerReply(reply: unknown): number {
+  if (typeof reply === 'number') return reply;
+  return typeof reply === 'string' && /^-?\d+$/.test(reply) ? Number(reply) : Number.NaN;
+}

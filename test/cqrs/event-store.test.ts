@@ -271,6 +271,24 @@ describe('redisEventStore specifics', () => {
     expect(await redis.xrange(`${p}{shop}:stream:order-1`, '-', '+')).toEqual([['0-1', ['p', '1']]]);
   });
 
+  it('works with a client made with stringNumbers, whose integer replies are strings', async () => {
+    const client = await connectRedis({ stringNumbers: true });
+    try {
+      const store = redisEventStore(client, { prefix: `${prefix}strings:` });
+      expect(await store.append('s', [{ type: 'A' }])).toEqual({ version: 1, position: 1 });
+      await expect(store.append('s', [{ type: 'A' }], { expectedVersion: 0 })).rejects.toBeInstanceOf(ConcurrencyError);
+      const checkpoints = redisCheckpointStore(client, { prefix: `${prefix}strings-cp:` });
+      expect(await checkpoints.acquire('p', 'a', 60_000)).toBe(true);
+      expect(await checkpoints.acquire('p', 'b', 60_000)).toBe(false);
+      const commit = { from: 0, to: 1, generation: 0, writes: [], parked: [] };
+      expect(await checkpoints.commit('p', commit)).toEqual({ committed: true, parked: [] });
+      expect(await checkpoints.commit('p', commit)).toEqual({ committed: false, parked: [] });
+      expect(await checkpoints.fence('p')).toBe(1);
+    } finally {
+      await client.quit();
+    }
+  });
+
   it('rejects bad options with ERR_CQRS_OPTIONS', () => {
     expect(() => redisEventStore({} as never)).toThrow(expect.objectContaining({ code: 'ERR_CQRS_OPTIONS' }));
     expect(() => redisEventStore(redis, { prefix: 'a{b}' })).toThrow(

@@ -315,6 +315,32 @@ describe('redisStore: keys, round trips, time', () => {
       expect(await limiter.peek('flush')).toMatchObject({ allowed: true, remaining: 5 });
     }));
 
+  it('decides from Redis with a client made with stringNumbers, whose integer replies are strings', async () => {
+    const client = await connectRedis({ stringNumbers: true });
+    try {
+      const events: RedisStoreEvent[] = [];
+      const store = redisStore(client, {
+        prefix: `${prefix}strings:`,
+        onError: 'deny',
+        onEvent: (e) => events.push(e),
+      });
+      const log = slidingWindow({ limit: 2, windowMs: 60_000, store });
+      const bucket = tokenBucket({ capacity: 2, refillPerSecond: 0.001, store });
+      for (const limiter of [log, bucket]) {
+        const decisions = await Promise.all([1, 2, 3].map(() => limiter.consume('caller')));
+        expect(decisions.map((d) => [d.allowed, d.remaining])).toEqual([
+          [true, 1],
+          [true, 0],
+          [false, 0],
+        ]);
+        expect(decisions[2]!.retryAfterMs).toBeGreaterThan(1_000);
+      }
+      expect(events).toEqual([]);
+    } finally {
+      await client.quit();
+    }
+  });
+
   it('fails only the decision whose key Redis refuses, not the others sent with it', async () => {
     const events: RedisStoreEvent[] = [];
     const batchStore = redisStore(redis, {

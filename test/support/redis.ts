@@ -13,7 +13,7 @@ export function redisUrl(): string {
 
 /** A connected ioredis client on this run's Redis. Close it with `quit()` in afterAll. */
 export async function connectRedis(
-  options: { enableOfflineQueue?: boolean; maxRetriesPerRequest?: number } = {},
+  options: { enableOfflineQueue?: boolean; maxRetriesPerRequest?: number; stringNumbers?: boolean } = {},
 ): Promise<Redis> {
   const redis = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1, ...options });
   await redis.connect();

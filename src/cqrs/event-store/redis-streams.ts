@@ -1,6 +1,6 @@
 import { assertNumber, assertOptionsObject, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
-import { defineScript, type RedisScriptClient, redisKey } from '../../core/redis-script';
+import { defineScript, integerReply, type RedisScriptClient, redisKey } from '../../core/redis-script';
 import { ConcurrencyError } from '../errors';
 import appendLua from './scripts/append.lua';
 import readAllLua from './scripts/read-all.lua';
@@ -78,15 +78,16 @@ export function redisEventStore(redis: RedisScriptClient, options: RedisEventSto
       const prepared = prepareAppend(streamId, events, appendOptions);
       const args: (string | number)[] = [streamId, prepared.expected, prepared.events.length];
       for (const event of prepared.events) args.push(event.id, event.type, event.data, event.metadata);
-      let reply: number[];
+      let reply: unknown[];
       try {
-        reply = (await appendScript.run(redis, [streamKey(streamId), allKey, idsKey], args)) as number[];
+        reply = (await appendScript.run(redis, [streamKey(streamId), allKey, idsKey], args)) as unknown[];
       } catch (error) {
         throw new PatchbayError('ERR_CQRS_STORE', `Could not append to stream ${describe(streamId)} in Redis`, {
           cause: error,
         });
       }
-      const [status, version = 0, position = 0] = reply;
+      // integerReply: a client made with stringNumbers answers integers as strings
+      const [status, version = 0, position = 0] = reply.map(integerReply);
       if (status === -1) throw new ConcurrencyError(streamId, prepared.expected, version);
       if (status === -2) {
         throw new PatchbayError(

@@ -1,6 +1,6 @@
 import { assertOptionsObject, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
-import { defineScript, type RedisArg, type RedisScriptClient, redisKey } from '../../core/redis-script';
+import { defineScript, integerReply, type RedisArg, type RedisScriptClient, redisKey } from '../../core/redis-script';
 import type { CheckpointStore, ParkedEvent, ProjectionWrite } from './checkpoint-store';
 import acquireLua from './scripts/acquire.lua';
 import commitLua from './scripts/commit.lua';
@@ -133,7 +133,8 @@ export function redisCheckpointStore(
       const args: RedisArg[] = [String(from), String(generation), String(to)];
       appendBatch(keys, args, writes, parked);
       const reply = await call('commit a checkpoint', () => commitScript.run(redis, keys, args));
-      if (reply === 0) return { committed: false, parked: [] };
+      // 0 when refused (a string with a stringNumbers client); otherwise the parked entries
+      if (!Array.isArray(reply)) return { committed: false, parked: [] };
       return { committed: true, parked: (reply as string[]).map((entry) => JSON.parse(entry) as ParkedEvent) };
     },
     async fence(projection) {
@@ -156,9 +157,11 @@ export function redisCheckpointStore(
     },
     async acquire(projection, owner, ttlMs) {
       return (
-        (await call('take a lease', () =>
-          acquireScript.run(redis, [key(projection, 'lease')], [owner, Math.ceil(ttlMs)]),
-        )) === 1
+        integerReply(
+          await call('take a lease', () =>
+            acquireScript.run(redis, [key(projection, 'lease')], [owner, Math.ceil(ttlMs)]),
+          ),
+        ) === 1
       );
     },
     async release(projection, owner) {

@@ -1,3 +1,4 @@
+import { integerReply } from '../../core/redis-script';
 import type { RateLimitAlgorithm } from '../types';
 
 /** A script's answer for one decision: allowed (1/0), remaining, reset, retry after. */
@@ -61,10 +62,12 @@ export function decisionBatcher(
         return;
       }
       batch.settle.forEach(({ resolve, reject }, i) => {
-        const values = reply.slice(4 * i, 4 * i + 4) as unknown[];
+        const raw = reply.slice(4 * i, 4 * i + 4) as unknown[];
+        // integerReply: a client made with stringNumbers answers integers as strings
+        const values = raw.map(integerReply);
+        if (!values.some(Number.isNaN)) resolve(values as unknown as Reply);
         // batch.lua puts a decision's own error message in place of its first number
-        if (typeof values[0] === 'string') reject(new KeyRefusedError(values[0]));
-        else if (values.every((value) => typeof value === 'number')) resolve(values as unknown as Reply);
+        else if (typeof raw[0] === 'string') reject(new KeyRefusedError(raw[0]));
         else reject(new Error('unexpected reply to a rate-limit decision'));
       });
     }, failAll);

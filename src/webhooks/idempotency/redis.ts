@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { assertNumber, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
-import { defineScript, type RedisArg, type RedisScriptClient, redisKey } from '../../core/redis-script';
+import { defineScript, integerReply, type RedisArg, type RedisScriptClient, redisKey } from '../../core/redis-script';
 import { withTimeout } from '../../core/timeout';
 import { assertKey, type IdempotencyStore, type IdempotencyTtlOptions, ttlOptions } from './store';
 
@@ -119,7 +119,7 @@ export function redisIdempotencyStore(
       assertKey(key);
       const token = randomUUID();
       const reply = await run(claimScript, key, [`L${token}`, lockTtlMs]);
-      if (isOne(reply)) return { status: 'claimed', token };
+      if (integerReply(reply) === 1) return { status: 'claimed', token };
       const value = String(reply);
       if (value.startsWith('D')) return { status: 'duplicate', result: decode(value) };
       return { status: 'in-flight' };
@@ -134,21 +134,13 @@ export function redisIdempotencyStore(
           cause: error,
         });
       }
-      return isOne(await run(completeScript, key, [`L${token}`, encoded, resultTtlMs]));
+      return integerReply(await run(completeScript, key, [`L${token}`, encoded, resultTtlMs])) === 1;
     },
     async release(key, token) {
       assertKey(key);
-      return isOne(await run(releaseScript, key, [`L${token}`]));
+      return integerReply(await run(releaseScript, key, [`L${token}`])) === 1;
     },
   };
-}
-
-/**
- * A script's integer reply 1. A client made with ioredis's `stringNumbers` option returns integer
- * replies as strings; no stored value can be '1', since each starts with 'L' or 'D'.
- */
-function isOne(reply: unknown): boolean {
-  return reply === 1 || reply === '1';
 }
 
 function decode(value: string): unknown {
