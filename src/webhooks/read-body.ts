@@ -15,6 +15,8 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<ReadBo
     // consumed by someone else: waiting for 'end' would wait for ever
     return Promise.resolve({ ok: false, reason: 'parsed' });
   }
+  // the client left before anyone listened: no 'end' or 'close' is coming
+  if (req.destroyed) return Promise.resolve({ ok: false, reason: 'aborted' });
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.resolve({ ok: false, reason: 'too-large' });
 
@@ -28,7 +30,10 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<ReadBo
       req.off('close', onClose);
       resolve(result);
     };
-    const onData = (chunk: Buffer): void => {
+    // an earlier middleware's setEncoding() turns chunks into text: back to the bytes signed
+    const encoding = req.readableEncoding ?? undefined;
+    const onData = (data: Buffer | string): void => {
+      const chunk = typeof data === 'string' ? Buffer.from(data, encoding) : data;
       size += chunk.length;
       if (size > maxBytes) {
         req.pause();
