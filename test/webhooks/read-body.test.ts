@@ -15,15 +15,16 @@ async function serve(prepare: (req: IncomingMessage) => Promise<void> | void): P
   results: Promise<ReadBodyResult>[];
 }> {
   const results: Promise<ReadBodyResult>[] = [];
-  server = createServer(async (req, res) => {
+  const listening = createServer(async (req, res) => {
     await prepare(req);
     const result = readBody(req, 1024);
     results.push(result);
     await result;
     res.end();
   });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return { port: (server?.address() as AddressInfo).port, results };
+  server = listening;
+  await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+  return { port: (listening.address() as AddressInfo).port, results };
 }
 
 describe('readBody', () => {
