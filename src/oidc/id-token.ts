@@ -38,7 +38,10 @@ const HTTP = ['https:', 'http:'];
 export interface IdTokenVerifierOptions {
   /** The provider's issuer identifier, compared exactly with `iss`. */
   issuer: string;
-  /** Your client id: must be in `aud`, and be `azp` when there are several audiences. */
+  /**
+   * Your client id: must be in `aud`, and be `azp` when there are several audiences or when the
+   * token names an `azp` at all (a token issued to another party is refused even with one audience).
+   */
   clientId: string;
   /** The provider's JWKS URL, absolute http(s). Default: `jwks_uri` from discovery. */
   jwksUri?: string;
@@ -116,8 +119,8 @@ function checkAlgorithms(algorithms: unknown): asserts algorithms is string[] {
 /**
  * Creates an ID-token verifier that applies every rule of OpenID Connect Core 1.0 §3.1.3.7: the
  * signature against the provider's JWKS with an allowlist of asymmetric algorithms (never
- * `none`, never HMAC), `iss` exactly, `aud` containing `clientId`, `azp` when there are several
- * audiences, `exp` / `nbf` / `iat` with clock tolerance, `nonce`, `auth_time` against max age,
+ * `none`, never HMAC), `iss` exactly, `aud` containing `clientId`, `azp` equal to `clientId` when
+ * there are several audiences or an `azp` at all, `exp` / `nbf` / `iat` with clock tolerance, `nonce`, `auth_time` against max age,
  * and `at_hash` / `c_hash`. Discovery and the JWKS are fetched lazily and cached; see
  * docs/oidc.md for the caching rules.
  *
