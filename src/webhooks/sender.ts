@@ -292,18 +292,23 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         throw new StopRetrying(new FinalAnswer('rejected'));
       };
 
+      const started = Date.now();
       try {
         await pRetry(attempt, {
           ...retry,
-          onFailedAttempt: async (context) => {
-            await retry.onFailedAttempt?.(context);
+          // The receiver's Retry-After is waited out here, once p-retry and the caller's own
+          // shouldRetry have decided on another attempt: waiting before that decision held send()
+          // for nothing when no attempt followed.
+          shouldRetry: async (context) => {
+            if (retry.shouldRetry !== undefined && !(await retry.shouldRetry(context))) return false;
             const wanted = context.error instanceof RetryableFailure ? context.error.retryAfterMs : undefined;
-            if (wanted !== undefined && context.retriesLeft > 0 && wanted > context.retryDelay) {
-              // p-retry waits retryDelay after this returns; only the difference is added here
-              await sleep(Math.max(0, Math.min(wanted, maxRetryAfterMs) - context.retryDelay), {
-                signal: retry.signal ?? undefined,
-              });
-            }
+            if (wanted === undefined || wanted <= context.retryDelay) return true;
+            const wait = Math.min(wanted, maxRetryAfterMs);
+            // p-retry measures maxRetryTime with Date.now(); past it, it would give up after the wait
+            if (Date.now() - started + wait >= (retry.maxRetryTime ?? Number.POSITIVE_INFINITY)) return false;
+            // p-retry waits retryDelay after this returns; only the difference is added here
+            await sleep(Math.max(0, wait - context.retryDelay), { signal: retry.signal ?? undefined });
+            return true;
           },
         });
       } catch (error) {

@@ -346,4 +346,23 @@ describe('Retry-After caps', () => {
       await server.close();
     }
   });
+
+  it('does not wait for a Retry-After when no retry follows: shouldRetry said no, or maxRetryTime would pass', async () => {
+    const server = await scriptedReceiver([
+      { status: 503, headers: { 'retry-after': '3' } },
+      { status: 503, headers: { 'retry-after': '3' } },
+    ]);
+    try {
+      for (const retry of [{ minTimeout: 10, shouldRetry: () => false }, { minTimeout: 10, maxRetryTime: 1_000 }]) {
+        const s = createWebhookSender({ scheme: 'standard', secret, retry });
+        const started = Date.now();
+        const report = await s.send(server.url, { payload: {} });
+        expect(report.outcome).toBe('exhausted');
+        expect(report.attempts).toHaveLength(1);
+        expect(Date.now() - started).toBeLessThan(1_500);
+      }
+    } finally {
+      await server.close();
+    }
+  });
 });
