@@ -63,7 +63,10 @@ export interface WebhookSenderOptions {
  * ```
  */
 export interface OutgoingWebhook {
-  /** Delivery id, the same on every attempt so the receiver can deduplicate. Default a random id. */
+  /**
+   * Delivery id, the same on every attempt so the receiver can deduplicate. Default a random id;
+   * with the stripe scheme, the payload's own `id` (which it must have), as Stripe events carry it.
+   */
   id?: string;
   /**
    * Event type, sent as `x-github-event` (github) or `webhook-type` (standard, stripe): a
@@ -237,7 +240,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
           );
         }
       }
-      const id = webhook.id ?? defaultId(options.scheme);
+      const id = options.scheme === 'stripe' ? stripeEventId(webhook) : (webhook.id ?? defaultId(options.scheme));
       // signing once up front rejects a bad id at this call rather than on the first attempt
       signer.sign({ id, body });
       const report: DeliveryReport = { id, url: target, type, delivered: false, outcome: 'exhausted', attempts: [] };
@@ -328,6 +331,25 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
       return report;
     },
   };
+}
+
+/**
+ * The stripe scheme sends no id header: receivers deduplicate on the event's own `id`, inside
+ * the signed body, so that is the delivery id. A payload without one could not be deduplicated,
+ * and patchbay's own handler refuses it.
+ */
+function stripeEventId({ id, payload }: OutgoingWebhook): string {
+  const own = (payload as { id?: unknown } | null)?.id;
+  if (typeof payload !== 'object' || Array.isArray(payload) || typeof own !== 'string' || own.length === 0) {
+    throw new PatchbayError(
+      'ERR_WEBHOOK_INPUT',
+      'the stripe scheme carries the event id in the payload: payload must be an object with a non-empty string id',
+    );
+  }
+  if (id !== undefined && id !== own) {
+    throw new PatchbayError('ERR_WEBHOOK_INPUT', `id ${describe(id)} differs from payload.id ${describe(own)}`);
+  }
+  return own;
 }
 
 /**

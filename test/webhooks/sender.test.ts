@@ -196,6 +196,24 @@ describe('createWebhookSender', () => {
     }
   });
 
+  it('stripe: takes the delivery id from payload.id, which the receiver deduplicates on, and refuses a payload without one', async () => {
+    const server = await receiver([200]);
+    const { sender: s } = sender({ scheme: 'stripe', secret: 'plain secret' });
+    const report = await s.send(server.url, { payload: { id: 'evt_42', object: 'event' } });
+    expect(report).toMatchObject({ id: 'evt_42', outcome: 'delivered' });
+    for (const webhook of [
+      { payload: { object: 'event' } },
+      { payload: { id: 42 } },
+      { payload: ['evt_1'] },
+      { id: 'evt_1', payload: { id: 'evt_2' } },
+    ]) {
+      await expect(s.send(server.url, webhook), JSON.stringify(webhook)).rejects.toMatchObject({
+        code: 'ERR_WEBHOOK_INPUT',
+      });
+    }
+    expect(server.received).toHaveLength(1);
+  });
+
   it('sends extra headers, but its own content-type, type and signature replace theirs, whatever their case', async () => {
     const server = await receiver([200]);
     const { sender: s } = sender({
