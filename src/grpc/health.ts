@@ -149,7 +149,12 @@ export function healthService(options: HealthServiceOptions = {}): HealthService
         }
         const forService = set;
         forService.add(call);
-        call.on('cancelled', () => forService.delete(call));
+        call.on('cancelled', () => {
+          forService.delete(call);
+          // Remote clients pick the names they watch: an entry kept for every name ever watched
+          // would let them grow the server's memory without bound.
+          if (forService.size === 0) watchers.delete(service);
+        });
         call.write(current);
       },
     },
@@ -158,10 +163,8 @@ export function healthService(options: HealthServiceOptions = {}): HealthService
     shutdown() {
       stopped = true;
       for (const service of statuses.keys()) setStatus(service, 'NOT_SERVING');
-      for (const set of watchers.values()) {
-        for (const watcher of set) watcher.end();
-        set.clear();
-      }
+      for (const set of watchers.values()) for (const watcher of set) watcher.end();
+      watchers.clear();
     },
   };
 }

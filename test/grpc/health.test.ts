@@ -86,6 +86,43 @@ describe('healthService', () => {
     await new Promise<void>((resolve) => server.server.tryShutdown(() => resolve()));
   });
 
+  it('forgets a watched service once its last watcher leaves, so remote clients cannot grow it without bound', async () => {
+    const { value: health, maps } = trackMaps(() => healthService());
+    const { client, check } = await serve(health);
+    const entries = () => maps.reduce((sum, map) => sum + map.size, 0);
+    const atStart = entries();
+    const watch = (service: string) => {
+      const call = client.Watch({ service }, new Metadata(), {});
+      call.on('error', () => {});
+      return new Promise<typeof call>((resolve) => call.once('data', () => resolve(call)));
+    };
+
+    const calls = await Promise.all(Array.from({ length: 100 }, (_, i) => watch(`unknown.v1.Service${i}`)));
+    // proof that what is counted holds the watchers: otherwise the count below would prove nothing
+    expect(entries()).toBeGreaterThanOrEqual(atStart + 100);
+    for (const call of calls) call.cancel();
+    await until(() => entries() === atStart, 5_000);
+    expect(entries()).toBe(atStart);
+
+    // a second watcher of the same service keeps it watched when the first leaves
+    const [first, second] = await Promise.all([watch('orders.v1.Orders'), watch('orders.v1.Orders')]);
+    const seen: string[] = [];
+    second.on('data', (response: { status: string }) => seen.push(response.status));
+    first.cancel();
+    await sleep(50);
+    health.setStatus('orders.v1.Orders', 'SERVING');
+    await until(() => seen.length === 1);
+    expect(seen).toEqual(['SERVING']);
+    second.cancel();
+    await until(() => entries() === atStart + 1, 5_000); // orders.v1.Orders now has a status
+    expect(entries()).toBe(atStart + 1);
+
+    // lookups create nothing
+    await check('never.v1.Set');
+    expect(health.getStatus('never.v1.Set')).toBeUndefined();
+    expect(entries()).toBe(atStart + 1);
+  });
+
   it('ends a Watch opened after shutdown at once, so a watcher that reconnects cannot hold up tryShutdown', async () => {
     const { client, health, server } = await serve();
     health.shutdown();
@@ -120,6 +157,33 @@ describe('healthService', () => {
   });
 });
 
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+async function until(condition: () => boolean, withinMs = 2_000): Promise<void> {
+  const giveUp = Date.now() + withinMs;
+  while (!condition() && Date.now() < giveUp) await sleep(5);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Calls `create` while every `new Map()` is recorded, and returns what it made with those maps:
+ * the health service keeps its state in maps and exposes no count, and a remote client's growth
+ * of that state is what a test must see. Strings (the service names) cannot be weakly referenced
+ * and the heap is too noisy beside gRPC's own allocations, so the maps are counted directly.
+ */
+function trackMaps<T>(create: () => T): { value: T; maps: Map<unknown, unknown>[] } {
+  const maps: Map<unknown, unknown>[] = [];
+  const Original = globalThis.Map;
+  globalThis.Map = class extends Original<unknown, unknown> {
+    constructor(entries?: Iterable<readonly [unknown, unknown]> | null) {
+      super(entries);
+      maps.push(this);
+    }
+  } as MapConstructor;
+  try {
+    return { value: create(), maps };
+  } finally {
+    globalThis.Map = Original;
+  }
 }
