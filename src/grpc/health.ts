@@ -52,7 +52,7 @@ export interface HealthService {
   readonly definition: ServiceDefinition;
   /** Its handlers. */
   readonly implementation: UntypedServiceImplementation;
-  /** Sets a service's status (`''` for the whole server) and tells its watchers. */
+  /** Sets a service's status (`''` for the whole server) and, when it changed, tells its watchers. */
   setStatus(service: string, status: ServingStatus): void;
   /** The status of a service, or `undefined` when it was never set. */
   getStatus(service: string): ServingStatus | undefined;
@@ -86,7 +86,8 @@ const settable = new Set<string>(['UNKNOWN', 'SERVING', 'NOT_SERVING']);
  * depends on nothing but `@grpc/grpc-js`.
  *
  * Check answers the service's status, or NOT_FOUND for a service never set. Watch streams the
- * current status (SERVICE_UNKNOWN for an unknown service) and every change after it.
+ * current status (SERVICE_UNKNOWN for an unknown service), then each change (setting the status a
+ * service already has sends nothing).
  *
  * @example
  * ```ts
@@ -116,6 +117,8 @@ export function healthService(options: HealthServiceOptions = {}): HealthService
         `health status must be UNKNOWN, SERVING or NOT_SERVING, got ${String(status)}`,
       );
     }
+    // grpc.health.v1: Watch sends the status when it starts, then only when it changes
+    if (statuses.get(service) === status) return;
     statuses.set(service, status);
     for (const watcher of watchers.get(service) ?? []) watcher.write(statusNumbers[status]);
   };
