@@ -52,14 +52,20 @@ export interface HealthService {
   readonly definition: ServiceDefinition;
   /** Its handlers. */
   readonly implementation: UntypedServiceImplementation;
-  /** Sets a service's status (`''` for the whole server) and, when it changed, tells its watchers. */
+  /**
+   * Sets a service's status (`''` for the whole server) and, when it changed, tells its watchers.
+   * After {@link HealthService.shutdown} it is ignored (bad arguments still throw): every service
+   * stays NOT_SERVING and no service is added, as in grpc-go, so code that finishes while the
+   * server drains cannot mark it SERVING again.
+   */
   setStatus(service: string, status: ServingStatus): void;
   /** The status of a service, or `undefined` when it was never set. */
   getStatus(service: string): ServingStatus | undefined;
   /**
    * Marks every service NOT_SERVING, tells the watchers, and ends their streams, so
    * `server.tryShutdown()` is not held up by them. A Watch that arrives afterwards (a load
-   * balancer watching again) gets the current status and is ended at once. Call it when
+   * balancer watching again) gets the current status and is ended at once. Later
+   * {@link HealthService.setStatus} calls are ignored; there is no way back. Call it when
    * draining starts.
    */
   shutdown(): void;
@@ -117,6 +123,12 @@ export function healthService(options: HealthServiceOptions = {}): HealthService
         `health status must be UNKNOWN, SERVING or NOT_SERVING, got ${String(status)}`,
       );
     }
+    // As grpc-go's health server does: while the server drains, a late update (a warm-up or a
+    // dependency check that just finished) must not call traffic back.
+    if (!stopped) update(service, status);
+  };
+
+  const update = (service: string, status: ServingStatus): void => {
     // grpc.health.v1: Watch sends the status when it starts, then only when it changes
     if (statuses.get(service) === status) return;
     statuses.set(service, status);
@@ -165,7 +177,7 @@ export function healthService(options: HealthServiceOptions = {}): HealthService
     getStatus: (service) => statuses.get(service),
     shutdown() {
       stopped = true;
-      for (const service of statuses.keys()) setStatus(service, 'NOT_SERVING');
+      for (const service of statuses.keys()) update(service, 'NOT_SERVING');
       for (const set of watchers.values()) for (const watcher of set) watcher.end();
       watchers.clear();
     },

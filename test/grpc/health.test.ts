@@ -141,6 +141,27 @@ describe('healthService', () => {
     expect(entries()).toBe(atStart + 1);
   });
 
+  it('ignores setStatus() after shutdown(), as grpc-go does, so a late update cannot call traffic back', async () => {
+    const { client, health, check } = await serve(healthService({ statuses: { '': 'SERVING', 'a.v1.A': 'SERVING' } }));
+    health.shutdown();
+    // a warm-up or a dependency check that finishes while the server drains
+    health.setStatus('', 'SERVING');
+    health.setStatus('b.v1.B', 'SERVING');
+    expect(health.getStatus('')).toBe('NOT_SERVING');
+    expect(health.getStatus('b.v1.B')).toBeUndefined();
+    await expect(check('')).resolves.toEqual({ status: 'NOT_SERVING' });
+    await expect(check('a.v1.A')).resolves.toEqual({ status: 'NOT_SERVING' });
+    await expect(check('b.v1.B')).resolves.toMatchObject({ code: status.NOT_FOUND });
+    const seen: string[] = [];
+    const watch = client.Watch({ service: '' }, new Metadata(), {});
+    watch.on('data', (response: { status: string }) => seen.push(response.status));
+    watch.on('error', () => {});
+    await new Promise<void>((resolve) => watch.on('end', () => resolve()));
+    expect(seen).toEqual(['NOT_SERVING']);
+    // bad input is still refused at the call
+    expect(() => health.setStatus('', 'READY' as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+  });
+
   it('ends a Watch opened after shutdown at once, so a watcher that reconnects cannot hold up tryShutdown', async () => {
     const { client, health, server } = await serve();
     health.shutdown();
