@@ -7,6 +7,7 @@ import { assertComplete, assertNoCycle } from './graph';
 import { type KeepWarmHandle, type KeepWarmOptions, startKeepWarm } from './keep-warm';
 import { schedule } from './schedule';
 import { type TaskSpec, toTaskSpec } from './task';
+import { textOf } from './text';
 import type { PrewarmEvent, PrewarmReadiness, PrewarmReport, PrewarmTask, PrewarmTaskReport } from './types';
 
 const code = 'ERR_PREWARM_OPTIONS';
@@ -118,7 +119,7 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
   try {
     backoff = createBackoff({ initialMs: 100, maxMs: 5_000, ...options.backoff });
   } catch (error) {
-    throw new PatchbayError(code, `prewarm backoff: ${(error as Error).message}`, { cause: error });
+    throw new PatchbayError(code, `prewarm backoff: ${textOf(error)}`, { cause: error });
   }
 
   const tasks = new Map<string, TaskSpec>();

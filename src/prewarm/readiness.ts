@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PatchbayError } from '../core/errors';
 import type { Prewarmer } from './orchestrator';
+import { codeOf, textOf } from './text';
 import type { PrewarmReport, PrewarmTaskReport } from './types';
 
 /**
@@ -61,7 +62,7 @@ function publicTask({ name, status, required, attempts, durationMs, error }: Pre
 }
 
 function publicError(error: unknown): { message: string; code?: string } {
-  if (!(error instanceof Error)) return { message: String(error) };
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? { message: error.message, code } : { message: error.message };
+  const message = textOf(error);
+  const code = codeOf(error);
+  return code === undefined ? { message } : { message, code };
 }

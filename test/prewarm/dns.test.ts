@@ -24,6 +24,12 @@ describe('warmDns', () => {
     expect(asked.sort()).toEqual(['localhost', 'nonexistent.invalid']);
   });
 
+  it('fails with ERR_PREWARM_DNS when its lookup rejects with a value that cannot be shown as text', async () => {
+    const unprintable: DnsLookup = () => Promise.reject(Object.create(null));
+    const error = await warmDns(['localhost'], { lookup: unprintable })().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_PREWARM_DNS', message: expect.stringContaining('localhost') });
+  });
+
   it('warms the resolver it is given, so a caching lookup is filled before traffic', async () => {
     const cache = new Map<string, Promise<{ address: string; family: number }[]>>();
     let misses = 0;

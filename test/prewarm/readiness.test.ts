@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPrewarmer, readinessHandler } from '../../src/prewarm/index';
+import { runIsolated } from '../support/isolated';
 
 let server: Server | undefined;
 
@@ -75,6 +76,45 @@ describe('readinessHandler', () => {
     const head = await fetch(url, { method: 'HEAD' });
     expect(head.status).toBe(503);
     expect(await head.text()).toBe('');
+  });
+
+  it('answers, and the process lives on, when a task failed with a value that cannot be shown as text', async () => {
+    // In a child process: the handler runs in the server's 'request' event, where a throw is uncaught.
+    const result = await runIsolated(`
+      import { createServer } from 'node:http';
+      import { createPrewarmer, readinessHandler } from './src/prewarm/index.ts';
+      const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+      revoke();
+      const failures = {
+        'null-prototype': Object.create(null),
+        'throwing-toString': { toString() { throw new Error('no text'); } },
+        'throwing-message': Object.defineProperty(new Error(), 'message', { get() { throw new Error('no message'); } }),
+        'throwing-code': Object.defineProperty(new Error('refused'), 'code', { get() { throw new Error('no code'); } }),
+        'revoked-proxy': revoked,
+      };
+      const prewarmer = createPrewarmer();
+      for (const [name, value] of Object.entries(failures)) prewarmer.add({ name, run: () => Promise.reject(value) });
+      await prewarmer.run();
+      const server = createServer(readinessHandler(prewarmer)).listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      const url = 'http://127.0.0.1:' + server.address().port + '/readyz';
+      const response = await fetch(url);
+      const body = await response.json();
+      const head = await fetch(url, { method: 'HEAD' });
+      server.closeAllConnections();
+      server.close();
+      console.log(JSON.stringify({ status: response.status, head: head.status, errors: body.report.tasks.map((t) => t.error) }));
+    `);
+    expect(result.stderr).toBe('');
+    expect(result.hung).toBe(false);
+    expect(result.code).toBe(0);
+    const { status, head, errors } = JSON.parse(result.stdout);
+    expect(status).toBe(503);
+    expect(head).toBe(503);
+    expect(errors).toHaveLength(5);
+    for (const error of errors) expect(error).toEqual({ message: expect.any(String) });
+    expect(errors[0]).toEqual({ message: expect.stringContaining('object') });
+    expect(errors[3]).toEqual({ message: 'refused' });
   });
 
   it('rejects something that is not a prewarmer with ERR_PREWARM_OPTIONS', () => {

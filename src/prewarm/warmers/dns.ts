@@ -2,6 +2,7 @@ import { lookup as systemLookup } from 'node:dns/promises';
 import { assertOptionsObject, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
 import { withTimeout } from '../../core/timeout';
+import { codeOf, textOf } from '../text';
 import { never, type Warmer } from './warmer';
 
 /**
@@ -101,6 +102,5 @@ export function warmDns(hosts: readonly string[], options: WarmDnsOptions = {}):
 }
 
 function errorCode(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : error instanceof Error ? error.message : String(error);
+  return codeOf(error) ?? textOf(error);
 }

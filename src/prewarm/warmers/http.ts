@@ -9,6 +9,7 @@ import {
 import { globalAgent as httpsAgent, request as httpsRequest } from 'node:https';
 import { assertNumber, assertOptionsObject, describe } from '../../core/assert';
 import { PatchbayError } from '../../core/errors';
+import { textOf } from '../text';
 import { never, type Warmer } from './warmer';
 
 const code = 'ERR_PREWARM_OPTIONS';
@@ -140,7 +141,7 @@ function parseUrls(urls: readonly (string | URL)[]): URL[] {
     try {
       url = new URL(raw);
     } catch (error) {
-      throw new PatchbayError(code, `warmHttp: ${describe(String(raw))} is not a URL`, { cause: error });
+      throw new PatchbayError(code, `warmHttp: ${describe(textOf(raw))} is not a URL`, { cause: error });
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new PatchbayError(code, `warmHttp: ${url.href} is not an http(s) URL`);
@@ -193,7 +194,7 @@ function checkRequest(method: unknown, headers: unknown): void {
       validateHeaderName(name);
       validateHeaderValue(name, value);
     } catch (error) {
-      throw new PatchbayError(code, `warmHttp headers: ${(error as Error).message}`, { cause: error });
+      throw new PatchbayError(code, `warmHttp headers: ${textOf(error)}`, { cause: error });
     }
   }
 }
@@ -210,7 +211,7 @@ function send(url: URL, { agent, method, headers, signal }: SendOptions): Promis
   return new Promise((resolve, reject) => {
     const fail = (error: unknown): void =>
       reject(
-        new PatchbayError('ERR_PREWARM_HTTP', `warm-up request to ${url.origin} failed: ${(error as Error).message}`, {
+        new PatchbayError('ERR_PREWARM_HTTP', `warm-up request to ${url.origin} failed: ${textOf(error)}`, {
           cause: error,
         }),
       );

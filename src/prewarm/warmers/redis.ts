@@ -1,5 +1,6 @@
 import { PatchbayError } from '../../core/errors';
 import { withTimeout } from '../../core/timeout';
+import { textOf } from '../text';
 import { never, type Warmer } from './warmer';
 
 /**
@@ -65,10 +66,10 @@ export function warmRedis(redis: RedisPingClient): Warmer<RedisWarmResult> {
           if (redis.status === 'wait' && typeof redis.connect === 'function') await redis.connect();
           const started = performance.now();
           const reply = await redis.ping();
-          if (reply !== 'PONG') throw new Error(`PING answered ${String(reply)}`);
+          if (reply !== 'PONG') throw new Error(`PING answered ${textOf(reply)}`);
           return { status: redis.status, pingMs: performance.now() - started };
         } catch (error) {
-          throw new PatchbayError('ERR_PREWARM_REDIS', `Redis did not answer PING: ${(error as Error).message}`, {
+          throw new PatchbayError('ERR_PREWARM_REDIS', `Redis did not answer PING: ${textOf(error)}`, {
             cause: error,
           });
         }
