@@ -66,7 +66,9 @@ export interface Prewarmer {
    * Runs every task and resolves with the report; never rejects because a task failed. Rejects
    * with `ERR_PREWARM_UNKNOWN_DEPENDENCY` when a task depends on one never added, and with the
    * clock's error when the clock throws as the run starts or ends. Called while a run is in
-   * progress, it returns that run's promise.
+   * progress, it returns that run's promise. Called during a keep-warm round, it waits for the
+   * round to end before starting, so no task runs twice at once; aborting its signal meanwhile
+   * ends the run at once, every task `skipped`.
    */
   run(options?: PrewarmRunOptions): Promise<PrewarmReport>;
   /**
@@ -127,6 +129,8 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
   const referenced = new Set<string>();
   const latest = new Map<string, PrewarmTaskReport>();
   let current: Promise<PrewarmReport> | undefined;
+  // Keep-warm rounds in progress, each settled (never rejecting) once it has ended.
+  const rounds = new Set<Promise<void>>();
   let last: PrewarmReport | undefined;
   let everStarted = false;
 
@@ -176,8 +180,14 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
       } catch (error) {
         return Promise.reject(error);
       }
-      everStarted = true;
-      current = runTasks('run', [...tasks.values()], runOptions.signal).then(
+      const start = (): Promise<PrewarmReport> => {
+        everStarted = true;
+        return runTasks('run', [...tasks.values()], runOptions.signal);
+      };
+      // A round's tasks would otherwise run twice at once (twice the cache loads, a pool grown
+      // twice over); cutting the round short would waste the work it has done.
+      const started = rounds.size === 0 ? start() : roundsEnded(rounds, runOptions.signal).then(start);
+      current = started.then(
         (report) => {
           current = undefined;
           last = report;
@@ -213,10 +223,32 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
       return startKeepWarm(keepWarmOptions, {
         tasks,
         isRunning: () => current !== undefined,
-        run: (list, signal) => runTasks('keep-warm', list, signal),
+        run: (list, signal) => {
+          const round = runTasks('keep-warm', list, signal);
+          const ended = round.then(
+            () => {},
+            () => {},
+          );
+          rounds.add(ended);
+          ended.then(() => rounds.delete(ended));
+          return round;
+        },
         emit,
       });
     },
   };
   return prewarmer;
+}
+
+/** Resolves once every round in `rounds` has ended, or at once when `signal` aborts. */
+function roundsEnded(rounds: ReadonlySet<Promise<void>>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    signal?.addEventListener('abort', done, { once: true });
+    Promise.all(rounds).then(done);
+  });
 }

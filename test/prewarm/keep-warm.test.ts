@@ -98,6 +98,71 @@ describe('keepWarm', () => {
     expect(prewarmer.readiness().ready).toBe(true);
   });
 
+  it('makes a run() called during a round wait for that round to end, so no task runs twice at once', async () => {
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let starts = 0;
+    const events: PrewarmEvent[] = [];
+    const prewarmer = createPrewarmer({ onEvent: (event) => events.push(event) }).add({
+      name: 'pool',
+      run: async (signal) => {
+        inFlight++;
+        starts++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        try {
+          await sleep(60, { signal });
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+    const keepWarm = prewarmer.keepWarm({ intervalMs: 5 });
+    await until(() => inFlight === 1);
+    const running = prewarmer.run();
+    expect(prewarmer.run()).toBe(running);
+    expect(() => prewarmer.add({ name: 'late', run: async () => {} })).toThrow(
+      expect.objectContaining({ code: 'ERR_PREWARM_STATE' }),
+    );
+    const report = await running;
+    await keepWarm.stop();
+
+    expect(report.tasks).toEqual([expect.objectContaining({ name: 'pool', status: 'ok' })]);
+    expect(maxInFlight).toBe(1);
+    expect(starts).toBeGreaterThanOrEqual(2);
+    // the round in progress ran to its end, and the run started after it
+    const roundEnd = events.findIndex((event) => event.type === 'run-end' && event.mode === 'keep-warm');
+    const runStart = events.findIndex((event) => event.type === 'run-start' && event.mode === 'run');
+    expect(events[roundEnd]).toMatchObject({ report: { ready: true } });
+    expect(runStart).toBeGreaterThan(roundEnd);
+    expect(prewarmer.readiness().ready).toBe(true);
+  });
+
+  it('lets a run() waiting for a round be aborted through its signal without waiting any longer', async () => {
+    let inFlight = 0;
+    const prewarmer = createPrewarmer().add({
+      name: 'pool',
+      run: async (signal) => {
+        inFlight++;
+        try {
+          await sleep(10_000, { signal });
+        } finally {
+          inFlight--;
+        }
+      },
+    });
+    const keepWarm = prewarmer.keepWarm({ intervalMs: 5 });
+    await until(() => inFlight === 1);
+    const controller = new AbortController();
+    const running = prewarmer.run({ signal: controller.signal });
+    await sleep(20);
+    controller.abort();
+    const report = await running;
+    expect(report.tasks).toEqual([expect.objectContaining({ name: 'pool', status: 'skipped', attempts: 0 })]);
+    expect(inFlight).toBe(1); // the round goes on until keep-warm is stopped
+    await keepWarm.stop();
+    expect(inFlight).toBe(0);
+  });
+
   it('stops when its signal aborts, and rejects bad options with ERR_PREWARM_OPTIONS', async () => {
     let rounds = 0;
     const prewarmer = createPrewarmer().add({ name: 'a', run: async () => void rounds++ });
@@ -184,3 +249,7 @@ describe('keepWarm', () => {
     expect(Number(result.stdout)).toBe(1);
   });
 });
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(2);
+}
