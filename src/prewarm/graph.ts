@@ -31,14 +31,19 @@ export function assertNoCycle(tasks: ReadonlyMap<string, TaskSpec>, task: TaskSp
 /** Throws `ERR_PREWARM_UNKNOWN_DEPENDENCY` when a task depends on a task that was never added. */
 export function assertComplete(tasks: ReadonlyMap<string, TaskSpec>): void {
   for (const task of tasks.values()) {
-    const missing = task.dependsOn.filter((name) => !tasks.has(name));
-    if (missing.length > 0) {
-      throw new PatchbayError(
-        'ERR_PREWARM_UNKNOWN_DEPENDENCY',
-        `prewarm task "${task.name}" depends on ${missing.map((name) => `"${name}"`).join(', ')}, which ${
-          missing.length === 1 ? 'was' : 'were'
-        } never added`,
-      );
-    }
+    const error = unknownDependency(tasks, task);
+    if (error !== undefined) throw error;
   }
+}
+
+/** The `ERR_PREWARM_UNKNOWN_DEPENDENCY` error of `task` when it depends on a task never added. */
+export function unknownDependency(tasks: ReadonlyMap<string, TaskSpec>, task: TaskSpec): PatchbayError | undefined {
+  const missing = task.dependsOn.filter((name) => !tasks.has(name));
+  if (missing.length === 0) return undefined;
+  return new PatchbayError(
+    'ERR_PREWARM_UNKNOWN_DEPENDENCY',
+    `prewarm task "${task.name}" depends on ${missing.map((name) => `"${name}"`).join(', ')}, which ${
+      missing.length === 1 ? 'was' : 'were'
+    } never added`,
+  );
 }

@@ -18,7 +18,11 @@ const code = 'ERR_PREWARM_OPTIONS';
 export interface KeepWarmOptions {
   /** Pause between the end of one round and the start of the next, in ms. */
   intervalMs: number;
-  /** Names of the tasks to re-run, in dependency order among themselves. Default: every task. */
+  /**
+   * Names of the tasks to re-run, in dependency order among themselves. Default: every task,
+   * including tasks added later (one whose dependency was never added ends each round `skipped`
+   * with `ERR_PREWARM_UNKNOWN_DEPENDENCY`).
+   */
   tasks?: readonly string[];
   /** Aborting it stops keep-warm, like {@link KeepWarmHandle.stop}. */
   signal?: AbortSignal;

@@ -147,6 +147,7 @@ export function createPrewarmer(options: PrewarmerOptions = {}): Prewarmer {
     schedule({
       mode,
       tasks: list,
+      known: tasks,
       concurrency,
       deadlineMs,
       signal,

@@ -3,14 +3,20 @@ import type { Clock } from '../core/clock';
 import { PatchbayError, TimeoutError } from '../core/errors';
 import { timerDelay } from '../core/timeout';
 import { runTask } from './attempt';
+import { unknownDependency } from './graph';
 import type { TaskSpec } from './task';
 import type { PrewarmEvent, PrewarmMode, PrewarmReport, PrewarmTaskReport } from './types';
 
 /** Everything one run of a set of tasks needs. */
 export interface ScheduleOptions {
   mode: PrewarmMode;
-  /** The tasks to run, in the order they were added. Dependencies outside this list count as met. */
+  /**
+   * The tasks to run, in the order they were added. Dependencies outside this list count as met
+   * when they are in `known`; a task with a dependency that is not is skipped.
+   */
   tasks: readonly TaskSpec[];
+  /** Every task added to the prewarmer, as the run starts. */
+  known: ReadonlyMap<string, TaskSpec>;
   concurrency: number;
   deadlineMs: number | undefined;
   signal: AbortSignal | undefined;
@@ -143,6 +149,12 @@ export function schedule(options: ScheduleOptions): Promise<PrewarmReport> {
       resolve(report);
     };
 
+    // Checked as the run starts, as run() and keepWarm() do: a keep-warm loop over every task also
+    // runs tasks added after it started, which no such check has seen.
+    for (const task of tasks) {
+      const error = unknownDependency(options.known, task);
+      if (error !== undefined) skip(task, error);
+    }
     controller.signal.addEventListener('abort', pump, { once: true });
     if (options.signal?.aborted) onOuterAbort();
     else pump();

@@ -189,6 +189,46 @@ describe('keepWarm', () => {
     expect(runs).toBe(0);
   });
 
+  it('skips in its rounds, with ERR_PREWARM_UNKNOWN_DEPENDENCY, a task added later whose dependency was never added', async () => {
+    const runs: string[] = [];
+    const events: PrewarmEvent[] = [];
+    const prewarmer = createPrewarmer({ onEvent: (event) => events.push(event) }).add({
+      name: 'dns',
+      run: async () => void runs.push('dns'),
+    });
+    const keepWarm = prewarmer.keepWarm({ intervalMs: 10 });
+    prewarmer
+      .add({ name: 'pool', dependsOn: ['config'], run: async () => void runs.push('pool') })
+      .add({ name: 'cache', dependsOn: ['pool'], run: async () => void runs.push('cache') });
+    const roundsWith = (name: string) =>
+      events.flatMap((event) =>
+        event.type === 'run-end' && event.report.tasks.some((task) => task.name === name) ? [event.report] : [],
+      );
+    await until(() => roundsWith('pool').length >= 2);
+    expect(runs).toContain('dns');
+    expect(runs).not.toContain('pool');
+    expect(runs).not.toContain('cache');
+    expect(roundsWith('pool')[0]?.tasks).toEqual([
+      expect.objectContaining({ name: 'dns', status: 'ok' }),
+      expect.objectContaining({
+        name: 'pool',
+        status: 'skipped',
+        attempts: 0,
+        error: expect.objectContaining({
+          code: 'ERR_PREWARM_UNKNOWN_DEPENDENCY',
+          message: expect.stringContaining('"config"'),
+        }),
+      }),
+      expect.objectContaining({ name: 'cache', status: 'skipped', attempts: 0 }),
+    ]);
+
+    // once the dependency is added, the next rounds run the task after it
+    prewarmer.add({ name: 'config', run: async () => void runs.push('config') });
+    await until(() => runs.includes('cache'));
+    await keepWarm.stop();
+    expect(runs.indexOf('config')).toBeLessThan(runs.indexOf('pool'));
+  });
+
   it('goes on with the next round, with no uncaught exception, when the clock throws as a round starts', async () => {
     const faults = recordFaults();
     try {
