@@ -6,6 +6,7 @@ import type {
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import {
   decodeHealthRequest,
@@ -120,7 +121,7 @@ export function healthService(options: HealthServiceOptions = {}): HealthService
     if (!settable.has(status)) {
       throw new PatchbayError(
         OPTIONS_CODE,
-        `health status must be UNKNOWN, SERVING or NOT_SERVING, got ${String(status)}`,
+        `health status must be UNKNOWN, SERVING or NOT_SERVING, got ${describe(status)}`,
       );
     }
     // As grpc-go's health server does: while the server drains, a late update (a warm-up or a

@@ -193,6 +193,10 @@ describe('healthService', () => {
       expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }),
     );
     expect(() => healthService(null as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
+    // a value String() cannot render is still named, not a TypeError
+    expect(() => healthService().setStatus('', Object.create(null) as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_GRPC_OPTIONS', message: expect.stringContaining('got an object') }),
+    );
   });
 });
 
