@@ -34,6 +34,8 @@ export interface IdTokenClaims {
 export interface ClaimChecks {
   issuer: string;
   clientId: string;
+  /** Other client ids the token may name as its `azp`. */
+  authorizedParties: readonly string[];
   /** Current time in seconds. */
   now: number;
   toleranceSeconds: number;
@@ -80,13 +82,19 @@ export async function checkClaims(claims: IdTokenClaims, checks: ClaimChecks): P
   if (!audiences.includes(clientId)) {
     throw new OidcError('ERR_OIDC_AUDIENCE', `ID token audience does not include client ${clientId}`);
   }
-  // several audiences: the token must say it was issued to us (azp); a present azp must be us
-  if ((audiences.length > 1 || claims.azp !== undefined) && claims.azp !== clientId) {
+  // several audiences: the token must say it was issued to us (azp); a present azp must be us,
+  // or another of our clients the caller named
+  const { azp } = claims;
+  if (
+    (audiences.length > 1 || azp !== undefined) &&
+    azp !== clientId &&
+    !(typeof azp === 'string' && checks.authorizedParties.includes(azp))
+  ) {
     throw new OidcError(
       'ERR_OIDC_AZP',
-      claims.azp === undefined
+      azp === undefined
         ? 'ID token has several audiences and no azp'
-        : `ID token was issued to ${String(claims.azp)}, not ${clientId}`,
+        : `ID token was issued to ${String(azp)}, not ${clientId}`,
     );
   }
   if (claims.exp <= now - skew) throw new OidcError('ERR_OIDC_EXPIRED', `ID token expired at ${claims.exp}`);

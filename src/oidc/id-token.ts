@@ -43,6 +43,12 @@ export interface IdTokenVerifierOptions {
    * token names an `azp` at all (a token issued to another party is refused even with one audience).
    */
   clientId: string;
+  /**
+   * Other client ids of yours that a token may name as its `azp`, beside `clientId`: Google's
+   * cross-client tokens, say, have your server's client id as `aud` and your Android app's as
+   * `azp`. Default none: any other `azp` is refused with `ERR_OIDC_AZP`.
+   */
+  authorizedParties?: readonly string[];
   /** The provider's JWKS URL, absolute http(s). Default: `jwks_uri` from discovery. */
   jwksUri?: string;
   /**
@@ -138,6 +144,7 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
   const {
     issuer,
     clientId,
+    authorizedParties = [],
     jwksUri,
     algorithms,
     clockToleranceSeconds = 30,
@@ -150,6 +157,10 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
   } = options;
   checkIssuer(issuer);
   assertNonEmptyString(clientId, 'clientId', 'ERR_OIDC_OPTIONS');
+  if (!Array.isArray(authorizedParties)) {
+    throw new OidcError('ERR_OIDC_OPTIONS', 'authorizedParties must be an array of client ids');
+  }
+  for (const party of authorizedParties) assertNonEmptyString(party, 'authorizedParties[]', 'ERR_OIDC_OPTIONS');
   if (jwksUri !== undefined) assertUrl(jwksUri, 'jwksUri', 'ERR_OIDC_OPTIONS', HTTP);
   assertFunction(fetchImpl, 'fetch', 'ERR_OIDC_OPTIONS');
   assertClock(clock, 'clock', 'ERR_OIDC_OPTIONS');
@@ -217,6 +228,7 @@ export function createIdTokenVerifier(options: IdTokenVerifierOptions): IdTokenV
       const claimChecks: ClaimChecks = {
         issuer,
         clientId,
+        authorizedParties,
         now: Math.floor(clock.now() / 1000),
         toleranceSeconds: clockToleranceSeconds,
         nonce: checks.nonce,

@@ -54,6 +54,24 @@ describe('createIdTokenVerifier: valid tokens', () => {
     await expect(verifier.verify(token)).resolves.toMatchObject({ azp: issuer.clientId });
   });
 
+  it('accepts an azp named in authorizedParties (a cross-client token), and no other', async () => {
+    issuer = await startIssuer();
+    const verifier = createIdTokenVerifier({
+      issuer: issuer.issuer,
+      clientId: issuer.clientId,
+      authorizedParties: ['android-app'],
+    });
+    const crossClient = await issuer.sign({ azp: 'android-app' });
+    await expect(verifier.verify(crossClient)).resolves.toMatchObject({ aud: issuer.clientId, azp: 'android-app' });
+    const several = await issuer.sign({ aud: [issuer.clientId, 'other-api'], azp: 'android-app' });
+    await expect(verifier.verify(several)).resolves.toMatchObject({ azp: 'android-app' });
+    const other = await issuer.sign({ azp: 'someone-else' });
+    expect((await failure(verifier.verify(other))).code).toBe('ERR_OIDC_AZP');
+    // the party must still be named: several audiences and no azp stay refused
+    const unnamed = await issuer.sign({ aud: [issuer.clientId, 'android-app'] });
+    expect((await failure(verifier.verify(unnamed))).code).toBe('ERR_OIDC_AZP');
+  });
+
   it('allows clock skew within the tolerance', async () => {
     const { issuer, verifier } = await setup();
     const token = await issuer.sign({ exp: now() - 20, iat: now() + 20, nbf: now() + 20 });
@@ -401,6 +419,9 @@ describe('createIdTokenVerifier: bad input', () => {
     [{ issuer: 'https://a.example.com', clientId: 'c', jwksUri: 'not a url' }],
     [{ issuer: 'https://a.example.com', clientId: 'c', jwksUri: '/jwks' }],
     [{ issuer: 'https://a.example.com', clientId: 'c', jwksUri: 'ftp://a.example.com/jwks' }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', authorizedParties: 'android-app' }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', authorizedParties: [''] }],
+    [{ issuer: 'https://a.example.com', clientId: 'c', authorizedParties: [42] }],
   ])('options %j → ERR_OIDC_OPTIONS', (options) => {
     expect(() => createIdTokenVerifier(options as never)).toThrow(
       expect.objectContaining({ code: 'ERR_OIDC_OPTIONS' }),
