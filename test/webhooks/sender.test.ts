@@ -371,7 +371,10 @@ describe('Retry-After caps', () => {
       { status: 503, headers: { 'retry-after': '3' } },
     ]);
     try {
-      for (const retry of [{ minTimeout: 10, shouldRetry: () => false }, { minTimeout: 10, maxRetryTime: 1_000 }]) {
+      for (const retry of [
+        { minTimeout: 10, shouldRetry: () => false },
+        { minTimeout: 10, maxRetryTime: 1_000 },
+      ]) {
         const s = createWebhookSender({ scheme: 'standard', secret, retry });
         const started = Date.now();
         const report = await s.send(server.url, { payload: {} });
