@@ -447,6 +447,10 @@ export class ReconnectingWebSocket extends EventTarget {
     const origin = originOf(typeof socket.url === 'string' ? socket.url : this.#url);
     const tracking = this.#options.heartbeat !== undefined;
     const receive = (data: unknown): void => {
+      // ws goes on emitting what it holds after terminate() (a message still being inflated, data
+      // read before it): from an abandoned socket, whose close the user has seen, that would come
+      // out of order, even after the next connection opened
+      if (this.#socket !== socket) return;
       if (tracking) this.#lastTraffic = Date.now();
       this.dispatchEvent(messageEvent('message', data, origin));
     };
@@ -470,8 +474,9 @@ export class ReconnectingWebSocket extends EventTarget {
     // ws answers protocol pings with pongs; browsers cannot ping, so an application message goes out
     const protocolPing = typeof socket.ping === 'function' && typeof socket.on === 'function';
     if (protocolPing) {
+      // a late pong of an abandoned socket would vouch for the next connection
       socket.on?.('pong', () => {
-        this.#lastTraffic = Date.now();
+        if (this.#socket === socket) this.#lastTraffic = Date.now();
       });
     }
     this.#heartbeatTimer = setInterval(() => {
@@ -492,7 +497,6 @@ export class ReconnectingWebSocket extends EventTarget {
   #abandon(socket: Socket, reason: PatchbayError): void {
     if (this.#socket !== socket) return;
     socket.onopen = null;
-    socket.onmessage = null;
     socket.onclose = null;
     socket.onerror = () => {};
     try {

@@ -282,6 +282,38 @@ describe('ReconnectingWebSocket', () => {
     expect(reasons[0]).toBe('ERR_REALTIME_HEARTBEAT');
   });
 
+  it('delivers nothing from a connection it abandoned once that connection has closed', async () => {
+    // compressed messages are inflated off the main thread, one at a time: when the heartbeat
+    // abandons the socket, ws still holds some of them, and emits them after terminate()
+    const server = await serve(
+      (ws) => {
+        if (server.connections.length > 1) return;
+        ws.send('first');
+        for (let i = 0; i < 50; i++) ws.send(`late ${i}`);
+      },
+      { autoPong: false, perMessageDeflate: { threshold: 0 } },
+    );
+    const socket = connect(server.url, { heartbeat: { intervalMs: 20, timeoutMs: 100 } });
+    const log: string[] = [];
+    const reasons: string[] = [];
+    socket.addEventListener('reconnecting', (event) => reasons.push((event as CustomEvent).detail.reason?.code));
+    socket.onopen = () => log.push('open');
+    socket.onclose = () => log.push('close');
+    socket.onmessage = ({ data }) => {
+      log.push(data);
+      // an event loop held up past timeoutMs (a slow handler, a long pause): the heartbeat gives up
+      if (data === 'first') {
+        const end = Date.now() + 300;
+        while (Date.now() < end);
+      }
+    };
+    await until(() => server.connections.length >= 2 && socket.readyState === ReconnectingWebSocket.OPEN);
+    await sleep(200);
+    expect(reasons[0]).toBe('ERR_REALTIME_HEARTBEAT');
+    expect(log.slice(0, 3)).toEqual(['open', 'first', 'close']);
+    expect(log.slice(3).filter((entry) => entry !== 'open' && entry !== 'close')).toEqual([]);
+  });
+
   it('keeps a healthy connection that answers pings', async () => {
     const server = await serve(() => {});
     const socket = connect(server.url, { heartbeat: { intervalMs: 30, timeoutMs: 600 } });

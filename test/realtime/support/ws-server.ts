@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { type ServerOptions, type WebSocket, WebSocketServer } from 'ws';
 
 /** A ws server on a fixed port that a test can kill (clients terminated) and start again. */
 export interface KillableWsServer {
@@ -13,13 +13,13 @@ export interface KillableWsServer {
 
 export async function killableWsServer(
   onConnection: (socket: WebSocket, req: IncomingMessage) => void,
-  options: { autoPong?: boolean } = {},
+  options: Pick<ServerOptions, 'autoPong' | 'perMessageDeflate'> = {},
 ): Promise<KillableWsServer> {
   let server: WebSocketServer | undefined;
   let port = 0;
   const connections: { at: number; url: string }[] = [];
   const start = async (): Promise<void> => {
-    const next = new WebSocketServer({ port, host: '127.0.0.1', autoPong: options.autoPong ?? true });
+    const next = new WebSocketServer({ ...options, port, host: '127.0.0.1' });
     next.on('connection', (socket, req) => {
       connections.push({ at: performance.now(), url: req.url ?? '' });
       socket.on('error', () => {});
