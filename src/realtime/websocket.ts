@@ -131,6 +131,16 @@ function checkProtocols(protocols: unknown): void {
   }
 }
 
+/**
+ * The binary types a WebSocket class takes, its default first: the standard two, and with ws
+ * (told apart by its ping(), as the heartbeat tells it) also its own, starting at 'nodebuffer'.
+ */
+function binaryTypesOf(Ctor: WebSocketConstructor): readonly string[] {
+  return typeof (Ctor.prototype as { ping?: unknown } | undefined)?.ping === 'function'
+    ? ['nodebuffer', 'arraybuffer', 'fragments', 'blob']
+    : ['blob', 'arraybuffer'];
+}
+
 const BUFFER_TAGS = new Set(['[object ArrayBuffer]', '[object SharedArrayBuffer]', '[object Blob]', '[object File]']);
 
 /**
@@ -201,7 +211,8 @@ export class ReconnectingWebSocket extends EventTarget {
   #attempt = 0;
   #openedAt = 0;
   #lastTraffic = 0;
-  #binaryType: string | undefined;
+  readonly #binaryTypes: readonly string[];
+  #binaryType: string;
   #url = '';
   readonly #queue: WebSocketData[] = [];
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -239,9 +250,10 @@ export class ReconnectingWebSocket extends EventTarget {
       assertNumber(heartbeat.timeoutMs, 'heartbeat.timeoutMs', code, { min: heartbeat.intervalMs });
     }
     if (options.WebSocket !== undefined) assertFunction(options.WebSocket, 'WebSocket', code);
-    if (!(options.WebSocket ?? globalThis.WebSocket)) {
-      throw new PatchbayError(code, 'no WebSocket class: pass one (for example `ws`) as options.WebSocket');
-    }
+    const Ctor = options.WebSocket ?? globalThis.WebSocket;
+    if (!Ctor) throw new PatchbayError(code, 'no WebSocket class: pass one (for example `ws`) as options.WebSocket');
+    this.#binaryTypes = binaryTypesOf(Ctor);
+    this.#binaryType = this.#binaryTypes[0]!;
     this.#target = url;
     this.#protocols = protocols;
     this.#options = { ...options, connectTimeoutMs, minUptimeMs, maxQueuedMessages };
@@ -300,16 +312,25 @@ export class ReconnectingWebSocket extends EventTarget {
   }
 
   /**
-   * How binary messages arrive, applied to every connection once set. Until then the underlying
-   * socket's own default holds: `blob` in browsers, `nodebuffer` with `ws`.
+   * How binary messages arrive, for every connection: the same before, during and between them.
+   * By default the WebSocket's own: `blob`, or `nodebuffer` with `ws`. It takes `blob` and
+   * `arraybuffer`, and with `ws` also `nodebuffer` and `fragments`; any other value is ignored
+   * without an error, as a WebSocket ignores it.
    */
   get binaryType(): string {
-    return this.#binaryType ?? this.#socket?.binaryType ?? 'blob';
+    return this.#binaryType;
   }
 
   set binaryType(value: string) {
+    if (!this.#binaryTypes.includes(value)) return;
     this.#binaryType = value;
-    if (this.#socket) this.#socket.binaryType = value;
+    if (this.#socket) this.#applyBinaryType(this.#socket);
+  }
+
+  /** Reads the value back: a ws older than 8.18 ignores `blob`, and what the socket uses is what counts. */
+  #applyBinaryType(socket: Socket): void {
+    socket.binaryType = this.#binaryType;
+    this.#binaryType = socket.binaryType;
   }
 
   /** Bytes the current connection has not sent yet. */
@@ -430,7 +451,7 @@ export class ReconnectingWebSocket extends EventTarget {
       return;
     }
     this.#socket = socket;
-    if (this.#binaryType !== undefined) socket.binaryType = this.#binaryType;
+    this.#applyBinaryType(socket);
     socket.onopen = (event) => {
       clearTimeout(this.#connectTimer);
       if (this.#closedByUser) {

@@ -84,6 +84,62 @@ describe('ReconnectingWebSocket', () => {
     expect(() => socket.send('late')).toThrow(expect.objectContaining({ code: 'ERR_REALTIME_CLOSED' }));
   });
 
+  it('reports the binaryType in effect before, during and between connections, and ignores one it cannot take', async () => {
+    const server = await serve((ws) => ws.send(new Uint8Array([1, 2]), { binary: true }));
+    let go: () => void = () => {};
+    const ready = new Promise<void>((resolve) => (go = resolve));
+    const url = async () => {
+      await ready;
+      return server.url;
+    };
+    // no socket yet (the URL function is pending): ws's default, as its sockets will have it
+    const untouched = connect(url);
+    const socket = connect(url);
+    expect(untouched.binaryType).toBe('nodebuffer');
+    // as a WebSocket ignores a binaryType it does not take (a WebIDL enum attribute)
+    socket.binaryType = 'foo';
+    expect(socket.binaryType).toBe('nodebuffer');
+    socket.binaryType = 'fragments';
+    // in a close event there is no socket: the next one is not made yet
+    const between: [string[], string[]] = [[], []];
+    untouched.onclose = () => between[0].push(untouched.binaryType);
+    socket.onclose = () => {
+      between[1].push(socket.binaryType);
+      socket.binaryType = 'nonsense';
+      socket.binaryType = 'arraybuffer';
+    };
+    const received: unknown[] = [];
+    socket.onmessage = ({ data }) => received.push(data);
+    go();
+    await until(() => received.length === 1 && untouched.readyState === ReconnectingWebSocket.OPEN);
+    expect(received[0]).toEqual([Buffer.from([1, 2])]);
+    socket.binaryType = 'bar';
+    expect([socket.binaryType, untouched.binaryType]).toEqual(['fragments', 'nodebuffer']);
+    await server.kill();
+    await until(() => between[0].length > 0 && between[1].length > 0);
+    expect([between[0][0], between[1][0]]).toEqual(['nodebuffer', 'fragments']);
+    expect(socket.binaryType).toBe('arraybuffer');
+    await server.start();
+    await until(() => received.length === 2);
+    expect(received[1]).toBeInstanceOf(ArrayBuffer);
+    expect(socket.binaryType).toBe('arraybuffer');
+  });
+
+  it("takes only the standard binaryTypes with a WebSocket other than ws (Node's global here)", async () => {
+    const server = await serve((ws) => ws.send(new Uint8Array([1, 2]), { binary: true }));
+    const socket = connect(server.url, { WebSocket: globalThis.WebSocket });
+    expect(socket.binaryType).toBe('blob');
+    socket.binaryType = 'arraybuffer';
+    // Node's WebSocket would reset itself to 'blob' on this one: it never sees it
+    socket.binaryType = 'nodebuffer';
+    expect(socket.binaryType).toBe('arraybuffer');
+    const received: unknown[] = [];
+    socket.onmessage = ({ data }) => received.push(data);
+    await until(() => received.length === 1);
+    expect(received[0]).toBeInstanceOf(ArrayBuffer);
+    expect(socket.binaryType).toBe('arraybuffer');
+  });
+
   it.each(['not a url', 'ftp://example.com/', '/chat', 42])(
     'refuses url %j at construction with ERR_REALTIME_INPUT (relative only in a browser)',
     (url) => {
