@@ -93,7 +93,10 @@ export interface ReconnectingWebSocketOptions {
   queueOverflow?: 'throw' | 'drop-oldest' | 'drop-newest';
   /**
    * Detects dead connections: every `intervalMs` a ping (protocol ping with `ws`, else `message`),
-   * and a reconnect when nothing has arrived for `timeoutMs`.
+   * and a reconnect when nothing has arrived for `timeoutMs`. That is checked at each ping, so a
+   * dead connection is noticed between `timeoutMs` and `timeoutMs + intervalMs` after the last
+   * message or pong, and with a pong answering each ping usually at the latter: 45 s for
+   * `{ intervalMs: 15_000, timeoutMs: 30_000 }`.
    */
   heartbeat?: { intervalMs: number; timeoutMs: number; message?: string };
 }

@@ -370,6 +370,36 @@ describe('ReconnectingWebSocket', () => {
     expect(log.slice(3).filter((entry) => entry !== 'open' && entry !== 'close')).toEqual([]);
   });
 
+  it('notices a server that stops answering pings within timeoutMs + intervalMs of the last pong', async () => {
+    const intervalMs = 200;
+    const timeoutMs = 400;
+    // answers two pings, the second with a message right behind its pong, then nothing
+    const server = await serve(
+      (ws) => {
+        let pings = 0;
+        ws.on('ping', () => {
+          if (++pings > 2) return;
+          ws.pong();
+          if (pings === 2) ws.send('last');
+        });
+      },
+      { autoPong: false },
+    );
+    const socket = connect(server.url, { heartbeat: { intervalMs, timeoutMs } });
+    let last = 0;
+    let closed = 0;
+    const reasons: string[] = [];
+    socket.addEventListener('reconnecting', (event) => reasons.push((event as CustomEvent).detail.reason?.code));
+    socket.onmessage = () => (last = performance.now());
+    socket.onclose = () => (closed ||= performance.now());
+    await until(() => closed > 0, 5_000);
+    expect(reasons[0]).toBe('ERR_REALTIME_HEARTBEAT');
+    // checks run every intervalMs: the first to find more than timeoutMs of silence can come up to
+    // intervalMs after the silence passed timeoutMs (the margin is for a busy machine's timers)
+    expect(closed - last).toBeGreaterThan(timeoutMs);
+    expect(closed - last).toBeLessThanOrEqual(timeoutMs + intervalMs + 150);
+  });
+
   it('keeps a healthy connection that answers pings', async () => {
     const server = await serve(() => {});
     const socket = connect(server.url, { heartbeat: { intervalMs: 30, timeoutMs: 600 } });
