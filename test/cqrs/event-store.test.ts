@@ -198,6 +198,22 @@ describe.each(backends(() => redis, prefix))('$name event store', (backend) => {
     expect(await collect(store.readAll())).toHaveLength(3);
   });
 
+  it('reads from any safe position or version, and refuses larger ones at the call with ERR_CQRS_INPUT', async () => {
+    const store = backend.eventStore();
+    await store.append('s', [{ type: 'A' }]);
+    const max = Number.MAX_SAFE_INTEGER;
+    expect(await collect(store.readAll({ fromPosition: max }))).toEqual([]);
+    expect(await collect(store.readStream('s', { fromVersion: max }))).toEqual([]);
+    // past 2^53 a number names no single position; from 1e21 on it prints as 1e+21, no stream id
+    for (const big of [max + 1, 2 ** 64, 1e21, 1e300]) {
+      const input = expect.objectContaining({ code: 'ERR_CQRS_INPUT' });
+      expect(() => store.readAll({ fromPosition: big }), String(big)).toThrow(input);
+      expect(() => store.readStream('s', { fromVersion: big }), String(big)).toThrow(input);
+      await expect(store.append('s', [{ type: 'B' }], { expectedVersion: big }), String(big)).rejects.toEqual(input);
+    }
+    expect(await collect(store.readAll())).toHaveLength(1);
+  });
+
   it('rejects bad input at the call with ERR_CQRS_INPUT and writes nothing', async () => {
     const store = backend.eventStore();
     const bad: [string, () => unknown][] = [

@@ -92,7 +92,7 @@ export interface AppendResult {
  * ```
  */
 export interface ReadStreamOptions {
-  /** First version to read (inclusive). Default 1. */
+  /** First version to read (inclusive), at most `Number.MAX_SAFE_INTEGER`. Default 1. */
   fromVersion?: number;
 }
 
@@ -105,7 +105,7 @@ export interface ReadStreamOptions {
  * ```
  */
 export interface ReadAllOptions {
-  /** First position to read (inclusive). Default 1. */
+  /** First position to read (inclusive), at most `Number.MAX_SAFE_INTEGER`. Default 1. */
   fromPosition?: number;
   /** Most events to yield. Default: all. */
   limit?: number;

@@ -32,6 +32,20 @@ function assertKeyString(value: unknown, name: string): asserts value is string 
   }
 }
 
+/**
+ * Refuses what is not a whole number from 0 to 2^53 - 1. Past that a number names no single
+ * position or version, and from 1e21 on it prints as `1e+21`, no stream id to Redis: the Redis
+ * store's reads would fail with ERR_CQRS_STORE where the memory store's read nothing.
+ */
+function assertPositionOrVersion(value: unknown, name: string): asserts value is number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) {
+    throw new PatchbayError(
+      INPUT,
+      `${name} must be an integer from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describe(value)}`,
+    );
+  }
+}
+
 /** Validates an append's arguments; returns the expected version (-1 for `'any'`) and the events as JSON. */
 export function prepareAppend(
   streamId: unknown,
@@ -50,10 +64,7 @@ export function prepareAppend(
   if (expectedVersion === 'any') expected = -1;
   else if (expectedVersion === 'no-stream') expected = 0;
   else {
-    assertNumber(expectedVersion, "expectedVersion (a version, 'any' or 'no-stream')", INPUT, {
-      min: 0,
-      integer: true,
-    });
+    assertPositionOrVersion(expectedVersion, "expectedVersion (a version, 'any' or 'no-stream')");
     expected = expectedVersion;
   }
   const seen = new Set<string>();
@@ -95,14 +106,14 @@ function toJson(value: unknown, name: string): string {
 export function prepareReadStream(streamId: unknown, options: ReadStreamOptions | undefined): number {
   assertKeyString(streamId, 'streamId');
   const fromVersion = options?.fromVersion ?? 1;
-  assertNumber(fromVersion, 'fromVersion', INPUT, { min: 0, integer: true });
+  assertPositionOrVersion(fromVersion, 'fromVersion');
   return Math.max(1, fromVersion);
 }
 
 /** Validates readAll's options; returns the first position and the limit (Infinity when none). */
 export function prepareReadAll(options: ReadAllOptions | undefined): { from: number; limit: number } {
   const { fromPosition = 1, limit = Number.POSITIVE_INFINITY } = options ?? {};
-  assertNumber(fromPosition, 'fromPosition', INPUT, { min: 0, integer: true });
+  assertPositionOrVersion(fromPosition, 'fromPosition');
   if (limit !== Number.POSITIVE_INFINITY) assertNumber(limit, 'limit', INPUT, { min: 1, integer: true });
   return { from: Math.max(1, fromPosition), limit };
 }
