@@ -11,6 +11,15 @@ import { connectRedis, deleteKeys, testPrefix } from '../support/redis';
 import { backends, collect } from './support/stores';
 
 const prefix = testPrefix(import.meta.url);
+
+/** What `call` throws or rejects with, or undefined. */
+const rejection = (call: () => unknown): Promise<unknown> =>
+  Promise.resolve()
+    .then(call)
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
 let redis: Redis;
 let observer: Redis;
 
@@ -97,12 +106,7 @@ describe.each(backends(() => redis, prefix))('$name event store', (backend) => {
       ['read stream id', () => store.readStream(`s-${high}`)],
     ];
     for (const [why, call] of bad) {
-      const error = await Promise.resolve()
-        .then(call)
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
+      const error = await rejection(call);
       expect(error, why).toMatchObject({ code: 'ERR_CQRS_INPUT' });
     }
     const [stored, ...rest] = await collect(store.readAll());
@@ -239,12 +243,7 @@ describe.each(backends(() => redis, prefix))('$name event store', (backend) => {
       ['array metadata', () => store.append('s', [{ type: 'A', metadata: [] as never }])],
     ];
     for (const [why, call] of bad) {
-      const error = await Promise.resolve()
-        .then(call)
-        .then(
-          () => undefined,
-          (e: unknown) => e,
-        );
+      const error = await rejection(call);
       expect(error, why).toBeInstanceOf(PatchbayError);
       expect(error, why).toMatchObject({ code: 'ERR_CQRS_INPUT' });
     }

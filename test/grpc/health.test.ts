@@ -27,6 +27,16 @@ interface HealthClient extends Client {
 }
 const HealthClient = makeGenericClientConstructor(healthDefinition, 'grpc.health.v1.Health');
 
+/** The statuses a Watch on `service` receives until the server ends it. */
+async function watchToEnd(client: HealthClient, service: string): Promise<string[]> {
+  const seen: string[] = [];
+  const watch = client.Watch({ service }, new Metadata(), {});
+  watch.on('data', (response: { status: string }) => seen.push(response.status));
+  watch.on('error', () => {});
+  await new Promise<void>((resolve) => watch.on('end', () => resolve()));
+  return seen;
+}
+
 async function serve(health = healthService()) {
   const server = after.add(
     await startLab({
@@ -152,12 +162,7 @@ describe('healthService', () => {
     await expect(check('')).resolves.toEqual({ status: 'NOT_SERVING' });
     await expect(check('a.v1.A')).resolves.toEqual({ status: 'NOT_SERVING' });
     await expect(check('b.v1.B')).resolves.toMatchObject({ code: status.NOT_FOUND });
-    const seen: string[] = [];
-    const watch = client.Watch({ service: '' }, new Metadata(), {});
-    watch.on('data', (response: { status: string }) => seen.push(response.status));
-    watch.on('error', () => {});
-    await new Promise<void>((resolve) => watch.on('end', () => resolve()));
-    expect(seen).toEqual(['NOT_SERVING']);
+    expect(await watchToEnd(client, '')).toEqual(['NOT_SERVING']);
     // bad input is still refused at the call
     expect(() => health.setStatus('', 'READY' as never)).toThrow(expect.objectContaining({ code: 'ERR_GRPC_OPTIONS' }));
   });
@@ -166,12 +171,7 @@ describe('healthService', () => {
     const { client, health, server } = await serve();
     health.shutdown();
     // A load balancer whose watch was ended by shutdown() watches again while the server drains.
-    const seen: string[] = [];
-    const watch = client.Watch({ service: '' }, new Metadata(), {});
-    watch.on('data', (response: { status: string }) => seen.push(response.status));
-    watch.on('error', () => {});
-    await new Promise<void>((resolve) => watch.on('end', () => resolve()));
-    expect(seen).toEqual(['NOT_SERVING']);
+    expect(await watchToEnd(client, '')).toEqual(['NOT_SERVING']);
     await new Promise<void>((resolve) => server.server.tryShutdown(() => resolve()));
   });
 
