@@ -58,7 +58,7 @@ export interface CostSettings {
  *
  * @example
  * ```ts
- * const m: Measures = { depth: 3, cost: 120, aliases: 0, directives: 1, rootFields: 2, introspectionLists: 0 };
+ * const m: Measures = { depth: 3, cost: 120, aliases: 0, directives: 1, rootFields: 2, introspectionLists: 0, unsizedItems: 0 };
  * ```
  */
 export interface Measures {
@@ -74,6 +74,12 @@ export interface Measures {
   rootFields: number;
   /** The deepest nesting of list fields inside introspection (`types { fields { args } }` is 3). */
   introspectionLists: number;
+  /**
+   * What one item costs, summed over the lists directly in the selection set that had no page
+   * argument and were priced at `defaultListSize`: a connection field (`users(first: 5) { edges }`)
+   * prices them at its page size instead.
+   */
+  unsizedItems: number;
 }
 
 /** {@link Measures} of one operation of a document. */
@@ -93,7 +99,15 @@ export interface FieldInfo {
   selectable: GraphQLNamedType | undefined;
 }
 
-const ZERO: Measures = { depth: 0, cost: 0, aliases: 0, directives: 0, rootFields: 0, introspectionLists: 0 };
+const ZERO: Measures = {
+  depth: 0,
+  cost: 0,
+  aliases: 0,
+  directives: 0,
+  rootFields: 0,
+  introspectionLists: 0,
+  unsizedItems: 0,
+};
 
 /**
  * Measures every operation of `document` in one walk. Each fragment is measured once per
@@ -173,6 +187,7 @@ class Walker {
       sum.directives += inner.directives;
       sum.rootFields += inner.rootFields;
       sum.introspectionLists = Math.max(sum.introspectionLists, inner.introspectionLists);
+      sum.unsizedItems += inner.unsizedItems;
     }
     return sum;
   }
@@ -205,22 +220,34 @@ class Walker {
       child.introspectionLists + (introspective && info.isList ? 1 : 0),
     );
     if (introspective) return;
-    sum.cost += this.multiplier(node, info.multipliers, info.isList) * (info.value + child.cost);
+    let childCost = child.cost;
+    let multiplier: number | undefined;
+    if (info.multipliers) {
+      multiplier = this.argumentValue(node, info.multipliers, true);
+    } else if (info.isList) {
+      multiplier = this.argumentValue(node, this.settings.listArguments, false);
+    } else if (child.unsizedItems > 0) {
+      // A Relay connection is an object, not a list: its first/last bound the edges and nodes in it.
+      const size = this.argumentValue(node, this.settings.listArguments, false);
+      if (size !== undefined) childCost += (size - this.settings.defaultListSize) * child.unsizedItems;
+    }
+    if (multiplier === undefined && info.isList) {
+      multiplier = this.settings.defaultListSize;
+      sum.unsizedItems += info.value + childCost;
+    }
+    sum.cost += (multiplier ?? 1) * (info.value + childCost);
   }
 
-  private multiplier(node: FieldNode, multipliers: readonly string[] | undefined, isList: boolean): number {
-    const names = multipliers ?? (isList ? this.settings.listArguments : undefined);
+  private argumentValue(node: FieldNode, names: readonly string[], compound: boolean): number | undefined {
     let found: number | undefined;
-    if (names) {
-      for (const argument of node.arguments ?? []) {
-        if (!names.includes(argument.name.value)) continue;
-        const value = this.number(argument.value);
-        if (value === undefined) continue;
-        // first/last/limit are alternatives (the largest bounds the list); named multipliers compound
-        found = found === undefined ? value : multipliers ? found * value : Math.max(found, value);
-      }
+    for (const argument of node.arguments ?? []) {
+      if (!names.includes(argument.name.value)) continue;
+      const value = this.number(argument.value);
+      if (value === undefined) continue;
+      // first/last/limit are alternatives (the largest bounds the list); named multipliers compound
+      found = found === undefined ? value : compound ? found * value : Math.max(found, value);
     }
-    return found ?? (isList ? this.settings.defaultListSize : 1);
+    return found;
   }
 
   private number(node: ValueNode): number | undefined {

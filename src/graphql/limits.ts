@@ -103,7 +103,10 @@ export const DEFAULT_LIST_ARGUMENTS: readonly string[] = ['first', 'last', 'limi
 export interface CostModelOptions {
   /** Multiplier of a list field without `first`/`last`/`limit` (default 10). */
   defaultListSize?: number;
-  /** Arguments that bound a list's length (default `['first', 'last', 'limit']`). */
+  /**
+   * Arguments that bound a list's length (default `['first', 'last', 'limit']`); on a field that
+   * is not a list (a Relay connection), the length of the lists directly inside it.
+   */
   listArguments?: readonly string[];
   /** Per-field costs by `Type.field`; they win over `extensions.cost` and `@cost` in the schema. */
   costs?: Readonly<Record<string, number | FieldCost>>;

@@ -519,3 +519,69 @@ describe('introspection and suggestions', () => {
     ).toMatch(/Did you mean/);
   });
 });
+
+describe('Relay connections', () => {
+  // users(first: n) returns a connection object, not a list: first bounds the edges and nodes inside
+  const relay = buildSchema(`
+    type Query { users(first: Int, last: Int, after: String): UserConnection! }
+    type UserConnection { edges: [UserEdge!]! nodes: [User!]! pageInfo: PageInfo! totalCount: Int! }
+    type UserEdge { cursor: String! node: User! }
+    type PageInfo { hasNextPage: Boolean! }
+    type User { id: ID! friends(first: Int): UserConnection! }
+  `);
+  let resolved = 0;
+  const user = (id: number): object => ({
+    id,
+    friends: ({ first = 10 }: { first?: number }) => connection(first),
+  });
+  const connection = (size: number) => {
+    const page = Array.from({ length: size }, (_, i) => {
+      resolved += 1;
+      return user(i);
+    });
+    return {
+      edges: page.map((node, i) => ({ cursor: String(i), node })),
+      nodes: page,
+      pageInfo: { hasNextPage: true },
+      totalCount: 1_000_000,
+    };
+  };
+  const rootValue = { users: ({ first = 10, last }: { first?: number; last?: number }) => connection(last ?? first) };
+
+  it('a page size on a connection field sizes the lists inside it, literal or variable', async () => {
+    const cost = (query: string, variables?: Record<string, unknown>) => guard.check(relay, query, variables).cost;
+    expect(cost('{ users(first: 2) { edges { node { id } } } }')).toBe(1 + 2 * (1 + 1 + 1));
+    expect(cost('query($n: Int) { users(last: $n) { nodes { id } totalCount } }', { n: 3 })).toBe(1 + 3 * 2 + 1);
+    // no page size: the lists inside keep defaultListSize
+    expect(cost('{ users { edges { cursor } } }')).toBe(1 + 10 * 2);
+
+    const query = '{ users(first: 5000) { edges { cursor node { id } } pageInfo { hasNextPage } } }';
+    const report = guard.check(relay, query);
+    expect(report.ok).toBe(false);
+    expect(codes(report.errors)).toEqual(['GRAPHQL_COST_LIMIT']);
+    expect(report.cost).toBe(1 + 5000 * (1 + 1 + 1 + 1) + 2);
+    // what it would have cost the server: 5,000 users resolved
+    resolved = 0;
+    await graphql({ schema: relay, source: query, rootValue });
+    expect(resolved).toBe(5000);
+  });
+
+  it('nested connections multiply: a million users each with a million friends is not cheap', () => {
+    const query = 'query($n: Int) { users(first: $n) { edges { node { friends(first: $n) { nodes { id } } } } } }';
+    const errors = validate(relay, parse(query), [...specifiedRules, ...guard.rules({ n: 1_000_000 })]);
+    expect(codes(errors)).toEqual(['GRAPHQL_COST_LIMIT']);
+    expect(errors[0]?.extensions.value).toBeGreaterThan(1e12);
+  });
+
+  it('through fragments too, each measured once', () => {
+    const query =
+      'query($n: Int) { users(first: $n) { ...Page } } fragment Page on UserConnection { ... on UserConnection { edges { node { id } } } nodes { id } }';
+    expect(guard.check(relay, query, { n: 4 }).cost).toBe(1 + 4 * 3 + 4 * 2);
+    expect(guard.check(relay, query, { n: 10_000 }).ok).toBe(false);
+  });
+
+  it('a field with its own multipliers keeps them', () => {
+    const priced = createGraphQLGuard({ costs: { 'Query.users': { multipliers: ['first'] } } });
+    expect(priced.check(relay, '{ users(first: 2) { nodes { id } } }').cost).toBe(2 * (1 + 10 * 2));
+  });
+});

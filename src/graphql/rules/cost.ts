@@ -22,7 +22,9 @@ export interface CostLimitOptions extends CostModelOptions {
  * `costs`, `extensions.cost` or `@cost(value, multipliers)` in the schema) plus what it selects,
  * times its multiplier: for a list, `first`/`last`/`limit` from literals or variables, else
  * `defaultListSize`. So `users(first: 50) { posts(first: 20) { title } }` costs
- * 50 × (1 + 20 × (1 + 1)) = 2,050. Introspection is free here; it has its own limit. Error code
+ * 50 × (1 + 20 × (1 + 1)) = 2,050. On a field that is not a list (a Relay connection),
+ * `first`/`last`/`limit` size the lists directly inside it that have none: `users(first: 50) {
+ * edges { node { id } } }` costs 1 + 50 × 3 = 151. Introspection is free here; it has its own limit. Error code
  * `GRAPHQL_COST_LIMIT` with `value` and `limit`; a cost in the schema that is not a finite number
  * >= 0 is reported as `GRAPHQL_GUARD_FAILED`, with a `PatchbayError` naming the field as
  * `originalError`.
