@@ -1,4 +1,5 @@
 import {
+  type DirectiveNode,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -12,6 +13,7 @@ import {
   Kind,
   type OperationDefinitionNode,
   SchemaMetaFieldDef,
+  type SelectionNode,
   type SelectionSetNode,
   TypeMetaFieldDef,
   TypeNameMetaFieldDef,
@@ -168,28 +170,57 @@ class Walker {
   selectionSet(set: SelectionSetNode, parent: GraphQLNamedType | undefined): Measures {
     const sum = { ...ZERO };
     for (const selection of set.selections) {
-      sum.directives += selection.directives?.length ?? 0;
-      if (selection.kind === Kind.FIELD) {
-        this.field(selection, parent, sum);
-        continue;
+      const directives = selection.directives;
+      if (directives !== undefined && directives.length > 0) {
+        sum.directives += directives.length;
+        if (this.skipped(directives)) {
+          // Not executed, so it costs nothing; its directives still cost parsing and validation.
+          const skipped = { ...ZERO };
+          this.selection(selection, parent, skipped);
+          sum.directives += skipped.directives;
+          continue;
+        }
       }
-      let inner: Measures;
-      if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const condition = selection.typeCondition ? this.schema.getType(selection.typeCondition.name.value) : parent;
-        inner = this.selectionSet(selection.selectionSet, condition ?? undefined);
-      } else {
-        inner = this.fragment(selection.name.value);
-      }
-      // A union's branches are added, not maxed: an over-estimate that stays cheap and safe.
-      sum.depth = Math.max(sum.depth, inner.depth);
-      sum.cost += inner.cost;
-      sum.aliases += inner.aliases;
-      sum.directives += inner.directives;
-      sum.rootFields += inner.rootFields;
-      sum.introspectionLists = Math.max(sum.introspectionLists, inner.introspectionLists);
-      sum.unsizedItems += inner.unsizedItems;
+      this.selection(selection, parent, sum);
     }
     return sum;
+  }
+
+  private selection(selection: SelectionNode, parent: GraphQLNamedType | undefined, sum: Measures): void {
+    if (selection.kind === Kind.FIELD) {
+      this.field(selection, parent, sum);
+      return;
+    }
+    let inner: Measures;
+    if (selection.kind === Kind.INLINE_FRAGMENT) {
+      const condition = selection.typeCondition ? this.schema.getType(selection.typeCondition.name.value) : parent;
+      inner = this.selectionSet(selection.selectionSet, condition ?? undefined);
+    } else {
+      inner = this.fragment(selection.name.value);
+    }
+    // A union's branches are added, not maxed: an over-estimate that stays cheap and safe.
+    sum.depth = Math.max(sum.depth, inner.depth);
+    sum.cost += inner.cost;
+    sum.aliases += inner.aliases;
+    sum.directives += inner.directives;
+    sum.rootFields += inner.rootFields;
+    sum.introspectionLists = Math.max(sum.introspectionLists, inner.introspectionLists);
+    sum.unsizedItems += inner.unsizedItems;
+  }
+
+  /**
+   * Whether `@skip(if: true)` or `@include(if: false)` leaves the selection out, as graphql-js
+   * decides it. A condition that is not exactly true or false here (a variable the guard was not
+   * given) keeps it: execution would then include it or fail.
+   */
+  private skipped(directives: readonly DirectiveNode[]): boolean {
+    for (const directive of directives) {
+      const name = directive.name.value;
+      if (name !== 'skip' && name !== 'include') continue;
+      const condition = directive.arguments?.find((argument) => argument.name.value === 'if');
+      if (condition && valueFromASTUntyped(condition.value, this.variables) === (name === 'skip')) return true;
+    }
+    return false;
   }
 
   private fragment(name: string): Measures {

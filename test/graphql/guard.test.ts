@@ -585,3 +585,43 @@ describe('Relay connections', () => {
     expect(priced.check(relay, '{ users(first: 2) { nodes { id } } }').cost).toBe(2 * (1 + 10 * 2));
   });
 });
+
+describe('@skip and @include', () => {
+  const expensive = 'posts(first: 1000) { comments(limit: 100) { a: id b: text } }';
+
+  it('a selection left out is not priced, literal or variable, as graphql-js leaves it unexecuted', async () => {
+    const query = `query($full: Boolean!) { me { id ${expensive.replace('{', '@include(if: $full) {')} } }`;
+    const light = guard.check(schema, query, { full: false });
+    expect(light).toMatchObject({ ok: true, cost: 2, depth: 2, aliases: 0, directives: 1 });
+    const result = await graphql({ schema, source: query, rootValue, variableValues: { full: false } });
+    expect(result).toEqual({ data: { me: { id: 'u1' } } });
+    // included, it is priced in full
+    const full = guard.check(schema, query, { full: true });
+    expect(full.ok).toBe(false);
+    expect(codes(full.errors)).toContain('GRAPHQL_COST_LIMIT');
+    expect(full.aliases).toBe(2);
+
+    expect(guard.check(schema, `{ me { id ${expensive.replace('{', '@skip(if: true) {')} } }`).cost).toBe(2);
+    expect(guard.check(schema, `query($s: Boolean = true) { me { id ... @skip(if: $s) { ${expensive} } } }`).cost).toBe(
+      2,
+    );
+    const spread = `query($s: Boolean!) { me { id ...P @skip(if: $s) } } fragment P on User { ${expensive} }`;
+    const errors = validate(schema, parse(spread), [...specifiedRules, ...guard.rules({ s: true })]);
+    expect(errors).toEqual([]);
+  });
+
+  it('a condition the guard cannot read as true or false counts the selection', () => {
+    const query = `query($full: Boolean!) { me { id ${expensive.replace('{', '@include(if: $full) {')} } }`;
+    // no variables passed to the guard: priced as included
+    expect(codes(guard.check(schema, query).errors)).toContain('GRAPHQL_COST_LIMIT');
+    expect(codes(guard.check(schema, query, { full: 'false' }).errors)).toContain('GRAPHQL_COST_LIMIT');
+    expect(guard.check(schema, `{ me { id ${expensive.replace('{', '@skip(if: false) {')} } }`).ok).toBe(false);
+  });
+
+  it('directives inside a left-out selection still count: parsing and validation pay for them', () => {
+    const many = Array.from({ length: 60 }, () => 'id @include(if: true)').join(' ');
+    const report = guard.check(schema, `{ me @skip(if: true) { ${many} } }`);
+    expect(report.directives).toBe(61);
+    expect(codes(report.errors)).toEqual(['GRAPHQL_DIRECTIVE_LIMIT']);
+  });
+});
