@@ -3,6 +3,7 @@ import {
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
+  type FragmentSpreadNode,
   type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
@@ -19,6 +20,7 @@ import {
   TypeNameMetaFieldDef,
   type ValueNode,
   valueFromASTUntyped,
+  versionInfo,
 } from 'graphql';
 import { assertNumber, describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
@@ -155,9 +157,20 @@ export function analyzeDocument(
   return results;
 }
 
+// graphql 16's legacy fragment variables are the operation's; 17's are the spread's arguments.
+const FRAGMENT_ARGUMENTS = versionInfo.major >= 17;
+const FRAGMENT_ARGUMENT_WALKS = 1_000;
+// graphql 16's types have no arguments on a spread
+type SpreadWithArguments = FragmentSpreadNode & {
+  readonly arguments?: readonly { readonly name: { readonly value: string }; readonly value: ValueNode }[];
+};
+
 class Walker {
   // undefined while a fragment is being measured: a spread reaching it again is a cycle
   private readonly memo = new Map<string, Measures | undefined>();
+  // the variables in scope: the operation's, or inside a fragment with arguments, those too
+  private scope: Readonly<Record<string, unknown>>;
+  private argumentWalks = 0;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -165,7 +178,9 @@ class Walker {
     private readonly variables: Readonly<Record<string, unknown>>,
     private readonly settings: CostSettings,
     private readonly fieldInfos: WeakMap<object, FieldInfo>,
-  ) {}
+  ) {
+    this.scope = variables;
+  }
 
   selectionSet(set: SelectionSetNode, parent: GraphQLNamedType | undefined): Measures {
     const sum = { ...ZERO };
@@ -196,7 +211,7 @@ class Walker {
       const condition = selection.typeCondition ? this.schema.getType(selection.typeCondition.name.value) : parent;
       inner = this.selectionSet(selection.selectionSet, condition ?? undefined);
     } else {
-      inner = this.fragment(selection.name.value);
+      inner = this.fragment(selection);
     }
     // A union's branches are added, not maxed: an over-estimate that stays cheap and safe.
     sum.depth = Math.max(sum.depth, inner.depth);
@@ -218,20 +233,65 @@ class Walker {
       const name = directive.name.value;
       if (name !== 'skip' && name !== 'include') continue;
       const condition = directive.arguments?.find((argument) => argument.name.value === 'if');
-      if (condition && valueFromASTUntyped(condition.value, this.variables) === (name === 'skip')) return true;
+      if (condition && valueFromASTUntyped(condition.value, this.scope) === (name === 'skip')) return true;
     }
     return false;
   }
 
-  private fragment(name: string): Measures {
-    if (this.memo.has(name)) return this.memo.get(name) ?? ZERO;
+  private fragment(spread: FragmentSpreadNode): Measures {
+    const name = spread.name.value;
     const definition = this.fragments.get(name);
+    if (FRAGMENT_ARGUMENTS && definition?.variableDefinitions?.length) return this.withArguments(spread, definition);
+    if (this.memo.has(name)) return this.memo.get(name) ?? ZERO;
     if (!definition) return ZERO;
     this.memo.set(name, undefined);
-    const inner = this.selectionSet(definition.selectionSet, this.schema.getType(definition.typeCondition.name.value));
-    const measures = { ...inner, directives: inner.directives + (definition.directives?.length ?? 0) };
+    // graphql 17 gives a fragment without a signature the operation's variables, not its parent fragment's
+    const outer = this.scope;
+    this.scope = this.variables;
+    const measures = this.definition(definition);
+    this.scope = outer;
     this.memo.set(name, measures);
     return measures;
+  }
+
+  /**
+   * graphql 17's fragment arguments (`...Users(n: 5)`, `fragment Users($n: Int = 1)`): the
+   * fragment's variables take the spread's arguments or their defaults, so it is measured once
+   * per distinct set of values, and nested spreads can make those exponentially many: past
+   * FRAGMENT_ARGUMENT_WALKS the walk gives up, and the guard fails closed.
+   */
+  private withArguments(spread: FragmentSpreadNode, definition: FragmentDefinitionNode): Measures {
+    const signature = definition.variableDefinitions ?? [];
+    const scope: Record<string, unknown> = { ...this.variables };
+    const values: unknown[] = [];
+    for (const variable of signature) {
+      const name = variable.variable.name.value;
+      const argument = (spread as SpreadWithArguments).arguments?.find((a) => a.name.value === name);
+      let value = argument && valueFromASTUntyped(argument.value, this.scope);
+      if (value === undefined && variable.defaultValue) value = valueFromASTUntyped(variable.defaultValue);
+      // set even when undefined: a fragment variable shadows the operation's of the same name
+      scope[name] = value;
+      values.push(value);
+    }
+    const key = `${definition.name.value}(${JSON.stringify(values)})`;
+    if (this.memo.has(key)) return this.memo.get(key) ?? ZERO;
+    if (++this.argumentWalks > FRAGMENT_ARGUMENT_WALKS) {
+      throw new Error(`More than ${FRAGMENT_ARGUMENT_WALKS} fragment spreads with distinct arguments`);
+    }
+    this.memo.set(key, undefined);
+    const outer = this.scope;
+    this.scope = scope;
+    const measures = this.definition(definition);
+    this.scope = outer;
+    this.memo.set(key, measures);
+    return measures;
+  }
+
+  private definition(definition: FragmentDefinitionNode): Measures {
+    const inner = this.selectionSet(definition.selectionSet, this.schema.getType(definition.typeCondition.name.value));
+    let directives = inner.directives + (definition.directives?.length ?? 0);
+    for (const variable of definition.variableDefinitions ?? []) directives += variable.directives?.length ?? 0;
+    return { ...inner, directives };
   }
 
   private field(node: FieldNode, parent: GraphQLNamedType | undefined, sum: Measures): void {
@@ -282,7 +342,7 @@ class Walker {
   }
 
   private number(node: ValueNode): number | undefined {
-    const value = valueFromASTUntyped(node, this.variables);
+    const value = valueFromASTUntyped(node, this.scope);
     if (Array.isArray(value)) return value.length;
     // A negative page size is no bound at all to some backends (SQLite's LIMIT -1): price it as absent.
     if (typeof value !== 'number' || Number.isNaN(value) || value < 0) return undefined;

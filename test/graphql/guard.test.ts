@@ -1,14 +1,17 @@
 import {
   buildSchema,
+  execute,
   GraphQLError,
   GraphQLID,
   GraphQLObjectType,
   GraphQLSchema,
   graphql,
+  type ParseOptions,
   parse,
   Source,
   specifiedRules,
   validate,
+  versionInfo,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { costLimitRule, createGraphQLGuard, PatchbayError } from '../../src/graphql/index';
@@ -623,5 +626,83 @@ describe('@skip and @include', () => {
     const report = guard.check(schema, `{ me @skip(if: true) { ${many} } }`);
     expect(report.directives).toBe(61);
     expect(codes(report.errors)).toEqual(['GRAPHQL_DIRECTIVE_LIMIT']);
+  });
+});
+
+describe('fragment arguments (graphql 17, experimentalFragmentArguments)', () => {
+  const fragmentArguments = versionInfo.major >= 17;
+  // graphql 16 has no such option: parse() ignores it, and the tests below are for 17 only
+  const parseWithArguments = (query: string) =>
+    parse(query, { ...guard.parseOptions, experimentalFragmentArguments: true } as ParseOptions);
+  const rejectedBy = (query: string, variables?: Record<string, unknown>) =>
+    codes(validate(schema, parseWithArguments(query), [...specifiedRules, ...guard.rules(variables)]));
+
+  it.skipIf(!fragmentArguments)(
+    'prices a fragment at the arguments of each spread, as graphql 17 executes it',
+    async () => {
+      const query = '{ ...Users(n: 100000) } fragment Users($n: Int = 1) on Query { users(first: $n) { id } }';
+      expect(rejectedBy(query)).toEqual(['GRAPHQL_COST_LIMIT']);
+      // graphql 17 runs it with first: 100000, not with the default or defaultListSize
+      let first: unknown;
+      const spy = {
+        ...rootValue,
+        users: (args: { first?: number }) => {
+          first = args.first;
+          return [];
+        },
+      };
+      await execute({ schema, document: parseWithArguments(query), rootValue: spy });
+      expect(first).toBe(100_000);
+
+      // the default, when the spread passes nothing; a variable of the operation, passed through
+      expect(rejectedBy('{ ...U } fragment U($n: Int = 100000) on Query { users(first: $n) { id } }')).toEqual([
+        'GRAPHQL_COST_LIMIT',
+      ]);
+      const passed = 'query($m: Int) { ...U(n: $m) } fragment U($n: Int) on Query { users(first: $n) { id } }';
+      expect(rejectedBy(passed, { m: 100_000 })).toEqual(['GRAPHQL_COST_LIMIT']);
+      expect(rejectedBy(passed, { m: 5 })).toEqual([]);
+      // one fragment spread with different arguments is priced at each
+      const twice =
+        '{ a: me { ...U(n: 2) } b: me { ...U(n: 100000) } } fragment U($n: Int) on User { friends(first: $n) { id } }';
+      expect(rejectedBy(twice)).toEqual(['GRAPHQL_COST_LIMIT']);
+      // a fragment variable shadows the operation's variable of the same name
+      const shadowed =
+        'query($n: Int) { me { friends(first: $n) { id } } ...U(n: 100000) } fragment U($n: Int) on Query { users(first: $n) { id } }';
+      expect(rejectedBy(shadowed, { n: 1 })).toEqual(['GRAPHQL_COST_LIMIT']);
+      // and decides @skip/@include inside the fragment
+      const skip = '{ ...U(s: false) } fragment U($s: Boolean!) on Query { users(first: 100000) @skip(if: $s) { id } }';
+      expect(rejectedBy(skip)).toEqual(['GRAPHQL_COST_LIMIT']);
+    },
+  );
+
+  it.skipIf(!fragmentArguments)(
+    'fails closed on exponentially many argument combinations, instead of walking them',
+    () => {
+      // F_i spreads F_{i+1} twice with one more argument: 2^24 distinct (fragment, arguments) pairs
+      const levels = 24;
+      const names = (i: number) => Array.from({ length: i }, (_, j) => `a${j}`);
+      const fragments = Array.from({ length: levels }, (_, i) => {
+        const params = names(i).map((a) => `$${a}: Int`);
+        const pass = names(i).map((a) => `${a}: $${a}`);
+        const spread = (value: number) => `...F${i + 1}(${[...pass, `a${i}: ${value}`].join(', ')})`;
+        const signature = params.length > 0 ? `(${params.join(', ')})` : '';
+        return `fragment F${i}${signature} on Query { ${spread(1)} ${spread(2)} }`;
+      });
+      const last = `fragment F${levels}(${names(levels)
+        .map((a) => `$${a}: Int`)
+        .join(', ')}) on Query { me { id } }`;
+      const document = parse(`{ ...F0 } ${fragments.join(' ')} ${last}`, {
+        experimentalFragmentArguments: true,
+      } as ParseOptions);
+      const errors = validate(schema, document, guard.rules());
+      expect(codes(errors)).toEqual(['GRAPHQL_GUARD_FAILED']);
+    },
+  );
+
+  it.skipIf(fragmentArguments)('graphql 16: legacy fragment variables are the operation variables', () => {
+    const query = 'query($n: Int) { ...U } fragment U($n: Int = 1) on Query { users(first: $n) { id } }';
+    const document = parse(query, { allowLegacyFragmentVariables: true } as ParseOptions);
+    const errors = validate(schema, document, [...specifiedRules, ...guard.rules({ n: 100_000 })]);
+    expect(codes(errors)).toEqual(['GRAPHQL_COST_LIMIT']);
   });
 });
