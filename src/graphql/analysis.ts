@@ -150,6 +150,8 @@ export function analyzeDocument(
     );
     results.push({
       ...measures,
+      // 0 × Infinity (first: 0 above lists too large for a double): NaN would fail even maxCost: Infinity
+      cost: Number.isNaN(measures.cost) ? Number.POSITIVE_INFINITY : measures.cost,
       directives: measures.directives + (definition.directives?.length ?? 0) + variableDirectives,
       node: definition,
     });

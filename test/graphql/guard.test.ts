@@ -706,3 +706,18 @@ describe('fragment arguments (graphql 17, experimentalFragmentArguments)', () =>
     expect(codes(errors)).toEqual(['GRAPHQL_COST_LIMIT']);
   });
 });
+
+describe('cost overflow', () => {
+  // 40 nested lists of 2^31 - 1 overflow a double to Infinity; first: 0 above them made it NaN
+  const overflow = `{ users(first: 0) { ${'friends(first: 2147483647) { '.repeat(40)} id ${'}'.repeat(40)} } }`;
+
+  it('a cost too large for a number is Infinity, never NaN: over any finite limit, and let through by maxCost: Infinity', () => {
+    const report = guard.check(schema, overflow);
+    expect(report.cost).toBe(Number.POSITIVE_INFINITY);
+    expect(report.errors.find((e) => e.extensions.code === 'GRAPHQL_COST_LIMIT')?.extensions.value).toBe(
+      Number.POSITIVE_INFINITY,
+    );
+    const off = createGraphQLGuard({ maxCost: Number.POSITIVE_INFINITY, maxDepth: Number.POSITIVE_INFINITY });
+    expect(off.check(schema, overflow)).toMatchObject({ ok: true, errors: [] });
+  });
+});
