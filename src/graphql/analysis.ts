@@ -10,6 +10,7 @@ import {
   getNamedType,
   getNullableType,
   isCompositeType,
+  isInterfaceType,
   isListType,
   Kind,
   type OperationDefinitionNode,
@@ -299,7 +300,7 @@ class Walker {
   private field(node: FieldNode, parent: GraphQLNamedType | undefined, sum: Measures): void {
     const name = node.name.value;
     const definition = parent && fieldDefinition(this.schema, parent, name);
-    const info = definition && parent ? this.fieldInfo(definition, parent.name) : UNKNOWN_FIELD;
+    const info = definition && parent ? this.fieldInfo(definition, parent) : UNKNOWN_FIELD;
     const child = node.selectionSet ? this.selectionSet(node.selectionSet, info.selectable) : ZERO;
     // Names starting with __ are reserved for introspection: no user type or field has one.
     const introspective = name.startsWith('__') || parent?.name.startsWith('__') === true;
@@ -351,19 +352,43 @@ class Walker {
     return value;
   }
 
-  private fieldInfo(definition: GraphQLField<unknown, unknown>, typeName: string): FieldInfo {
+  private fieldInfo(definition: GraphQLField<unknown, unknown>, parent: GraphQLNamedType): FieldInfo {
     let info = this.fieldInfos.get(definition);
     if (!info) {
       const returned = getNamedType(definition.type);
-      const coordinate = `${typeName}.${definition.name}`;
       info = {
-        ...resolveCost(this.settings.costs[coordinate] ?? declaredCost(definition, coordinate)),
+        ...this.price(definition, parent),
         isList: isListType(getNullableType(definition.type)),
         selectable: isCompositeType(returned) ? returned : undefined,
       };
       this.fieldInfos.set(definition, info);
     }
     return info;
+  }
+
+  /**
+   * A field's price. Asked through an interface, the highest of the interface's own and every
+   * implementation's: the object that answers is one of them, and a per-type cost (User.search)
+   * must not be dodged by asking for the field through the interface.
+   */
+  private price(
+    definition: GraphQLField<unknown, unknown>,
+    parent: GraphQLNamedType,
+  ): Pick<FieldInfo, 'value' | 'multipliers'> {
+    let highest = resolveCost(this.declared(definition, parent.name));
+    if (!isInterfaceType(parent)) return highest;
+    for (const type of this.schema.getPossibleTypes(parent)) {
+      const field = type.getFields()[definition.name];
+      if (!field) continue;
+      const cost = resolveCost(this.declared(field, type.name));
+      if (cost.value > highest.value) highest = cost;
+    }
+    return highest;
+  }
+
+  private declared(definition: GraphQLField<unknown, unknown>, typeName: string): number | FieldCost | undefined {
+    const coordinate = `${typeName}.${definition.name}`;
+    return this.settings.costs[coordinate] ?? declaredCost(definition, coordinate);
   }
 }
 

@@ -721,3 +721,29 @@ describe('cost overflow', () => {
     expect(off.check(schema, overflow)).toMatchObject({ ok: true, errors: [] });
   });
 });
+
+describe('fields asked through an interface', () => {
+  const schema = buildSchema(`
+    directive @cost(value: Int, multipliers: [String]) on FIELD_DEFINITION
+    interface Searchable { search(term: String): [String] }
+    type User implements Searchable { search(term: String): [String] @cost(value: 50) }
+    type Tag implements Searchable { search(term: String): [String] }
+    type Query { node: Searchable, user: User }
+  `);
+  const throughInterface = '{ node { search(term: "x") } }';
+  const direct = '{ user { search(term: "x") } }';
+
+  it('are priced as the most expensive implementation, so a per-type cost cannot be dodged', () => {
+    const guard = createGraphQLGuard({ maxCost: 1_000 });
+    const report = guard.check(schema, throughInterface);
+    expect(report.cost).toBe(guard.check(schema, direct).cost);
+    // the costs option too, and an inline fragment on the interface
+    const byOption = createGraphQLGuard({ maxCost: 1_000, costs: { 'Tag.search': 70 } });
+    expect(byOption.check(schema, '{ node { ... on Searchable { search } } }').cost).toBe(1 + 10 * 70);
+  });
+
+  it('keep the interface price when it is the highest', () => {
+    const guard = createGraphQLGuard({ maxCost: 10_000, costs: { 'Searchable.search': 90 } });
+    expect(guard.check(schema, throughInterface).cost).toBe(1 + 10 * 90);
+  });
+});
