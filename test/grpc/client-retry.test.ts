@@ -444,6 +444,69 @@ describe('retryInterceptor', () => {
     expect(calls).toBeLessThan(10);
   });
 
+  describe('in a call made from a server handler with `parent`', () => {
+    /**
+     * A gateway whose Unary handler calls `inner` with `parent: call` through a retrying client,
+     * as a handler propagating its deadline and cancellation does; `child` is that call's outcome.
+     */
+    async function gateway(inner: string, retry: ReturnType<typeof retryInterceptor>) {
+      const downstream = client(inner, [retry]);
+      let report: (outcome: { code: number; details: string }) => void = () => {};
+      const child = new Promise<{ code: number; details: string }>((resolve) => {
+        report = resolve;
+      });
+      const outer = after.add(
+        await startLab({
+          handlers: {
+            Unary: (call, callback) => {
+              downstream.raw.Unary({ text: '', count: 0 }, new Metadata(), { parent: call }, (error, reply) => {
+                report({ code: error?.code ?? status.OK, details: error?.details ?? '' });
+                callback(error, reply);
+              });
+            },
+          },
+        }),
+        (s) => s.stop(),
+      );
+      return { child, upstream: client(outer.address, []) };
+    }
+
+    it("gives up at the parent's deadline rather than wait for a retry due after it", async () => {
+      let calls = 0;
+      const server = await lab({
+        Unary: (_call, callback) => {
+          calls++;
+          callback(grpcError(status.UNAVAILABLE, 'busy', { 'grpc-retry-pushback-ms': '5000' }) as never);
+        },
+      });
+      const { child, upstream } = await gateway(server.address, retryInterceptor({ backoff: fast }));
+      upstream.unary({}, { deadline: Date.now() + 300 }).catch(() => {});
+      // The child call inherits the 300 ms deadline: a retry due in 5 s can never be made.
+      expect(await within(child, 2_000)).toBe('settled');
+      expect(await child).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+      expect(calls).toBe(1);
+    });
+
+    it('ends with CANCELLED, and makes no further attempt, when the parent call is cancelled during the wait', async () => {
+      let calls = 0;
+      const server = await lab({
+        Unary: (_call, callback) => {
+          calls++;
+          callback(grpcError(status.UNAVAILABLE, 'busy', { 'grpc-retry-pushback-ms': '300' }) as never);
+        },
+      });
+      const { child, upstream } = await gateway(server.address, retryInterceptor({ backoff: fast }));
+      const call = upstream.raw.Unary({ text: '', count: 0 }, new Metadata(), {}, () => {});
+      while (calls === 0) await sleep(5);
+      await sleep(20);
+      call.cancel();
+      expect(await within(child, 200)).toBe('settled');
+      expect(await child).toMatchObject({ code: status.CANCELLED });
+      await sleep(700); // past two more pushbacks
+      expect(calls).toBe(1);
+    });
+  });
+
   it('ends a call cancelled while waiting to retry with CANCELLED, and makes no further attempt', async () => {
     let calls = 0;
     const server = await lab({

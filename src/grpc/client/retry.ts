@@ -70,7 +70,9 @@ export interface RetryInterceptorOptions {
  * - the call's deadline (see {@link deadlineInterceptor}) bounds all attempts together: every
  *   attempt gets the same absolute deadline, and a retry whose wait would end past it is not
  *   made; the call fails with DEADLINE_EXCEEDED instead;
- * - cancelling the call cancels the attempt in flight, or the wait, at once.
+ * - cancelling the call cancels the attempt in flight, or the wait, at once. For a call made with
+ *   `parent: call` from a server handler, the parent's propagated deadline bounds the attempts
+ *   too, and the parent's cancellation ends a wait with CANCELLED.
  *
  * Only retry methods that are safe to repeat (idempotent): a call that failed with UNAVAILABLE
  * may have been executed by the server.

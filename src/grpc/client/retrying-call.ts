@@ -1,8 +1,10 @@
+import type { EventEmitter } from 'node:events';
 import {
   type InterceptingListener,
   type InterceptorOptions,
   type Metadata,
   type NextCall,
+  propagate,
   type StatusObject,
   status,
 } from '@grpc/grpc-js';
@@ -78,7 +80,6 @@ export class RetryingCall implements InterceptingCallInterface {
   private readonly options: InterceptorOptions;
   private readonly nextCall: NextCall;
   private readonly policy: Policy;
-  private readonly deadline: number;
   private readonly outgoing: Outgoing[] = [];
   private metadata: Metadata | undefined;
   private listener: Partial<InterceptingListener> | undefined;
@@ -96,12 +97,13 @@ export class RetryingCall implements InterceptingCallInterface {
   private cancelled = false;
   private finished = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Listens to the parent server call's cancellation while a retry waits; see `waitForRetry`. */
+  private parentCancelled: (() => void) | undefined;
 
   constructor(options: InterceptorOptions, nextCall: NextCall, policy: Policy) {
     this.options = options;
     this.nextCall = nextCall;
     this.policy = policy;
-    this.deadline = deadlineMs(options.deadline);
   }
 
   start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
@@ -141,8 +143,7 @@ export class RetryingCall implements InterceptingCallInterface {
       this.current.call.cancelWithStatus(code, details);
       return;
     }
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.stopWaiting();
     this.finish(statusOf(code, details));
   }
 
@@ -195,7 +196,7 @@ export class RetryingCall implements InterceptingCallInterface {
       return;
     }
     this.heldNoResponse = false;
-    if (Date.now() + delayMs >= this.deadline) {
+    if (Date.now() + delayMs >= this.deadline()) {
       const why = `${codeName(failed.code)}: ${failed.details}`;
       this.finish(
         statusOf(
@@ -206,10 +207,7 @@ export class RetryingCall implements InterceptingCallInterface {
       );
       return;
     }
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.startRetry();
-    }, timerDelay(delayMs));
+    if (!this.waitForRetry(delayMs)) return;
     // After the retry is scheduled, whatever the hook does.
     const { onRetry } = this.policy;
     if (onRetry === undefined) return;
@@ -220,6 +218,51 @@ export class RetryingCall implements InterceptingCallInterface {
       details: failed.details,
       delayMs,
     });
+  }
+
+  /**
+   * The deadline of all attempts. A parent server call's deadline, which grpc-js applies to each
+   * attempt it creates, counts too: read here, on the way to a retry, so a call that is not
+   * retried pays nothing for it.
+   */
+  private deadline(): number {
+    const { deadline, parent, propagate_flags: flags } = this.options;
+    const own = deadlineMs(deadline);
+    if (parent == null || ((flags ?? propagate.DEFAULTS) & propagate.DEADLINE) === 0) return own;
+    return Math.min(own, deadlineMs(parent.getDeadline()));
+  }
+
+  /**
+   * Schedules the next attempt; false when the call ended instead. grpc-js cancels the attempts
+   * of a call made with `parent` when the parent is cancelled, but only those that exist then: an
+   * attempt created after it would run for a client that has left, so the wait listens for it.
+   */
+  private waitForRetry(delayMs: number): boolean {
+    const { parent, propagate_flags: flags } = this.options;
+    if (parent != null && ((flags ?? propagate.DEFAULTS) & propagate.CANCELLATION) !== 0) {
+      if (parent.cancelled) {
+        this.cancelled = true;
+        this.finish(statusOf(status.CANCELLED, 'Cancelled by parent call'));
+        return false;
+      }
+      // Every kind of server call is an EventEmitter; the union of their types cannot be called.
+      const events: EventEmitter = parent;
+      const onCancelled = (): void => this.cancelWithStatus(status.CANCELLED, 'Cancelled by parent call');
+      events.once('cancelled', onCancelled);
+      this.parentCancelled = () => events.off('cancelled', onCancelled);
+    }
+    this.timer = setTimeout(() => {
+      this.stopWaiting();
+      this.startRetry();
+    }, timerDelay(delayMs));
+    return true;
+  }
+
+  private stopWaiting(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.parentCancelled?.();
+    this.parentCancelled = undefined;
   }
 
   // The first attempt starts at the caller's call site, where a throw reaches the caller as it
