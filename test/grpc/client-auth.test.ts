@@ -56,6 +56,25 @@ describe('authInterceptor', () => {
     expect(new Set(seen)).toEqual(new Set(['Bearer token-1']));
   });
 
+  it("leaves the caller's Metadata as it was, so the token does not travel with it to another server", async () => {
+    const { server: service } = await authLab();
+    const { server: partner, seen: partnerSaw } = await authLab();
+    const authorized = after.add(
+      labClient(service.address, [authInterceptor({ token: async () => 'service-secret' })]),
+      (c) => c.close(),
+    );
+    const plain = after.add(labClient(partner.address), (c) => c.close());
+    // A caller's metadata, kept and reused for its calls to both servers (or a handler's
+    // incoming call.metadata passed on): the first call waits for the token, the second has it cached.
+    const shared = new Metadata();
+    shared.set('x-tenant', 'acme');
+    await authorized.unary({ text: 'first' }, {}, shared);
+    await authorized.unary({ text: 'cached' }, {}, shared);
+    expect(shared.get('authorization')).toEqual([]);
+    await plain.unary({ text: 'elsewhere' }, {}, shared);
+    expect(partnerSaw).toEqual([undefined]);
+  });
+
   it('shares one provider call among concurrent calls', async () => {
     const { server } = await authLab();
     let asked = 0;

@@ -61,7 +61,8 @@ interface Cached {
 }
 
 /**
- * A client interceptor that adds `authorization: Bearer <token>` metadata to every call, from an
+ * A client interceptor that adds `authorization: Bearer <token>` metadata to every call (on a copy:
+ * the caller's `Metadata` object is not changed), from an
  * async token provider (an OAuth client-credentials grant, a workload identity file, a secret
  * manager). The token is cached until the provider says otherwise: until its `expiresAt`
  * (less `refreshBeforeMs`) when it returns one, and in any case until a call is answered
@@ -140,7 +141,9 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
     let waiting: ((code: status, details: string) => void) | undefined;
     // InterceptingCall holds the call's messages back until `next` runs with the token.
     return new InterceptingCall(inner, {
-      start(metadata, listener, next) {
+      start(callerMetadata, listener, next) {
+        // Copied now, as grpc-js copies what a call starts with: see AuthorizedCall.start.
+        const metadata = callerMetadata.clone();
         // One status reaches the caller, whether the call ends below or fails to begin here.
         let ended = false;
         const begin = (used: Cached): void => {
@@ -227,8 +230,11 @@ class AuthorizedCall extends ForwardingCall {
   }
 
   override start(metadata: Metadata, listener?: Partial<InterceptingListener>): void {
-    metadata.set('authorization', this.used.header);
-    super.start(metadata, listener);
+    // The header goes on a copy: the caller's Metadata may be reused for calls to other servers
+    // (or be a handler's incoming call.metadata passed on), which must not carry this token.
+    const sent = metadata.clone();
+    sent.set('authorization', this.used.header);
+    super.start(sent, listener);
   }
 
   override onReceiveStatus(final: StatusObject): void {
