@@ -96,6 +96,39 @@ describe('serverRecoveryInterceptor', () => {
     expect(JSON.stringify(events.map((e) => e.error))).toContain('hunter2');
   });
 
+  it('hides an error whose numeric code is not a gRPC status, such as a MongoDB duplicate key error', async () => {
+    const events: RecoveryEvent[] = [];
+    // What the MongoDB driver rejects with: a MongoServerError whose `code` is the server's number.
+    const duplicate = Object.assign(
+      new Error(
+        'E11000 duplicate key error collection: shop.users index: email_1 dup key: { email: "bob@example.com" }',
+      ),
+      { code: 11000 },
+    );
+    const server = after.add(
+      await startLab({
+        interceptors: [serverRecoveryInterceptor({ onError: (event) => events.push(event) })],
+        implementation: recoverHandlers({
+          ...echoHandlers,
+          Unary: async () => {
+            await Promise.reject(duplicate);
+          },
+          ServerStream: (call: Parameters<LabHandlers['ServerStream']>[0]) =>
+            call.emit('error', Object.assign(new Error(secret), { code: -1 })),
+        } as unknown as UntypedServiceImplementation),
+      }),
+      (s) => s.stop(),
+    );
+    const lab = after.add(labClient(server.address), (c) => c.close());
+    const error = await lab.unary({}).catch((e: Error) => e);
+    expect(error).toMatchObject({ code: status.INTERNAL, details: 'Internal server error' });
+    expect((error as Error).message).not.toContain('bob@example.com');
+    await expect(lab.serverStream({ count: 1 })).resolves.toMatchObject({
+      error: { code: status.INTERNAL, details: 'Internal server error' },
+    });
+    expect(events.map((event) => (event.error as { code: number }).code)).toEqual([11000, -1]);
+  });
+
   it('answers INTERNAL for a handler whose promise, from another library, rejects', async () => {
     const foreignFailure: Partial<LabHandlers> = {
       Unary: () => foreignPromise(Promise.reject(new Error(secret))) as never,

@@ -56,10 +56,12 @@ const hidden = { code: status.INTERNAL, details: 'Internal server error' };
  * - an exception thrown by a handler, which grpc-js catches and answers with UNKNOWN;
  * - an error without a gRPC `code` passed to a handler's callback or emitted on its stream,
  *   which grpc-js answers with UNKNOWN **and the error's message**;
+ * - an error whose numeric `code` is not a gRPC status code (MongoDB's 11000 for a duplicate key),
+ *   which grpc-js sends on as that code, with the error's message;
  * - an exception thrown by an interceptor placed after this one.
  *
- * Errors that carry a gRPC `code` (NOT_FOUND, INVALID_ARGUMENT, ...) are deliberate answers and
- * pass unchanged. A **rejected promise** from an async handler is invisible to interceptors
+ * Errors that carry a gRPC `code` (NOT_FOUND, INVALID_ARGUMENT, ...; 0 to 16, UNKNOWN excepted)
+ * are deliberate answers and pass unchanged. A **rejected promise** from an async handler is invisible to interceptors
  * (grpc-js drops handlers' return values, and Node ends the process on the unhandled
  * rejection): wrap the implementation with {@link recoverHandlers} so it reaches this
  * interceptor as a failure.
@@ -122,7 +124,11 @@ class RecoveredCall extends ForwardingServerCall {
   }
 
   override sendStatus(final: PartialStatusObject): void {
-    if (final.code !== status.UNKNOWN) {
+    // grpc-js sends any integer `code` an error carries, with the error's message: a MongoDB
+    // duplicate key error (code 11000) would reach the client with the document's key in it. Only
+    // a code gRPC defines is a deliberate answer.
+    const { code } = final;
+    if (code !== status.UNKNOWN && code >= status.OK && code <= status.UNAUTHENTICATED) {
       this.next.sendStatus(final);
       return;
     }
