@@ -1,5 +1,6 @@
-import { InterceptingCall, type Interceptor, Metadata, status } from '@grpc/grpc-js';
+import { InterceptingCall, type Interceptor, Metadata, propagate, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/core/timeout';
 import { authInterceptor, type TokenResult } from '../../src/grpc/index';
 import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
@@ -7,6 +8,20 @@ import { cleanups, echoHandlers, grpcError, type LabHandlers, labClient, startLa
 
 const after = cleanups();
 afterEach(() => after.run());
+
+/** 'settled' once `promise` settles, 'still pending' if it has not within `ms`; no timer is left behind. */
+async function within(promise: Promise<unknown>, ms: number): Promise<'settled' | 'still pending'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<'still pending'>((resolve) => {
+    timer = setTimeout(() => resolve('still pending'), ms);
+  });
+  try {
+    return await Promise.race([promise.then(settled, settled), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+const settled = (): 'settled' => 'settled';
 
 /** A server that records the authorization header of every call and rejects tokens in `revoked`. */
 async function authLab(revoked = new Set<string>()) {
@@ -240,6 +255,57 @@ describe('authInterceptor', () => {
     });
     await expect(cancelled).resolves.toMatchObject({ code: status.CANCELLED });
     expect(seen).toEqual([]);
+  });
+
+  describe('in a call made from a server handler with `parent`, while it waits for its token', () => {
+    /** A gateway whose Unary handler calls `inner` with `parent: call`; `child` is that call's outcome. */
+    async function gateway(inner: string, token: () => Promise<string>, flags = propagate.DEFAULTS) {
+      const downstream = after.add(labClient(inner, [authInterceptor({ token })]), (c) => c.close());
+      let report: (outcome: { code: number; details: string }) => void = () => {};
+      const child = new Promise<{ code: number; details: string }>((resolve) => {
+        report = resolve;
+      });
+      const outer = after.add(
+        await startLab({
+          handlers: {
+            Unary: (call, callback) => {
+              const options = { parent: call, propagate_flags: flags };
+              downstream.raw.Unary({ text: '', count: 0 }, new Metadata(), options, (error, reply) => {
+                report({ code: error?.code ?? status.OK, details: error?.details ?? '' });
+                callback(error, reply);
+              });
+            },
+          },
+        }),
+        (s) => s.stop(),
+      );
+      return { child, upstream: after.add(labClient(outer.address), (c) => c.close()) };
+    }
+    const slowToken = (): Promise<string> => new Promise((resolve) => setTimeout(() => resolve('late'), 300));
+
+    it('ends with CANCELLED when the parent is cancelled', async () => {
+      const { server, seen } = await authLab();
+      const { child, upstream } = await gateway(server.address, slowToken);
+      const call = upstream.raw.Unary({ text: '', count: 0 }, new Metadata(), {}, () => {});
+      setTimeout(() => call.cancel(), 50);
+      // grpc-js cancels the child below the interceptors, where nobody listens yet: without the
+      // interceptor's own answer, the call would never end.
+      expect(await within(child, 1_000)).toBe('settled');
+      expect(await child).toMatchObject({ code: status.CANCELLED });
+      await sleep(400); // the token has come by now
+      expect(seen).toEqual([]);
+    });
+
+    it("ends with DEADLINE_EXCEEDED at the parent's deadline", async () => {
+      const { server, seen } = await authLab();
+      // The deadline alone: the server also cancels a call whose deadline passed, which races it.
+      const { child, upstream } = await gateway(server.address, slowToken, propagate.DEADLINE);
+      upstream.unary({}, { deadline: Date.now() + 100 }).catch(() => {});
+      expect(await within(child, 1_000)).toBe('settled');
+      expect(await child).toMatchObject({ code: status.DEADLINE_EXCEEDED });
+      await sleep(400);
+      expect(seen).toEqual([]);
+    });
   });
 
   it('fails the calls waiting for a provider that does not answer within tokenTimeoutMs, and asks again', async () => {

@@ -12,8 +12,9 @@ import { systemClock } from '../../core/clock';
 import { PatchbayError } from '../../core/errors';
 import { MAX_TIMER_MS, withTimeout } from '../../core/timeout';
 import { assertFunction, assertOptions, OPTIONS_CODE } from '../options';
-import { deadlineMs, statusOf } from '../status';
+import { statusOf } from '../status';
 import { ForwardingCall, type InterceptingCallInterface } from './forwarding';
+import { callDeadline, onParentCancelled } from './parent';
 
 /**
  * What a token provider may return: the token alone, cached until a call is answered
@@ -71,7 +72,8 @@ interface Cached {
  *
  * A provider that throws, returns something that is not a usable token or does not answer within
  * `tokenTimeoutMs` fails the calls waiting for it with UNAVAILABLE (as grpc-js does for failing
- * call credentials), whose details say why; the next call asks the provider again. Works for
+ * call credentials), whose details say why; the next call asks the provider again. A call's
+ * deadline and cancellation, and those its `parent` server call propagates, end its wait. Works for
  * every call type; place it after {@link retryInterceptor} so each attempt is authenticated with
  * the current token.
  *
@@ -181,7 +183,9 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
           begin(ready);
           return;
         }
-        const remaining = deadlineMs(callOptions.deadline) - Date.now();
+        // grpc-js applies a parent's deadline and cancellation to the call below, which has no
+        // listener until it starts: what ended it now would never reach the caller.
+        const remaining = callDeadline(callOptions) - Date.now();
         const timer =
           remaining <= MAX_TIMER_MS
             ? setTimeout(
@@ -189,10 +193,12 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
                 remaining,
               )
             : undefined;
+        let unlisten: (() => void) | undefined;
         const settle = (): boolean => {
           if (waiting === undefined) return false;
           waiting = undefined;
           clearTimeout(timer);
+          unlisten?.();
           return true;
         };
         waiting = (code, details) => {
@@ -200,6 +206,8 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
           inner.cancelWithStatus(code, details);
           listener.onReceiveStatus(statusOf(code, details));
         };
+        unlisten = onParentCancelled(callOptions, () => waiting?.(status.CANCELLED, 'Cancelled by parent call'));
+        if (waiting === undefined) return;
         fetchToken().then(
           (fresh) => {
             if (settle()) beginLate(fresh);

@@ -1,18 +1,17 @@
-import type { EventEmitter } from 'node:events';
 import {
   type InterceptingListener,
   type InterceptorOptions,
   type Metadata,
   type NextCall,
-  propagate,
   type StatusObject,
   status,
 } from '@grpc/grpc-js';
 import type { Backoff } from '../../core/backoff';
 import { notify } from '../../core/notify';
 import { timerDelay } from '../../core/timeout';
-import { codeName, deadlineMs, statusOf } from '../status';
+import { codeName, statusOf } from '../status';
 import type { InterceptingCallInterface, MessageContext } from './forwarding';
+import { callDeadline, onParentCancelled } from './parent';
 import type { RetryEvent } from './retry';
 
 /** What `retryInterceptor` was configured with, shared by its calls. */
@@ -196,7 +195,8 @@ export class RetryingCall implements InterceptingCallInterface {
       return;
     }
     this.heldNoResponse = false;
-    if (Date.now() + delayMs >= this.deadline()) {
+    // The parent's deadline, read only on the way to a retry: a call that is not retried pays nothing.
+    if (Date.now() + delayMs >= callDeadline(this.options)) {
       const why = `${codeName(failed.code)}: ${failed.details}`;
       this.finish(
         statusOf(
@@ -221,36 +221,15 @@ export class RetryingCall implements InterceptingCallInterface {
   }
 
   /**
-   * The deadline of all attempts. A parent server call's deadline, which grpc-js applies to each
-   * attempt it creates, counts too: read here, on the way to a retry, so a call that is not
-   * retried pays nothing for it.
-   */
-  private deadline(): number {
-    const { deadline, parent, propagate_flags: flags } = this.options;
-    const own = deadlineMs(deadline);
-    if (parent == null || ((flags ?? propagate.DEFAULTS) & propagate.DEADLINE) === 0) return own;
-    return Math.min(own, deadlineMs(parent.getDeadline()));
-  }
-
-  /**
    * Schedules the next attempt; false when the call ended instead. grpc-js cancels the attempts
    * of a call made with `parent` when the parent is cancelled, but only those that exist then: an
    * attempt created after it would run for a client that has left, so the wait listens for it.
    */
   private waitForRetry(delayMs: number): boolean {
-    const { parent, propagate_flags: flags } = this.options;
-    if (parent != null && ((flags ?? propagate.DEFAULTS) & propagate.CANCELLATION) !== 0) {
-      if (parent.cancelled) {
-        this.cancelled = true;
-        this.finish(statusOf(status.CANCELLED, 'Cancelled by parent call'));
-        return false;
-      }
-      // Every kind of server call is an EventEmitter; the union of their types cannot be called.
-      const events: EventEmitter = parent;
-      const onCancelled = (): void => this.cancelWithStatus(status.CANCELLED, 'Cancelled by parent call');
-      events.once('cancelled', onCancelled);
-      this.parentCancelled = () => events.off('cancelled', onCancelled);
-    }
+    this.parentCancelled = onParentCancelled(this.options, () =>
+      this.cancelWithStatus(status.CANCELLED, 'Cancelled by parent call'),
+    );
+    if (this.finished) return false;
     this.timer = setTimeout(() => {
       this.stopWaiting();
       this.startRetry();
