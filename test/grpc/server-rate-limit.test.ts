@@ -176,6 +176,41 @@ describe('serverRateLimitInterceptor', () => {
     await expect(lab1.serverStream({ count: 2 })).resolves.toMatchObject({ error: undefined });
   });
 
+  it('answers INTERNAL, not a retryable UNAVAILABLE, when key or cost gives the limiter what it refuses', async () => {
+    let calls = 0;
+    const server = after.add(
+      await startLab({
+        interceptors: [
+          serverRateLimitInterceptor({
+            limiter: slidingWindow({ limit: 100, windowMs: 60_000 }),
+            // As in the guide: a client that sends an empty x-api-key gets the key ''.
+            key: (call) => call.metadata.get('x-api-key')[0]?.toString() ?? call.getPeer(),
+            cost: (method) => (method.endsWith('/ServerStream') ? Number.NaN : 1),
+          }),
+        ],
+        handlers: {
+          Unary: (call, callback) => {
+            calls++;
+            callback(null, { text: call.request.text, index: 0 });
+          },
+        },
+      }),
+      (s) => s.stop(),
+    );
+    let retries = 0;
+    const lab1 = client(server.address, [
+      retryInterceptor({ backoff: { initialMs: 1, maxMs: 1 }, onRetry: () => retries++ }),
+    ]);
+    const empty = new Metadata();
+    empty.set('x-api-key', '');
+    const internal = { code: status.INTERNAL, details: 'Internal server error' };
+    await expect(lab1.unary({}, {}, empty)).rejects.toMatchObject(internal);
+    await expect(lab1.serverStream({ count: 1 })).resolves.toMatchObject({ error: internal });
+    expect(retries).toBe(0);
+    await expect(lab1.unary({ text: 'keyed' })).resolves.toMatchObject({ text: 'keyed' });
+    expect(calls).toBe(1);
+  });
+
   it('rejects bad options with ERR_GRPC_OPTIONS', () => {
     const limiter = slidingWindow({ limit: 1, windowMs: 1_000 });
     for (const bad of [

@@ -55,7 +55,8 @@ export interface ServerRateLimitInterceptorOptions {
  * `grpc-retry-pushback-ms: -1` (do not retry) and no `retry-after`.
  *
  * If the limiter fails (its Redis store is down and its `onError` says so), the call ends with
- * UNAVAILABLE; if `key` throws, with INTERNAL. Place it after {@link serverAuthInterceptor} to
+ * UNAVAILABLE; if `key` throws, or `key` or `cost` gives a patchbay limiter a key or cost it
+ * refuses (an empty key, a NaN cost), with INTERNAL. Place it after {@link serverAuthInterceptor} to
  * limit by verified identity.
  *
  * @example
@@ -88,7 +89,7 @@ export function serverRateLimitInterceptor(options: ServerRateLimitInterceptorOp
   const decide = (callKey: string, method: string): Promise<GateDecision> =>
     Promise.resolve(limiter.consume(callKey, { cost: typeof cost === 'function' ? cost(method) : cost })).then(
       admit,
-      () => unavailable,
+      refused,
     );
   return gate((metadata, call, method) => {
     const callKey = key(
@@ -107,6 +108,16 @@ export function serverRateLimitInterceptor(options: ServerRateLimitInterceptorOp
 }
 
 const unavailable: GateDecision = { code: status.UNAVAILABLE, details: 'Rate limiter unavailable' };
+const internal: GateDecision = { code: status.INTERNAL, details: 'Internal server error' };
+
+/**
+ * A patchbay limiter refuses a key or a cost it cannot take (an empty key, a NaN cost) with
+ * ERR_RATELIMIT_INPUT: a bug in `key` or `cost`, answered as one that throws. UNAVAILABLE would
+ * blame the limiter's store and have every client retry a call that can never pass.
+ */
+function refused(error: unknown): GateDecision {
+  return (error as { code?: unknown } | null)?.code === 'ERR_RATELIMIT_INPUT' ? internal : unavailable;
+}
 
 function admit(decision: Decision): GateDecision {
   return decision.allowed ? undefined : exhausted(decision);
