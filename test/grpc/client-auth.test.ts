@@ -122,6 +122,18 @@ describe('authInterceptor', () => {
     expect(seen).toEqual(['Bearer t1', 'Bearer t1', 'Bearer t2']);
   });
 
+  it('fails the call, and says why, when the provider returns a token already expired (an exp in seconds)', async () => {
+    const { server, seen } = await authLab();
+    let asked = 0;
+    const inSeconds = (): TokenResult => ({ token: `t${++asked}`, expiresAt: Math.floor(Date.now() / 1000) + 3_600 });
+    const lab = after.add(labClient(server.address, [authInterceptor({ token: inSeconds })]), (c) => c.close());
+    await expect(lab.unary({})).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: expect.stringContaining('not seconds'),
+    });
+    expect(seen).toEqual([]);
+  });
+
   it('drops the cached token when the server answers UNAUTHENTICATED', async () => {
     const revoked = new Set(['Bearer t1']);
     const { server, seen } = await authLab(revoked);

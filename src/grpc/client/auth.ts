@@ -106,7 +106,16 @@ export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
   const ask = async (): Promise<TokenResult> => provider();
   const keep = (result: TokenResult): Cached => {
     const fresh = toCached(result);
-    if (fresh.expiresAt - refreshBeforeMs > clock.now()) cached = fresh;
+    const now = clock.now();
+    // most often a JWT `exp` in seconds, which reads as 1970: never cached, the provider would be
+    // asked on every call and the server would refuse the token anyway
+    if (fresh.expiresAt <= now) {
+      throw new PatchbayError(
+        'ERR_GRPC_TOKEN',
+        `the token provider returned a token that expired at ${new Date(fresh.expiresAt).toISOString()} (expiresAt is epoch ms or a Date, not seconds)`,
+      );
+    }
+    if (fresh.expiresAt - refreshBeforeMs > now) cached = fresh;
     return fresh;
   };
   // A callback, so it runs after `pending` is set: a `finally` inside the request ran before that
