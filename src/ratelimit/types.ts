@@ -14,7 +14,10 @@ export interface Decision {
   limit: number;
   /** Units left after this decision, rounded down, never negative. */
   remaining: number;
-  /** Epoch ms at which the key is back to its full limit if nothing more is consumed. */
+  /**
+   * Epoch ms at which the key is back to its full limit if nothing more is consumed, on this
+   * process's clock (`Date.now()`, or a memory store's `clock`), even when Redis timed the decision.
+   */
   resetAt: number;
   /**
    * 0 when allowed; otherwise ms until a request of the same cost would be admitted, if no other

@@ -231,13 +231,13 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
       }
       answered();
       const [allowed, remaining, reset, retry] = reply;
-      const bucket = algorithm.kind === 'token-bucket';
       return {
         allowed: allowed === 1,
-        limit: bucket ? algorithm.capacity : algorithm.limit,
+        limit: algorithm.kind === 'token-bucket' ? algorithm.capacity : algorithm.limit,
         remaining,
-        // the bucket script keeps time with the key's TTL and answers in ms from now
-        resetAt: bucket ? Date.now() + reset : reset,
+        // The scripts answer the reset in ms from now. resetAt is read against the app's clock
+        // (the headers' t=), which may be far from the Redis server's that timed the decision.
+        resetAt: Date.now() + reset,
         retryAfterMs: retry === -1 ? Number.POSITIVE_INFINITY : retry,
       };
     },

@@ -1,6 +1,6 @@
 -- Two-window weighted counter in one string per key: "<window index>:<current>:<previous>".
 -- ARGV: limit, windowMs, then the batch's (batch.lua, appended). decide returns allowed,
--- remaining, resetAt, retryAfterMs (-1 = never).
+-- remaining, ms until the reset, retryAfterMs (-1 = never).
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local t = redis.call('TIME')
@@ -48,11 +48,12 @@ local function decide(key, cost_arg, commit)
     retry = math.max(1, math.ceil(at - now))
   end
 
-  local reset_at = math.floor(now)
+  -- in ms from now, as in sliding-log.lua: the app adds its own clock
+  local reset_in = 0
   if current > 0 then
-    reset_at = start + 2 * window
+    reset_in = math.ceil(start + 2 * window - now)
   elseif previous > 0 then
-    reset_at = start + window
+    reset_in = math.ceil(start + window - now)
   end
-  return allowed, math.max(0, math.floor(limit - estimate + 1e-9)), reset_at, retry
+  return allowed, math.max(0, math.floor(limit - estimate + 1e-9)), reset_in, retry
 end

@@ -5,7 +5,7 @@
 -- every step O(1), no counter key. Entries are parsed by position and written with %d where they
 -- can be: Lua's pattern matching and %.17g cost more than the Redis commands around them.
 -- ARGV: limit, windowMs, then the batch's (batch.lua, appended). Time comes from the Redis server,
--- so app servers with skewed clocks agree. decide returns allowed, remaining, resetAt,
+-- so app servers with skewed clocks agree. decide returns allowed, remaining, ms until the reset,
 -- retryAfterMs (-1 = never), in ms.
 local limit = tonumber(ARGV[1])
 local window = tonumber(ARGV[2]) * 1000
@@ -96,7 +96,9 @@ local function decide(key, cost_arg, commit)
     end
   end
 
-  local reset_at = math.floor(now / 1000)
-  if newest_at then reset_at = math.ceil((newest_at + window) / 1000) end
-  return allowed, math.max(0, math.floor(limit - total + 1e-9)), reset_at, retry
+  -- the reset is answered in ms from now, not as a time: the app adds its own clock, which is
+  -- what it compares resetAt with, and may differ from the Redis server's
+  local reset_in = 0
+  if newest_at then reset_in = math.ceil((newest_at + window - now) / 1000) end
+  return allowed, math.max(0, math.floor(limit - total + 1e-9)), reset_in, retry
 end
