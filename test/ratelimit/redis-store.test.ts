@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { rateLimitHeaders } from '../../src/ratelimit/headers';
 import { slidingWindow } from '../../src/ratelimit/sliding-window';
+import { memoryStore } from '../../src/ratelimit/stores/memory';
 import { type RedisStoreEvent, redisStore } from '../../src/ratelimit/stores/redis';
 import { tokenBucket } from '../../src/ratelimit/token-bucket';
 import type { RateLimiter } from '../../src/ratelimit/types';
@@ -108,6 +109,24 @@ describe('redisStore: sliding window (exact log)', () => {
       retryAfterMs: Number.POSITIVE_INFINITY,
     });
     expect(await limiter.consume('cost', { cost: 3.5 })).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it('decides fractional costs as the memory store does, admitting costs that add up to the limit', async () => {
+    // in floating point the running total reaches 1.0000000000000002, then 2.0000000000000004
+    const costs = [0.2, 0.4, 0.3, 0.1, 0.8, 0.2, 0.1];
+    const decide = async (limiter: RateLimiter) => {
+      const decisions = [];
+      for (const cost of costs) decisions.push(await limiter.consume('fractions', { cost }));
+      return decisions.map(({ allowed, remaining }) => ({ allowed, remaining }));
+    };
+    const expected = [
+      ...Array.from({ length: 4 }, () => ({ allowed: true, remaining: 1 })),
+      { allowed: true, remaining: 0 },
+      { allowed: true, remaining: 0 },
+      { allowed: false, remaining: 0 },
+    ];
+    expect(await decide(slidingWindow({ limit: 2, windowMs: 60_000, store: store() }))).toEqual(expected);
+    expect(await decide(slidingWindow({ limit: 2, windowMs: 60_000, store: memoryStore() }))).toEqual(expected);
   });
 
   it('peek takes nothing; reset forgets the key', async () => {

@@ -37,7 +37,7 @@ export interface Linked {
   expiresAt: number;
 }
 
-// Float rounding in refill arithmetic must not deny a request that is due.
+// Float rounding (in refill, or in a sum of fractional costs) must not deny a request that is due.
 const EPSILON = 1e-9;
 
 export function newLogState(limit: number): LogState {
@@ -92,7 +92,10 @@ export function decideLog(
   if (state.size === 0) state.total = 0;
 
   let retryAfterMs = 0;
-  const allowed = cost <= limit && state.total + cost <= limit;
+  // Fractional costs leave rounding in the running total (0.2 + 0.4 + 0.3 + 0.1 is
+  // 1.0000000000000002): without the tolerance, costs adding up to exactly the limit are denied.
+  // The Redis script allows the same, so both stores decide a sequence alike.
+  const allowed = cost <= limit && state.total + cost <= limit + EPSILON;
   if (allowed) {
     if (commit && cost > 0) {
       const needCosts = cost !== 1 && state.costs === undefined;
@@ -127,7 +130,7 @@ export function decideLog(
   const newest = state.size > 0 ? state.times[(state.head + state.size - 1) & (state.times.length - 1)]! : now;
   const resetAt = state.size > 0 ? Math.ceil(newest + windowMs) : now;
   state.expiresAt = resetAt;
-  return { allowed, limit, remaining: Math.max(0, Math.floor(limit - state.total)), resetAt, retryAfterMs };
+  return { allowed, limit, remaining: Math.max(0, Math.floor(limit - state.total + EPSILON)), resetAt, retryAfterMs };
 }
 
 export function newCounterState(): CounterState {
