@@ -7,6 +7,7 @@ import { memoryStore } from '../../src/ratelimit/stores/memory';
 import { type RedisStoreEvent, redisStore } from '../../src/ratelimit/stores/redis';
 import { tokenBucket } from '../../src/ratelimit/token-bucket';
 import type { RateLimiter } from '../../src/ratelimit/types';
+import { manualClock } from '../support/clock';
 import { recordFaults } from '../support/faults';
 import { roundTrips } from '../support/monitor';
 import { connectRedis, testPrefix } from '../support/redis';
@@ -152,6 +153,25 @@ describe('redisStore: approximate sliding window', () => {
     expect(denied.retryAfterMs).toBeLessThanOrEqual(1_000);
     await sleep(denied.retryAfterMs + 5);
     expect((await limiter.consume('approx')).allowed).toBe(true);
+  });
+
+  it('keeps counting in the newest window it has seen when the server clock steps back, as the memory store does', async () => {
+    // what a server one window ahead leaves behind, for an NTP step back or a failover to a
+    // replica whose clock is behind: its full window must not be read as empty
+    const windowMs = 60_000;
+    const limiter = slidingWindow({ limit: 5, windowMs, approximate: true, store: store(), name: 'stepped-back' });
+    const index = Math.floor((await redisNow()) / windowMs);
+    await redis.set(`${prefix}swc:stepped-back:{ahead}`, `${index + 1}:5:0`, 'PX', 3 * windowMs);
+    const denied = await limiter.consume('ahead');
+    expect(denied).toMatchObject({ allowed: false, remaining: 0 });
+    expect(denied.retryAfterMs).toBeGreaterThan(windowMs);
+    expect(await redis.get(`${prefix}swc:stepped-back:{ahead}`)).toBe(`${index + 1}:5:0`);
+
+    const clock = manualClock((index + 1) * windowMs + 1_000);
+    const memory = slidingWindow({ limit: 5, windowMs, approximate: true, store: memoryStore({ clock }) });
+    for (let i = 0; i < 5; i++) await memory.consume('ahead');
+    clock.advance(-windowMs);
+    expect(await memory.consume('ahead')).toMatchObject({ allowed: false, remaining: 0 });
   });
 });
 

@@ -13,6 +13,8 @@ local function decide(key, cost_arg, commit)
 
   local current = 0
   local previous = 0
+  local at_index = index
+  local from = start
   local state = redis.call('GET', key)
   if state then
     local w, c, p = string.match(state, '^([^:]+):([^:]+):(.+)$')
@@ -22,10 +24,18 @@ local function decide(key, cost_arg, commit)
       previous = tonumber(p)
     elseif stored == index - 1 then
       previous = tonumber(c)
+    elseif stored and stored > index then
+      -- Written by a clock ahead of this one (an NTP step back, a failover to a replica whose
+      -- clock is behind). Read as empty, its window would admit the limit again; like the memory
+      -- store, stay in the newest window seen until the clock reaches it.
+      at_index = stored
+      from = stored * window
+      current = tonumber(c)
+      previous = tonumber(p)
     end
   end
 
-  local estimate = previous * (1 - (now - start) / window) + current
+  local estimate = previous * math.min(1, 1 - (now - from) / window) + current
   local allowed = 0
   local retry = 0
   if cost <= limit and estimate + cost <= limit + 1e-9 then
@@ -33,17 +43,17 @@ local function decide(key, cost_arg, commit)
     if commit and cost > 0 then
       current = current + cost
       estimate = estimate + cost
-      redis.call('SET', key, string.format('%d:%.17g:%.17g', index, current, previous),
-        'PX', math.ceil(start + 2 * window - now))
+      redis.call('SET', key, string.format('%d:%.17g:%.17g', at_index, current, previous),
+        'PX', math.ceil(from + 2 * window - now))
     end
   elseif cost > limit then
     retry = -1
   else
     local at
     if current + cost <= limit and previous > 0 then
-      at = start + window * (1 - (limit - current - cost) / previous)
+      at = from + window * (1 - (limit - current - cost) / previous)
     else
-      at = start + window + window * math.max(0, 1 - (limit - cost) / current)
+      at = from + window + window * math.max(0, 1 - (limit - cost) / current)
     end
     retry = math.max(1, math.ceil(at - now))
   end
@@ -51,9 +61,9 @@ local function decide(key, cost_arg, commit)
   -- in ms from now, as in sliding-log.lua: the app adds its own clock
   local reset_in = 0
   if current > 0 then
-    reset_in = math.ceil(start + 2 * window - now)
+    reset_in = math.ceil(from + 2 * window - now)
   elseif previous > 0 then
-    reset_in = math.ceil(start + window - now)
+    reset_in = math.ceil(from + window - now)
   end
   return allowed, math.max(0, math.floor(limit - estimate + 1e-9)), reset_in, retry
 end
