@@ -189,6 +189,27 @@ describe('while Redis is down', () => {
     await expect(limiter.reset('k')).rejects.toMatchObject({ code: 'ERR_RATELIMIT_STORE' });
   });
 
+  it('reset fails at once while the client is disconnected, not later applied after reporting failure', async () => {
+    // a client that stays away for a while, on a server that keeps its data
+    const redis = new Redis(server.url, { retryStrategy: () => 600 });
+    redis.on('error', () => {});
+    clients.push(redis);
+    await new Promise((resolve) => redis.once('ready', resolve));
+    const admin = new Redis(server.url);
+    clients.push(admin);
+    const limiter = slidingWindow({ limit: 3, windowMs: 60_000, store: redisStore(redis, { timeoutMs: 200 }) });
+    await limiter.consume('k');
+    await admin.client('KILL', 'ID', String(await redis.client('ID')));
+    while (redis.status === 'ready') await sleep(10);
+    const started = performance.now();
+    await expect(limiter.reset('k')).rejects.toMatchObject({ code: 'ERR_RATELIMIT_STORE' });
+    expect(performance.now() - started).toBeLessThan(100);
+    await untilReady(redis);
+    await sleep(50);
+    // the reset was reported as failed, so the key is as it was
+    expect(await admin.llen('pb:rl:sw:3:60000:{k}')).toBe(1);
+  });
+
   it('never leaves an unhandled rejection, a timer or a socket behind', async () => {
     await server.stop();
     const result = await runIsolated(

@@ -178,12 +178,18 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
   // timeoutMs: failing them fast would leave a lazy client unconnected for good. After that, any
   // other state is an outage, and calls fail at once instead of piling up in the offline queue.
   let seenReady = false;
-  const run = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<Reply> => {
+  /** Why a command must not be sent now, or undefined when it may be. */
+  const unusable = (): Error | undefined => {
     const status = redis.status;
     if (status === 'ready') seenReady = true;
     else if (status !== undefined && (seenReady || !STARTING.includes(status))) {
-      return Promise.reject(new Error(`Redis client is ${status}`));
+      return new Error(`Redis client is ${status}`);
     }
+    return undefined;
+  };
+  const run = (algorithm: RateLimitAlgorithm, key: string, cost: number, commit: boolean): Promise<Reply> => {
+    const error = unusable();
+    if (error) return Promise.reject(error);
     return batcher.decide(algorithm, keyOf(algorithm, key), cost, commit);
   };
 
@@ -246,6 +252,10 @@ export function redisStore(redis: RateLimitRedis, options: RedisStoreOptions = {
       await batcher.drain();
       await insurance?.reset(algorithm, key);
       try {
+        // A DEL left in the offline queue would run on reconnect, long after this reset was
+        // reported failed, and resets made during an outage would pile up there.
+        const error = unusable();
+        if (error) throw error;
         await withTimeout(redis.del(keyOf(algorithm, key)), timeoutMs);
       } catch (error) {
         throw new PatchbayError('ERR_RATELIMIT_STORE', `Could not reset rate-limit key ${describe(key)} in Redis`, {
