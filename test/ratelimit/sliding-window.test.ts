@@ -65,6 +65,26 @@ describe('slidingWindow (exact log, memory store)', () => {
     expect((await limiter.consume('k', { cost: 0 })).allowed).toBe(true);
   });
 
+  it('keeps a request in the window until a window after the newest time seen when the clock steps back', async () => {
+    // Date.now() steps back when NTP corrects the wall clock
+    const clock = manualClock(10_000);
+    const store = memoryStore({ clock, maxKeys: 2 });
+    const limiter = slidingWindow({ limit: 2, windowMs: 1_000, store });
+    await limiter.consume('a');
+    clock.set(9_000);
+    const second = await limiter.consume('a');
+    expect(second).toMatchObject({ allowed: true, remaining: 0 });
+    // the request made at 10 000 is in the window until 11 000
+    expect(second.resetAt).toBe(11_000);
+    clock.set(10_000);
+    expect(await limiter.peek('a')).toMatchObject({ allowed: false, retryAfterMs: 1_000 });
+    // a new key makes the store reclaim state it believes has expired
+    await limiter.consume('b');
+    expect(await limiter.consume('a')).toMatchObject({ allowed: false, remaining: 0 });
+    clock.set(11_000);
+    expect(await limiter.consume('a')).toMatchObject({ allowed: true, remaining: 1 });
+  });
+
   it('denies a cost above the limit with retryAfterMs Infinity instead of throwing', async () => {
     const limiter = slidingWindow({ limit: 5, windowMs: 1_000 });
     const decision = await limiter.consume('k', { cost: 6 });

@@ -90,6 +90,7 @@ export function decideLog(
     state.size--;
   }
   if (state.size === 0) state.total = 0;
+  let newest = state.size > 0 ? state.times[(state.head + state.size - 1) & mask]! : now;
 
   let retryAfterMs = 0;
   // Fractional costs leave rounding in the running total (0.2 + 0.4 + 0.3 + 0.1 is
@@ -106,8 +107,14 @@ export function decideLog(
           needCosts || state.costs !== undefined,
         );
       }
+      // After the clock stepped back (Date.now() under an NTP correction), the entry is recorded
+      // at the newest time seen, as the Redis script does: the ring stays in time order, so the
+      // eviction, retryAfterMs, resetAt and the store's reclaim of expired keys (by resetAt) all
+      // keep the later request in the window. Recorded at `now`, it hid that request: the key
+      // was reclaimed early and admitted the limit again.
+      if (newest < now) newest = now;
       const tail = (state.head + state.size) & (state.times.length - 1);
-      state.times[tail] = now;
+      state.times[tail] = newest;
       if (state.costs) state.costs[tail] = cost;
       state.size++;
       state.total += cost;
@@ -127,7 +134,6 @@ export function decideLog(
       }
     }
   }
-  const newest = state.size > 0 ? state.times[(state.head + state.size - 1) & (state.times.length - 1)]! : now;
   const resetAt = state.size > 0 ? Math.ceil(newest + windowMs) : now;
   state.expiresAt = resetAt;
   return { allowed, limit, remaining: Math.max(0, Math.floor(limit - state.total + EPSILON)), resetAt, retryAfterMs };
