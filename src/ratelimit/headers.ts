@@ -47,20 +47,24 @@ export function rateLimitHeaders(decision: Decision, options: RateLimitHeaderOpt
   assertNumber(now, 'now', INPUT);
   checkName(policyName);
   const name = `"${policyName}"`;
-  let policy = `${name};q=${decision.limit}`;
+  let policy = `${name};q=${int(decision.limit)}`;
   if (windowMs !== undefined) {
     assertNumber(windowMs, 'windowMs', 'ERR_RATELIMIT_OPTIONS', { min: 0, exclusiveMin: true });
-    policy += `;w=${Math.ceil(windowMs / 1000)}`;
+    policy += `;w=${int(Math.ceil(windowMs / 1000))}`;
   }
   const headers: Record<string, string> = {
     'RateLimit-Policy': policy,
-    RateLimit: `${name};r=${decision.remaining};t=${Math.max(0, Math.ceil((decision.resetAt - now) / 1000))}`,
+    RateLimit: `${name};r=${int(decision.remaining)};t=${int(Math.max(0, Math.ceil((decision.resetAt - now) / 1000)))}`,
   };
   if (!decision.allowed && Number.isFinite(decision.retryAfterMs)) {
-    headers['Retry-After'] = String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
+    headers['Retry-After'] = int(Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
   }
   return headers;
 }
+
+// A structured-field integer has at most 15 digits (RFC 9651), and String() of 1e21 is '1e+21'.
+const MAX_INTEGER = 999_999_999_999_999;
+const int = (value: number): string => String(Math.min(value, MAX_INTEGER));
 
 /** Throws `ERR_RATELIMIT_INPUT` unless `decision` looks like a limiter's, so no header reads `NaN` or `undefined`. */
 function checkDecision(decision: unknown): asserts decision is Decision {

@@ -39,6 +39,20 @@ describe('rateLimitHeaders', () => {
     expect(headers['Retry-After']).toBeUndefined();
     expect(headers.RateLimit).toBe('"default";r=5;t=0');
   });
+
+  it('caps every number at the 15 digits a structured-field integer allows, never writing 1e+21', () => {
+    const huge = 10 ** 21;
+    const headers = rateLimitHeaders(
+      { allowed: false, limit: huge, remaining: huge, resetAt: now + huge, retryAfterMs: huge },
+      { windowMs: huge, now },
+    );
+    const max = '999999999999999';
+    expect(headers).toEqual({
+      'RateLimit-Policy': `"default";q=${max};w=${max}`,
+      RateLimit: `"default";r=${max};t=${max}`,
+      'Retry-After': max,
+    });
+  });
 });
 
 describe('rateLimitMiddleware over real HTTP', () => {
