@@ -70,6 +70,12 @@ export function rateLimitMiddleware<Req extends IncomingMessage = IncomingMessag
       for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     }
     if (decision.allowed) return true;
+    // a handler before this one has begun to answer: no 429 can be sent now, and the request
+    // must not go on, so the answer begun is ended as it stands
+    if (res.headersSent) {
+      res.end();
+      return false;
+    }
     const retryAfterMs = Number.isFinite(decision.retryAfterMs) ? decision.retryAfterMs : null;
     res.statusCode = 429;
     res.setHeader('Content-Type', 'application/json');
@@ -94,10 +100,13 @@ export function rateLimitMiddleware<Req extends IncomingMessage = IncomingMessag
       handOn(() => next(error));
       return;
     }
-    if (!res.headersSent) {
-      res.statusCode = 500;
-      res.setHeader('Content-Type', 'application/json');
+    // an answer another handler began is ended as it stands, not given a JSON error in its body
+    if (res.headersSent) {
+      res.end();
+      return;
     }
+    res.statusCode = 500;
+    res.setHeader('Content-Type', 'application/json');
     res.end(JSON.stringify({ error: 'internal_error' }));
   };
 

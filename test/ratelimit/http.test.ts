@@ -135,6 +135,43 @@ describe('rateLimitMiddleware over real HTTP', () => {
     expect((await fetch(url)).status).toBe(500);
   });
 
+  it('ends a response another handler already started, when it denies or fails, without a second answer or next()', async () => {
+    const limiter = slidingWindow({ limit: 1, windowMs: 60_000 });
+    let passedOn = 0;
+    const errors: unknown[] = [];
+    for (const key of [() => 'caller', () => '']) {
+      const limit = rateLimitMiddleware(limiter, { key });
+      const url = await listen((req, res) => {
+        // a handler before the limiter has begun to answer (a streaming response, say)
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('started;');
+        limit(req, res, (error) => {
+          if (error === undefined) passedOn++;
+          else errors.push(error);
+          res.end();
+        });
+      });
+      if (key() === 'caller') await fetch(url).then((r) => r.text()); // takes the one request allowed
+      const response = await fetch(url);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('started;');
+      server?.closeAllConnections();
+      await new Promise((resolve) => server?.close(resolve));
+      server = undefined;
+    }
+    expect(passedOn).toBe(1);
+    // the empty key still reaches next(error), as an Express error handler expects
+    expect(errors).toEqual([expect.objectContaining({ code: 'ERR_RATELIMIT_INPUT' })]);
+    // without next, a failure ends the answer begun, with no JSON error appended to its body
+    const limit = rateLimitMiddleware(limiter, { key: () => '' });
+    const url = await listen((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('started;');
+      limit(req, res);
+    });
+    expect(await (await fetch(url)).text()).toBe('started;');
+  });
+
   it('runs the downstream handler once when it throws, raising its error as it would be without the middleware', async () => {
     const result = await runIsolated(`
       import { createServer } from 'node:http';
