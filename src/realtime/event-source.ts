@@ -96,8 +96,10 @@ function utf8ByteString(text: string): string {
   return bytes;
 }
 
-// Statuses worth retrying; the EventSource spec fails for good on any other non-200 answer.
-const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
+// The 4xx worth retrying; the EventSource spec fails for good on any non-200 answer, but a 5xx
+// is the server's trouble, not the request's: CDNs answer 520-524 while the origin is down.
+const RETRYABLE_4XX = new Set([408, 425, 429]);
+const retryable = (status: number): boolean => (status >= 500 && status <= 599) || RETRYABLE_4XX.has(status);
 
 /**
  * An `EventSource` that does not give up: the standard API (`onopen`, `onmessage`, `onerror`,
@@ -106,7 +108,7 @@ const RETRYABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
  * drop it reconnects with exponential backoff and full jitter (never sooner than the server's
  * `retry:`), sends `Last-Event-ID` so the server can resume, and fires `reconnecting`. It stops for
  * good, as the spec says, on 204, on a response that is not `text/event-stream`, or on a 4xx
- * other than 408/425/429; it retries network errors and 5xx. The URL must be http(s), and absolute
+ * other than 408/425/429; it retries network errors and every 5xx. The URL must be http(s), and absolute
  * outside a browser, or the constructor throws `ERR_REALTIME_INPUT`.
  *
  * @example
@@ -269,7 +271,7 @@ export class ReconnectingEventSource extends EventTarget {
           'ERR_REALTIME_RESPONSE',
           `stream answered ${response.status} ${type || '(no content type)'}`,
         );
-        if (RETRYABLE.has(response.status)) this.#reconnect(reason);
+        if (retryable(response.status)) this.#reconnect(reason);
         else this.#fail(reason);
         return;
       }

@@ -287,6 +287,22 @@ describe('ReconnectingEventSource', () => {
     expect(server.requests.map((h) => h.authorization)).toEqual(['Bearer t1', 'Bearer t2', 'Bearer t3']);
   });
 
+  it.each([507, 520, 522, 524])(
+    'retries a %i as it does every 5xx (a CDN answers 520-524 while the origin is down), rather than stopping for good',
+    async (status) => {
+      const server = await serve((_req, res) => {
+        if (server.requests.length < 3) res.writeHead(status).end();
+        else createSseStream(res).send({ data: 'back' });
+      });
+      const source = open(server.url);
+      const data: string[] = [];
+      source.onmessage = (event) => data.push(event.data);
+      await until(() => data.length === 1 || source.readyState === ReconnectingEventSource.CLOSED);
+      expect(data).toEqual(['back']);
+      expect(server.requests).toHaveLength(3);
+    },
+  );
+
   it('gives message events the origin of the URL the stream came from after a redirect', async () => {
     const target = await serve((_req, res) => createSseStream(res).send({ data: 'from the target' }));
     const redirect = await serve((_req, res) => {
