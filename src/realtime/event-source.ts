@@ -36,7 +36,10 @@ export type EventSourceHeaders =
 export interface ReconnectingEventSourceOptions {
   /** The `fetch` to use. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
-  /** Request headers, or a function called before every attempt (for rotating tokens). */
+  /**
+   * Request headers, or a function called before every attempt (for rotating tokens). A
+   * `Last-Event-ID` here is sent until the stream gives an id, which then replaces it.
+   */
   headers?: EventSourceHeaders;
   /** HTTP method. Default `GET`. */
   method?: string;
@@ -249,8 +252,11 @@ export class ReconnectingEventSource extends EventTarget {
       const extra = typeof headers === 'function' ? await headers() : headers;
       // no cache-control header: `cache: 'no-store'` below makes fetch send it (and Pragma), as the
       // browser's own EventSource does, where setting it here would cost a CORS preflight
-      const request: Record<string, string> = { accept: 'text/event-stream', ...extra };
-      if (this.lastEventId !== '') request['last-event-id'] = utf8ByteString(this.lastEventId);
+      // merged as Headers, whose names ignore case: in a plain object, a caller's `Last-Event-ID`
+      // (resuming from a stored position) sat beside ours and went out joined, as "5, 6"
+      const request = new Headers(extra);
+      if (!request.has('accept')) request.set('accept', 'text/event-stream');
+      if (this.lastEventId !== '') request.set('last-event-id', utf8ByteString(this.lastEventId));
       touch();
       const response = await this.#fetch(this.url, {
         method,

@@ -115,6 +115,20 @@ describe('ReconnectingEventSource', () => {
     expect(source.lastEventId).toBe(ids.at(-1));
   });
 
+  it('resumes from a Last-Event-ID given in headers, then sends only the latest id, however the header is spelled', async () => {
+    const server = await serve((req, res) => {
+      const from = Number(req.headers['last-event-id']);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`id: ${from + 1}\ndata: ${from + 1}\n\n`);
+    });
+    // a service resuming from the position it stored, with the header's usual spelling
+    const source = open(server.url, { headers: { 'Last-Event-ID': '5', Accept: 'text/event-stream' } });
+    await until(() => server.requests.length >= 3);
+    source.close();
+    expect(server.requests.slice(0, 3).map((h) => h['last-event-id'])).toEqual(['5', '6', '7']);
+    expect(server.requests.slice(0, 3).map((h) => h.accept)).toEqual(Array(3).fill('text/event-stream'));
+  });
+
   it('drops an event that grows past maxEventLength and reconnects, instead of buffering it without end', async () => {
     let connections = 0;
     const closed: boolean[] = [];
