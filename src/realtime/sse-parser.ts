@@ -35,8 +35,10 @@ export interface SseParserHandlers {
   onComment?(comment: string): void;
   /**
    * The most characters an unfinished line plus an undispatched event's data may hold across
-   * chunks. Past it, `feed` drops them and throws `ERR_REALTIME_EVENT_TOO_LARGE`, so a stream
-   * that never ends its line cannot grow memory without bound. Default 16 Mi (16 777 216).
+   * chunks. Past it, `feed` drops the event and throws `ERR_REALTIME_EVENT_TOO_LARGE`, so a
+   * stream that never ends its line cannot grow memory without bound. Later chunks skip the rest
+   * of that event, up to its blank line, holding none of it: nothing of it is dispatched, and the
+   * rest of its cut line is not read as fields. Default 16 Mi (16 777 216).
    */
   maxEventLength?: number;
 }
@@ -64,6 +66,9 @@ export interface SseParser {
   /** The id of the last dispatched event boundary: what to send as `Last-Event-ID`. */
   readonly lastEventId: string;
 }
+
+/** What `partial` holds while the rest of a dropped line is skipped: any one character. */
+const SKIPPED_LINE = '-';
 
 const LF = 10;
 const CR = 13;
@@ -124,6 +129,10 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
   let type = '';
   let idBuffer = '';
   let lastEventId = '';
+  // set when an event is dropped for its size: the rest of it, up to its blank line, is skipped,
+  // else its last data lines would be dispatched as an event of their own and the text after the
+  // cut in its line (data, so anyone's) read as `id:` or `data:` fields
+  let skipping = false;
 
   const dispatch = (): void => {
     lastEventId = idBuffer;
@@ -150,6 +159,10 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
   // Fields are matched in place by name; any other field is ignored, so no line is ever copied
   // or searched for its colon.
   const line = (text: string, start: number, end: number): void => {
+    if (skipping) {
+      if (start === end) skipping = false;
+      return;
+    }
     if (start === end) {
       dispatch();
       return;
@@ -239,10 +252,13 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
   const limitHeld = (): void => {
     const held = partial.length + data.length;
     if (held <= maxEventLength) return;
-    partial = '';
+    // mid-line, the next chunk goes on with this line: keep it known as unfinished, not its text
+    partial = partial === '' ? '' : SKIPPED_LINE;
     data = '';
     dataLines = 0;
     type = '';
+    idBuffer = lastEventId;
+    skipping = true;
     throw new PatchbayError(
       'ERR_REALTIME_EVENT_TOO_LARGE',
       `an event or line of more than ${maxEventLength} characters (${held} held); it was dropped`,
@@ -269,7 +285,7 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
       const cr = text.indexOf('\r', start);
       const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
       if (end === -1) {
-        partial += start === 0 ? text : text.slice(start);
+        if (!skipping) partial += start === 0 ? text : text.slice(start);
         limitHeld();
         return;
       }
@@ -279,8 +295,9 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
       line(whole, 0, whole.length);
       start = text.charCodeAt(end) === CR && text.charCodeAt(end + 1) === LF ? end + 2 : end + 1;
     }
-    start = text.indexOf('\r', start) === -1 ? feedLfOnly(text, start) : feedAnyEnding(text, start);
-    if (start < text.length) partial = text.slice(start);
+    // feedLfOnly handles most lines inline, never asking `line` whether they are skipped
+    start = !skipping && text.indexOf('\r', start) === -1 ? feedLfOnly(text, start) : feedAnyEnding(text, start);
+    if (start < text.length) partial = skipping ? SKIPPED_LINE : text.slice(start);
     limitHeld();
   };
 
@@ -300,6 +317,7 @@ export function createSseParser(handlers: SseParserHandlers): SseParser {
       dataLines = 0;
       type = '';
       idBuffer = lastEventId;
+      skipping = false;
     },
     get lastEventId() {
       return lastEventId;

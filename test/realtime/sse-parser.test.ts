@@ -214,6 +214,41 @@ describe('createSseParser: the WHATWG event-stream rules', () => {
     expect(events).toHaveLength(1);
   });
 
+  it('after dropping an event, skips the rest of it: its tail is neither dispatched nor read as fields', () => {
+    const events: SseEvent[] = [];
+    const parser = createSseParser({ onEvent: (event) => events.push(event), maxEventLength: 50 });
+    const feed = (chunk: string): string | undefined => {
+      try {
+        parser.feed(chunk);
+        return undefined;
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+    };
+    const codes = [
+      feed('id: 1\ndata: one\n\n'),
+      // data lines that add up past the limit: the last one must not arrive as an event of its own
+      feed(`id: 2\ndata: ${'a'.repeat(30)}\n`),
+      feed(`data: ${'b'.repeat(30)}\n`),
+      feed('data: tail\n\n'),
+      feed('data: two\n\n'),
+      // a line cut past the limit: what follows the cut (text sent as data) looks like fields
+      feed(`data: ${'x'.repeat(60)}`),
+      ...Array.from({ length: 20 }, () => feed('x'.repeat(40))),
+      feed('id: 9\r\ndata: injected\r\nretry: 1\r\n\r'),
+      feed('\ndata: three\r\n\r\n'),
+    ];
+    expect(events).toEqual([message('one', '1'), message('two', '1'), message('three', '1')]);
+    expect(parser.lastEventId).toBe('1');
+    // one error per dropped event; an endless line is skipped without being held
+    expect(codes.filter((code) => code !== undefined)).toEqual([
+      'ERR_REALTIME_EVENT_TOO_LARGE',
+      'ERR_REALTIME_EVENT_TOO_LARGE',
+    ]);
+    expect(codes[2]).toBe('ERR_REALTIME_EVENT_TOO_LARGE');
+    expect(codes[5]).toBe('ERR_REALTIME_EVENT_TOO_LARGE');
+  });
+
   it('refuses a maxEventLength that is not a positive number', () => {
     for (const maxEventLength of [0, -1, Number.NaN, '10' as unknown as number]) {
       expect(() => createSseParser({ onEvent: () => {}, maxEventLength })).toThrow(
