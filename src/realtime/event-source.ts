@@ -218,7 +218,10 @@ export class ReconnectingEventSource extends EventTarget {
     return this.#parser.lastEventId;
   }
 
-  /** Closes the stream for good: no more events, no reconnection. */
+  /**
+   * Closes the stream for good: no more events, no reconnection. Called from `onerror`, it comes
+   * before the `reconnecting` event, which then does not fire.
+   */
   close(): void {
     this.#closed = true;
     this.#state = 2;
@@ -313,10 +316,12 @@ export class ReconnectingEventSource extends EventTarget {
     this.#state = 0;
     const delayMs = Math.max(this.#serverRetryMs, reconnectDelay(this.#backoff, this.#attempt - 1));
     this.dispatchEvent(new Event('error'));
+    // `onerror = () => source.close()` is how an EventSource is stopped: announce no attempt then
+    if (this.#closed) return;
     this.dispatchEvent(
       new CustomEvent<ReconnectingDetail>('reconnecting', { detail: { attempt: this.#attempt, delayMs, reason } }),
     );
-    if (this.#closed) return; // a listener may have closed it
+    if (this.#closed) return; // a `reconnecting` listener may have closed it
     this.#retryTimer = setTimeout(() => void this.#connect(), timerDelay(delayMs));
   }
 

@@ -487,6 +487,26 @@ describe('ReconnectingEventSource', () => {
     });
   });
 
+  it('announces no reconnection when onerror closes the source, the usual way to stop one', async () => {
+    const server = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end('data: hi\n\n');
+    });
+    const source = open(server.url);
+    const reconnecting: unknown[] = [];
+    source.addEventListener('reconnecting', (event) => reconnecting.push((event as CustomEvent).detail));
+    let errors = 0;
+    source.onerror = () => {
+      errors++;
+      source.close();
+    };
+    await until(() => errors === 1);
+    await sleep(100);
+    expect(reconnecting).toEqual([]);
+    expect(source.readyState).toBe(ReconnectingEventSource.CLOSED);
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('lets the process exit after close(), even mid-reconnect', async () => {
     const server = await serve((_req, res) => res.writeHead(503).end());
     const result = await runIsolated(
