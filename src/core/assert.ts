@@ -9,17 +9,19 @@ export function assertNumber(
   value: unknown,
   name: string,
   code: string,
-  { min = Number.NEGATIVE_INFINITY, integer = false, exclusiveMin = false } = {},
+  { min = Number.NEGATIVE_INFINITY, max = Number.POSITIVE_INFINITY, integer = false, exclusiveMin = false } = {},
 ): asserts value is number {
   const ok =
     typeof value === 'number' &&
     Number.isFinite(value) &&
     (!integer || Number.isInteger(value)) &&
-    (exclusiveMin ? value > min : value >= min);
+    (exclusiveMin ? value > min : value >= min) &&
+    value <= max;
   if (!ok) {
     const kind = integer ? 'an integer' : 'a finite number';
-    const bound = Number.isFinite(min) ? ` ${exclusiveMin ? '>' : '>='} ${min}` : '';
-    throw new PatchbayError(code, `${name} must be ${kind}${bound}, got ${describe(value)}`);
+    const lower = Number.isFinite(min) ? ` ${exclusiveMin ? '>' : '>='} ${min}` : '';
+    const upper = Number.isFinite(max) ? `${lower ? ' and' : ''} <= ${max}` : '';
+    throw new PatchbayError(code, `${name} must be ${kind}${lower}${upper}, got ${describe(value)}`);
   }
 }
 

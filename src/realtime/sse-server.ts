@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import { assertNumber, assertOptionsObject } from '../core/assert';
+import { assertNumber, assertOptionsObject, describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
-import { timerDelay } from '../core/timeout';
+import { MAX_TIMER_MS, timerDelay } from '../core/timeout';
 
 /**
  * Options of {@link createSseStream}.
@@ -14,7 +14,10 @@ import { timerDelay } from '../core/timeout';
 export interface SseStreamOptions {
   /** Sends a comment line this often, so proxies and clients see the stream is alive. Default 15 000; 0 turns it off. */
   heartbeatMs?: number;
-  /** Sent once as `retry:`: how long clients wait before reconnecting, in ms. */
+  /**
+   * Sent once as `retry:`: how long clients wait before reconnecting, in ms. An integer from 0 to
+   * 2 147 483 647 (a timer's range: past it, browsers wait 1 ms).
+   */
   retryMs?: number;
   /**
    * How far a client may fall behind, in bytes. node:http sends what one run of code writes
@@ -45,7 +48,10 @@ export interface SseMessage {
   id?: string;
   /** The event name; clients listen with `addEventListener(event, ...)`. Default `message`. */
   event?: string;
-  /** A string is sent as is (split into `data:` lines); anything else as JSON. */
+  /**
+   * A string is sent as is (split into `data:` lines); anything else as JSON. A value JSON cannot
+   * encode (undefined, a function, a BigInt, a cycle) throws `ERR_REALTIME_INPUT`.
+   */
   data: unknown;
 }
 
@@ -75,6 +81,23 @@ export interface SseStream {
    * from the start when created on a closed response.
    */
   readonly closed: boolean;
+}
+
+/** `data` as JSON; a value JSON cannot encode (undefined, a function, a BigInt, a cycle) is refused. */
+function json(data: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data);
+  } catch (error) {
+    throw new PatchbayError('ERR_REALTIME_INPUT', 'data must be a string or a value JSON can encode', { cause: error });
+  }
+  if (text === undefined) {
+    throw new PatchbayError(
+      'ERR_REALTIME_INPUT',
+      `data must be a string or a value JSON can encode, got ${describe(data)}`,
+    );
+  }
+  return text;
 }
 
 /** Default of {@link SseStreamOptions.maxBufferedBytes}. */
@@ -112,7 +135,10 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
   assertOptionsObject(options, 'createSseStream options', 'ERR_REALTIME_OPTIONS');
   const { heartbeatMs = 15_000, retryMs, maxBufferedBytes = MAX_BUFFERED_BYTES } = options;
   assertNumber(heartbeatMs, 'heartbeatMs', 'ERR_REALTIME_OPTIONS', { min: 0 });
-  if (retryMs !== undefined) assertNumber(retryMs, 'retryMs', 'ERR_REALTIME_OPTIONS', { min: 0, integer: true });
+  // past a timer's range, browsers wait 1 ms instead, and '1e+21' is no number to any client
+  if (retryMs !== undefined) {
+    assertNumber(retryMs, 'retryMs', 'ERR_REALTIME_OPTIONS', { min: 0, max: MAX_TIMER_MS, integer: true });
+  }
   if (maxBufferedBytes !== Number.POSITIVE_INFINITY) {
     assertNumber(maxBufferedBytes, 'maxBufferedBytes', 'ERR_REALTIME_OPTIONS', { min: 1, integer: true });
   }
@@ -184,11 +210,11 @@ export function createSseStream(res: ServerResponse, options: SseStreamOptions =
       const { id, event, data } = message;
       checkField(id, 'id');
       checkField(event, 'event');
+      const text = typeof data === 'string' ? data : json(data);
       if (isClosed()) return false;
-      const text = typeof data === 'string' ? data : JSON.stringify(data);
       let frame = id === undefined ? '' : `id: ${id}\n`;
       if (event !== undefined) frame += `event: ${event}\n`;
-      for (const line of (text ?? '').split(LINE_BREAK)) frame += `data: ${line}\n`;
+      for (const line of text.split(LINE_BREAK)) frame += `data: ${line}\n`;
       return write(`${frame}\n`);
     },
     comment(text) {

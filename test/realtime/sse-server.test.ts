@@ -294,7 +294,7 @@ describe('createSseStream', () => {
     expect(result.hung).toBe(false);
   });
 
-  it('refuses null options with ERR_REALTIME_OPTIONS and send(null) with ERR_REALTIME_INPUT', async () => {
+  it('refuses null options and a retryMs no client reads with ERR_REALTIME_OPTIONS, and data that is no JSON with ERR_REALTIME_INPUT', async () => {
     const outcomes: unknown[] = [];
     const server = await serve((_req, res) => {
       const codeOf = (act: () => unknown): unknown => {
@@ -306,15 +306,27 @@ describe('createSseStream', () => {
       };
       outcomes.push(codeOf(() => createSseStream(res, null as never)));
       const stream = createSseStream(res, { heartbeatMs: 0 });
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
       outcomes.push(
         codeOf(() => stream.send(null as never)),
         codeOf(() => stream.send('x' as never)),
+        // no JSON at all (sent as an empty event before), or JSON.stringify's own TypeError
+        codeOf(() => stream.send({ data: undefined })),
+        codeOf(() => stream.send({ data: () => 1 })),
+        codeOf(() => stream.send({ data: 1n })),
+        codeOf(() => stream.send({ data: circular })),
+        codeOf(() => createSseStream(res, { heartbeatMs: 0, retryMs: 1e21 })),
       );
       stream.close();
     });
     await rawRequest(server);
-    await until(() => outcomes.length === 3);
-    expect(outcomes).toEqual(['ERR_REALTIME_OPTIONS', 'ERR_REALTIME_INPUT', 'ERR_REALTIME_INPUT']);
+    await until(() => outcomes.length === 8);
+    expect(outcomes).toEqual([
+      'ERR_REALTIME_OPTIONS',
+      ...Array.from({ length: 6 }, () => 'ERR_REALTIME_INPUT'),
+      'ERR_REALTIME_OPTIONS',
+    ]);
   });
 
   it('refuses a maxBufferedBytes that is not a positive integer or Infinity', async () => {
