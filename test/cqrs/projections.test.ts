@@ -474,6 +474,52 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
       expect(owners.get(m.projection.name)?.size).toBe(1);
     }
   });
+
+  it('a batch slower than leaseMs keeps its lease: a second runner does not run the same events', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `slow-batch-${modelId++}`;
+    // an in-process read model: what a handler did is done, whichever runner's commit wins
+    const calls = new Map<number, number>();
+    const projection = defineProjection<{ A: null }>({
+      name,
+      handlers: {
+        A: async (event) => {
+          calls.set(event.position, (calls.get(event.position) ?? 0) + 1);
+          await sleep(25);
+        },
+      },
+    });
+    // one batch of 30 events at 25 ms each: 750 ms, well past a 300 ms lease
+    const { position } = await store.append(
+      's',
+      Array.from({ length: 30 }, () => ({ type: 'A' })),
+    );
+    const events: ProjectionRunnerEvent[] = [];
+    const runners = ['first', 'second'].map((owner) =>
+      createProjectionRunner({
+        store,
+        checkpoints,
+        owner,
+        projections: [projection],
+        batchSize: 30,
+        leaseMs: 300,
+        pollMs: 10,
+        onEvent: (event) => events.push(event),
+      }),
+    );
+    runners[0]!.start();
+    try {
+      while (calls.size === 0) await sleep(5);
+      runners[1]!.start();
+      await runners[1]!.waitFor(position, { timeoutMs: 10_000 });
+    } finally {
+      await Promise.all(runners.map((runner) => runner.stop()));
+    }
+    expect([...calls.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect([...calls.values()].filter((n) => n !== 1)).toEqual([]);
+    expect(events.filter((e) => e.type === 'conflict' || e.type === 'lease-lost' || e.type === 'error')).toEqual([]);
+  });
 });
 
 describe('runner observers', () => {

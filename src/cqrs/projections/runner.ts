@@ -52,7 +52,11 @@ export interface ProjectionRunnerOptions {
    * worker wakes at least every `leaseMs / 3` anyway, to renew its lease.
    */
   pollMs?: number;
-  /** Lease time-to-live in ms; a runner that dies is replaced after at most this long. Default 10 000. */
+  /**
+   * Lease time-to-live in ms; a runner that dies is replaced after at most this long. Default 10 000.
+   * Renewed every third of it, between the events of a batch too: a batch may take longer, one
+   * handler call (with its retries) should not.
+   */
   leaseMs?: number;
   /** Tries per event before it is parked, and the wait between them. Default 3 tries, 50 ms to 1 s. */
   retry?: { attempts?: number; backoff?: BackoffOptions };
@@ -321,6 +325,10 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     let to = from;
     let applied = 0;
     for await (const event of store.readAll({ fromPosition: from + 1, limit: batchSize })) {
+      // a batch can outlast the lease (slow handlers, a large batchSize): renewed between events,
+      // it is not taken by another runner that would run the same events again. Once lost, the
+      // rest is left to the runner that holds it; the compare-and-set decides what we applied.
+      if (!worker.leased || !(await holdLease(worker))) break;
       if (worker.handles.has(event.type)) {
         const outcome = await apply(worker, event, signal);
         if (outcome === undefined) break;
