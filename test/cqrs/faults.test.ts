@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/core/timeout';
 import { redisEventStore } from '../../src/cqrs/event-store/redis-streams';
 import { defineProjection } from '../../src/cqrs/projections/define-projection';
+import { memoryCheckpointStore } from '../../src/cqrs/projections/memory-checkpoints';
 import { redisCheckpointStore } from '../../src/cqrs/projections/redis-checkpoints';
 import { createProjectionRunner, type ProjectionRunnerEvent } from '../../src/cqrs/projections/runner';
 import { type RedisServer, startRedisServer } from '../support/redis-server';
@@ -66,6 +67,51 @@ describe('Redis frozen under a running runner', () => {
     expect(await admin.hget(countsKey, 'total')).toBe('100');
     expect(await admin.xlen('faults:es:{events}:all')).toBe(100);
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('Redis frozen in the middle of a batch', () => {
+  it('an in-memory read model gets each event once: what a batch applied before the read failed is committed', async () => {
+    // pages of 5 in batches of 20: a batch reads four pages, and Redis freezes after the first
+    const store = redisEventStore(redis, { prefix: 'midbatch:es:', pageSize: 5 });
+    const applied = new Map<number, number>();
+    let frozen = false;
+    const projection = defineProjection<{ OrderPlaced: null }>({
+      name: 'in-memory',
+      handlers: {
+        OrderPlaced: (event) => {
+          applied.set(event.position, (applied.get(event.position) ?? 0) + 1);
+          if (event.position === 5 && !frozen) {
+            frozen = true;
+            server.pause();
+            setTimeout(() => server.resume(), 600);
+          }
+        },
+      },
+    });
+    await store.append(
+      'o',
+      Array.from({ length: 20 }, () => ({ type: 'OrderPlaced' })),
+    );
+    const events: ProjectionRunnerEvent[] = [];
+    // checkpoints in memory, as the read model: the usual pair for a view each process keeps
+    const runner = createProjectionRunner({
+      store,
+      projections: [projection],
+      checkpoints: memoryCheckpointStore(),
+      batchSize: 20,
+      pollMs: 20,
+      onEvent: (event) => events.push(event),
+    });
+    runner.start();
+    try {
+      await runner.waitFor(20, { timeoutMs: 10_000 });
+    } finally {
+      await runner.stop();
+    }
+    expect(events.some((e) => e.type === 'error')).toBe(true);
+    expect([...applied.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect([...applied.entries()].filter(([, n]) => n !== 1)).toEqual([]);
   });
 });
 

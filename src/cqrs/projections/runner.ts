@@ -6,7 +6,7 @@ import { notify } from '../../core/notify';
 import type { RedisArg } from '../../core/redis-script';
 import { withTimeout } from '../../core/timeout';
 import type { EventStore, StoredEvent } from '../event-store/types';
-import type { CheckpointStore, ParkedEvent, ProjectionWrite } from './checkpoint-store';
+import type { CheckpointStore, CommitResult, ParkedEvent, ProjectionWrite } from './checkpoint-store';
 import type { Projection, ProjectionContext } from './define-projection';
 import { memoryCheckpointStore } from './memory-checkpoints';
 import { createWaker } from './waker';
@@ -324,32 +324,51 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const parked: ParkedEvent[] = [];
     let to = from;
     let applied = 0;
-    for await (const event of store.readAll({ fromPosition: from + 1, limit: batchSize })) {
-      // a batch can outlast the lease (slow handlers, a large batchSize): renewed between events,
-      // it is not taken by another runner that would run the same events again. Once lost, the
-      // rest is left to the runner that holds it; the compare-and-set decides what we applied.
-      if (!worker.leased || !(await holdLease(worker))) break;
-      if (worker.handles.has(event.type)) {
-        const outcome = await apply(worker, event, signal);
-        if (outcome === undefined) break;
-        if ('parked' in outcome) parked.push(outcome.parked);
-        else {
-          for (const write of outcome.writes) writes.push(write);
-          applied++;
+    // reading the log can fail part way (a batch spans several pages of a Redis store): the
+    // handlers of the events before it already ran, and a read model outside the commit (in
+    // process, say) holds their effects, so those events are committed before the failure is
+    // reported, rather than run again by the next try
+    let failure: { error: unknown } | undefined;
+    try {
+      for await (const event of store.readAll({ fromPosition: from + 1, limit: batchSize })) {
+        // a batch can outlast the lease (slow handlers, a large batchSize): renewed between events,
+        // it is not taken by another runner that would run the same events again. Once lost, the
+        // rest is left to the runner that holds it; the compare-and-set decides what we applied.
+        if (!worker.leased || !(await holdLease(worker))) break;
+        if (worker.handles.has(event.type)) {
+          const outcome = await apply(worker, event, signal);
+          if (outcome === undefined) break;
+          if ('parked' in outcome) parked.push(outcome.parked);
+          else {
+            for (const write of outcome.writes) writes.push(write);
+            applied++;
+          }
         }
+        to = event.position;
+        // stopping mid-batch: commit what was applied so far, nothing more
+        if (signal?.aborted) break;
       }
-      to = event.position;
-      // stopping mid-batch: commit what was applied so far, nothing more
-      if (signal?.aborted) break;
+    } catch (error) {
+      failure = { error };
     }
-    if (to === from) return 0;
-    const result = await checkpoints.commit(name, { from, to, generation: worker.generation, writes, parked });
+    const settle = (moved: number): number => {
+      if (failure) throw failure.error;
+      return moved;
+    };
+    if (to === from) return settle(0);
+    let result: CommitResult;
+    try {
+      result = await checkpoints.commit(name, { from, to, generation: worker.generation, writes, parked });
+    } catch (error) {
+      // the store is down for both, most likely: the read failure came first
+      throw failure ? failure.error : error;
+    }
     if (!result.committed) {
       // another runner moved the checkpoint, or a rebuild fenced it: our batch is void, start
       // again from where it is
       emit({ type: 'conflict', projection: name, from });
       ({ position: worker.checkpoint, generation: worker.generation } = await checkpoints.load(name));
-      return 0;
+      return settle(0);
     }
     worker.checkpoint = to;
     for (const entry of result.parked) {
@@ -361,7 +380,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     }
     emit({ type: 'batch', projection: name, from, to, applied: applied - result.parked.length });
     progress.wake();
-    return to - from;
+    return settle(to - from);
   };
 
   const releaseLease = async (worker: Worker): Promise<void> => {
