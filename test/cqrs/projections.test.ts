@@ -9,6 +9,7 @@ import { defineProjection } from '../../src/cqrs/projections/define-projection';
 import { memoryCheckpointStore } from '../../src/cqrs/projections/memory-checkpoints';
 import { redisCheckpointStore } from '../../src/cqrs/projections/redis-checkpoints';
 import { createProjectionRunner, type ProjectionRunnerEvent } from '../../src/cqrs/projections/runner';
+import { manualClock } from '../support/clock';
 import { recordFaults } from '../support/faults';
 import { connectRedis, deleteKeys, testPrefix } from '../support/redis';
 import { countingReadModel, expectedCounts, orders, placed } from './support/read-model';
@@ -420,6 +421,40 @@ describe.each(backends(() => redis, prefix))('$name projections', (backend) => {
       while (!events.some((e) => e.type === 'lease-acquired')) await sleep(5);
       // three lease lifetimes without an event: the runner renews while it waits
       await sleep(900);
+      expect(await checkpoints.acquire(name, 'other-runner', 30_000)).toBe(false);
+    } finally {
+      await runner.stop();
+    }
+    expect(events.filter((e) => e.type === 'lease-lost' || e.type === 'error')).toEqual([]);
+  });
+
+  it('keeps renewing its lease after the clock stepped back (an NTP correction)', async () => {
+    const store = backend.eventStore();
+    const checkpoints = backend.checkpoints();
+    const name = `clock-step-${modelId++}`;
+    const projection = defineProjection<{ A: null }>({ name, handlers: { A: () => undefined } });
+    const clock = manualClock();
+    const events: ProjectionRunnerEvent[] = [];
+    const runner = createProjectionRunner({
+      store,
+      checkpoints,
+      projections: [projection],
+      clock,
+      pollMs: 10,
+      leaseMs: 300,
+      owner: 'stepped-runner',
+      onEvent: (event) => events.push(event),
+    });
+    runner.start();
+    try {
+      while (!events.some((e) => e.type === 'lease-acquired')) await sleep(5);
+      clock.advance(-60_000);
+      // the lease lives in the store's time (Redis's, or the memory store's own clock): three
+      // lifetimes pass there, while the runner's clock creeps on from a minute back
+      for (let i = 0; i < 30; i++) {
+        await sleep(30);
+        clock.advance(30);
+      }
       expect(await checkpoints.acquire(name, 'other-runner', 30_000)).toBe(false);
     } finally {
       await runner.stop();

@@ -62,7 +62,10 @@ export interface ProjectionRunnerOptions {
   retry?: { attempts?: number; backoff?: BackoffOptions };
   /** This runner's lease owner id. Default a random UUID. */
   owner?: string;
-  /** Times lease renewals. Default the system clock. */
+  /**
+   * Times lease renewals. Default the system clock. When it steps back (an NTP correction), the
+   * runner renews at once rather than waiting out the step.
+   */
   clock?: Clock;
   /** Progress, retries, parked events, lease changes and errors. */
   onEvent?: (event: ProjectionRunnerEvent) => void;
@@ -123,6 +126,8 @@ interface Worker {
   // the checkpoint's generation when it was loaded; a rebuild elsewhere bumps it and voids our batch
   generation: number;
   leased: boolean;
+  // when the lease was last taken or renewed, by `clock`, and when to renew it next
+  leaseRenewedAt: number;
   leaseRenewAt: number;
   // batches and rebuilds of one projection never overlap
   lock: Promise<void>;
@@ -217,6 +222,7 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       checkpoint: 0,
       generation: 0,
       leased: false,
+      leaseRenewedAt: 0,
       leaseRenewAt: 0,
       lock: Promise.resolve(),
       done: undefined,
@@ -251,7 +257,10 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
   /** Takes or renews the lease when due; false when another runner holds it. */
   const holdLease = async (worker: Worker): Promise<boolean> => {
     const name = worker.projection.name;
-    if (worker.leased && clock.now() < worker.leaseRenewAt) return true;
+    const now = clock.now();
+    // a clock that stepped back (an NTP correction of Date.now()) would put the next renewal as far
+    // off as the step, while the lease expires in the store's time: renew at once instead
+    if (worker.leased && now < worker.leaseRenewAt && now >= worker.leaseRenewedAt) return true;
     const held = await checkpoints.acquire(name, owner, leaseMs);
     if (!held) {
       if (worker.leased) emit({ type: 'lease-lost', projection: name });
@@ -259,7 +268,8 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       return false;
     }
     // renew at a third of the TTL, so two missed renewals still leave time before it expires
-    worker.leaseRenewAt = clock.now() + leaseMs / 3;
+    worker.leaseRenewedAt = clock.now();
+    worker.leaseRenewAt = worker.leaseRenewedAt + leaseMs / 3;
     if (!worker.leased) {
       // load before claiming, so a failed load cannot leave a stale checkpoint behind a held lease
       ({ position: worker.checkpoint, generation: worker.generation } = await checkpoints.load(name));
