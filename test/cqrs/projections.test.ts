@@ -787,6 +787,46 @@ describe('ctx.write bounds', () => {
   });
 });
 
+describe('ctx.write after the handler settled', () => {
+  it('throws ERR_CQRS_HANDLER instead of dropping the write without a word', async () => {
+    const store = redisEventStore(redis, { prefix: `${prefix}lateES:` });
+    const checkpoints = redisCheckpointStore(redis, { prefix: `${prefix}lateCP:` });
+    const countKey = `${prefix}lateCP:{late}:count`;
+    const late: unknown[] = [];
+    let written = 0;
+    const projection = defineProjection<{ A: null }>({
+      name: 'late',
+      handlers: {
+        // the classic slip: work started and not awaited (forEach(async ...), a missing await)
+        A: (_event, ctx) => {
+          void sleep(30).then(() => {
+            try {
+              ctx.write('incr', countKey);
+              written++;
+            } catch (error) {
+              late.push(error);
+            }
+          });
+        },
+      },
+    });
+    const runner = createProjectionRunner({ store, checkpoints, projections: [projection], pollMs: 10 });
+    runner.start();
+    try {
+      const { position } = await store.append('s', [{ type: 'A' }, { type: 'A' }]);
+      await runner.waitFor(position, { timeoutMs: 3_000 });
+      await sleep(100);
+    } finally {
+      await runner.stop();
+    }
+    // the batch committed without those writes: they can only be refused, loudly
+    expect(await redis.get(countKey)).toBeNull();
+    expect(written).toBe(0);
+    expect(late).toHaveLength(2);
+    expect(late[0]).toMatchObject({ code: 'ERR_CQRS_HANDLER', message: expect.stringContaining('settled') });
+  });
+});
+
 describe('rebuild fencing', () => {
   it('a runner that lost its lease mid-batch cannot commit that batch into a rebuilt read model', async () => {
     const store = redisEventStore(redis, { prefix: `${prefix}staleES:` });

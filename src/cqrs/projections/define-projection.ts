@@ -24,9 +24,11 @@ export interface ProjectionContext {
    * together, so a crash can never apply it twice. Needs `redisCheckpointStore` (on the same
    * Redis as the read model); throws `ERR_CQRS_HANDLER` with a store that has no transactions,
    * and `ERR_CQRS_INPUT` past 7 000 arguments after the key (split a bigger write into several).
-   * Writes of a try that throws are dropped. A write Redis refuses at commit (a key of another
-   * type, an unknown command) parks the event with Redis's error: its writes before that one stay
-   * applied (Redis cannot undo them), its later ones are not run, and no write is ever run twice.
+   * Writes of a try that throws are dropped. Call it before the handler settles (await what
+   * leads to it): called later, it throws `ERR_CQRS_HANDLER`, as the try's writes were already
+   * taken. A write Redis refuses at commit (a key of another type, an unknown command) parks the
+   * event with Redis's error: its writes before that one stay applied (Redis cannot undo them),
+   * its later ones are not run, and no write is ever run twice.
    */
   write(command: string, key: string, ...args: RedisArg[]): void;
 }

@@ -288,10 +288,19 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
     const name = worker.projection.name;
     for (let attempt = 1; ; attempt++) {
       const writes: ProjectionWrite[] = [];
+      let settled = false;
       const ctx: ProjectionContext = {
         projection: name,
         attempt,
         write(command: string, key: string, ...args: RedisArg[]) {
+          // the try's writes were taken (or dropped) when its handler settled: a later write, from
+          // work the handler started without awaiting, would be lost without a word
+          if (settled) {
+            throw new PatchbayError(
+              'ERR_CQRS_HANDLER',
+              `ctx.write was called after the handler of event ${event.position} settled: await the work that writes`,
+            );
+          }
           if (!checkpoints.transactional) {
             throw new PatchbayError(
               'ERR_CQRS_HANDLER',
@@ -312,8 +321,10 @@ export function createProjectionRunner(options: ProjectionRunnerOptions): Projec
       };
       try {
         await worker.projection.apply(event, ctx);
+        settled = true;
         return { writes };
       } catch (error) {
+        settled = true;
         if (attempt >= attempts) {
           emit({ type: 'parked', projection: name, event, attempts, error });
           return { parked: { event, error: error instanceof Error ? error.message : String(error), attempts } };
