@@ -8,7 +8,13 @@ export {
   type ReconnectingEventSourceOptions,
 } from './event-source';
 export { createSseParser, type SseEvent, type SseParser, type SseParserHandlers } from './sse-parser';
-export { createSseStream, type SseMessage, type SseStream, type SseStreamOptions } from './sse-server';
+export {
+  createSseStream,
+  type SseMessage,
+  type SseResponse,
+  type SseStream,
+  type SseStreamOptions,
+} from './sse-server';
 export {
   ReconnectingWebSocket,
   type ReconnectingWebSocketOptions,

@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { assertNumber, assertOptionsObject, describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import { MAX_TIMER_MS, timerDelay } from '../core/timeout';
@@ -33,6 +32,35 @@ export interface SseStreamOptions {
    * A positive integer or `Infinity` (no limit). Default 8 MiB (8 388 608).
    */
   maxBufferedBytes?: number;
+}
+
+/**
+ * What {@link createSseStream} uses of a node:http `ServerResponse`, which it accepts. Typed by
+ * shape rather than by `node:http`, so that `patchbay/realtime`, whose clients run in browsers,
+ * type-checks in a project without `@types/node`.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ *
+ * createServer((req, res) => {
+ *   const response: SseResponse = res;
+ *   createSseStream(response).send({ data: 'hello' });
+ * });
+ * ```
+ */
+export interface SseResponse {
+  readonly destroyed: boolean;
+  readonly writableEnded: boolean;
+  readonly writableLength: number;
+  readonly socket: { readonly writableCorked: number } | null;
+  write(chunk: string): boolean;
+  end(): unknown;
+  destroy(): unknown;
+  once(event: 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  writeHead(statusCode: number, headers: Record<string, string>): unknown;
+  flushHeaders(): void;
 }
 
 /**
@@ -131,7 +159,7 @@ function checkField(value: string | undefined, name: string): void {
  * }).listen(8080);
  * ```
  */
-export function createSseStream(res: ServerResponse, options: SseStreamOptions = {}): SseStream {
+export function createSseStream(res: SseResponse, options: SseStreamOptions = {}): SseStream {
   assertOptionsObject(options, 'createSseStream options', 'ERR_REALTIME_OPTIONS');
   const { heartbeatMs = 15_000, retryMs, maxBufferedBytes = MAX_BUFFERED_BYTES } = options;
   assertNumber(heartbeatMs, 'heartbeatMs', 'ERR_REALTIME_OPTIONS', { min: 0 });
