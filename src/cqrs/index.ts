@@ -1,3 +1,5 @@
+export type { BackoffOptions } from '../core/backoff';
+export type { Clock } from '../core/clock';
 export { PatchbayError, type PatchbayErrorOptions, TimeoutError } from '../core/errors';
 export type { RedisArg, RedisScriptClient } from '../core/redis-script';
 export type { Bus, BusOptions, ExecuteOptions, Handler, MessageContext, MessageMap, Middleware } from './bus';

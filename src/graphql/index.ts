@@ -1,4 +1,5 @@
 export { PatchbayError, type PatchbayErrorOptions } from '../core/errors';
+export type { RedisArg, RedisScriptClient } from '../core/redis-script';
 export type { FieldCost } from './analysis';
 export {
   createGraphQLGuard,

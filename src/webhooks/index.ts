@@ -1,6 +1,6 @@
 export type { Clock } from '../core/clock';
 export { PatchbayError, type PatchbayErrorOptions } from '../core/errors';
-export type { RedisArg } from '../core/redis-script';
+export type { RedisArg, RedisScriptClient } from '../core/redis-script';
 export { type WebhookVerificationCode, WebhookVerificationError } from './errors';
 export { type WebhookHandlerOptions, webhookHandler } from './handler';
 export type { WebhookHeaders } from './headers';
