@@ -50,16 +50,27 @@ export interface SseStreamOptions {
  * ```
  */
 export interface SseResponse {
+  /** True once the response was destroyed (the client left, or the stream cut it off). */
   readonly destroyed: boolean;
+  /** True once `end()` was called. */
   readonly writableEnded: boolean;
+  /** Bytes written and not yet sent: what `maxBufferedBytes` bounds. */
   readonly writableLength: number;
+  /** The connection; its corked count tells one run of writes from the next. */
   readonly socket: { readonly writableCorked: number } | null;
+  /** Writes one frame. */
   write(chunk: string): boolean;
+  /** Ends the stream cleanly. */
   end(): unknown;
+  /** Cuts the connection: for a client that stopped reading. */
   destroy(): unknown;
+  /** Tells the stream the client left, to stop its heartbeat. */
   once(event: 'close', listener: () => void): unknown;
+  /** Errors after the client left, which the stream swallows so they do not crash the process. */
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** Sends the status and the event-stream headers. */
   writeHead(statusCode: number, headers: Record<string, string>): unknown;
+  /** Sends the headers at once, before the first event. */
   flushHeaders(): void;
 }
 
