@@ -85,7 +85,7 @@ const server = createServer(async (req, res) => {
     return;
   }
   const report = guard.check(schema, resolved.query, variables);
-  if (!report.ok || !report.document) {
+  if (!report.ok) {
     send(400, { errors: report.errors });
     return;
   }

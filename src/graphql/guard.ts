@@ -60,25 +60,35 @@ export interface GraphQLGuardOptions extends CostModelOptions {
 
 /**
  * What {@link GraphQLGuard.check} found. The numbers are the largest over the document's
- * operations, and are filled in even when `ok` (0 when the document did not parse).
+ * operations, and are filled in even when `ok` (0 when the document did not parse). When `ok`,
+ * `document` is the parsed document, typed as present, to execute without parsing again.
  *
  * @example
  * ```ts
  * const report: GuardReport = guard.check(schema, '{ me { id } }');
  * if (!report.ok) logger.warn({ codes: report.errors.map((e) => e.extensions.code) }, 'query rejected');
+ * else await execute({ schema, document: report.document });
  * ```
  */
-export interface GuardReport {
-  ok: boolean;
+export type GuardReport = {
   errors: GraphQLError[];
   depth: number;
   cost: number;
   aliases: number;
   directives: number;
   rootFields: number;
-  /** The parsed document, to execute when `ok` without parsing again; absent when parsing failed. */
-  document?: DocumentNode;
-}
+} & (
+  | {
+      ok: true;
+      /** The parsed document, to execute without parsing again. */
+      document: DocumentNode;
+    }
+  | {
+      ok: false;
+      /** The parsed document; absent when parsing failed. */
+      document?: DocumentNode;
+    }
+);
 
 /**
  * A configured guard, see {@link createGraphQLGuard}.
@@ -178,9 +188,8 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
     check(schema, source, variables) {
       checkSchema(schema);
       const values = readVariables(variables, INPUT);
-      const report: GuardReport = {
-        ok: false,
-        errors: [],
+      const report = {
+        errors: [] as GraphQLError[],
         depth: 0,
         cost: 0,
         aliases: 0,
@@ -201,10 +210,9 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
           document = parse(source, { maxTokens });
         } catch (error) {
           report.errors.push(parseFailure(error, maxTokens));
-          return report;
+          return { ...report, ok: false };
         }
       }
-      report.document = document;
       try {
         for (const operation of analyzeDocument(schema, document, values, settings, fieldInfos)) {
           report.depth = Math.max(report.depth, operation.depth);
@@ -228,8 +236,8 @@ export function createGraphQLGuard(options: GraphQLGuardOptions = {}): GraphQLGu
           );
         }
       }
-      report.ok = report.errors.length === 0;
-      return report;
+      // a union on `ok`, so checking it gives the caller a document to execute
+      return report.errors.length === 0 ? { ...report, ok: true, document } : { ...report, ok: false, document };
     },
   };
 }

@@ -1,5 +1,6 @@
 import {
   buildSchema,
+  type DocumentNode,
   execute,
   GraphQLError,
   GraphQLID,
@@ -13,7 +14,7 @@ import {
   validate,
   versionInfo,
 } from 'graphql';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { costLimitRule, createGraphQLGuard, PatchbayError } from '../../src/graphql/index';
 import { attacks, fanOut, legitQueries } from './queries';
 import { sdl, testSchema } from './schema';
@@ -111,6 +112,17 @@ describe('legitimate queries', () => {
 });
 
 describe('measuring', () => {
+  it('gives a document typed as present once ok is checked, to execute without parsing again', async () => {
+    const report = guard.check(schema, '{ me { name } }');
+    if (!report.ok) throw new Error(`rejected: ${report.errors.map((e) => e.message).join('; ')}`);
+    expectTypeOf(report.document).toEqualTypeOf<DocumentNode>();
+    const result = await execute({ schema, document: report.document, rootValue: { me: { name: 'Ada' } } });
+    expect(result).toEqual({ data: { me: { name: 'Ada' } } });
+    const rejected = guard.check(schema, '{ me { ');
+    expect(rejected).toMatchObject({ ok: false });
+    expect(rejected.document).toBeUndefined();
+  });
+
   it('counts aliases, directives and root fields as executed (through fragments)', () => {
     const report = guard.check(
       schema,
