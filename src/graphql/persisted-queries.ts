@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { assertOptionsObject, describe } from '../core/assert';
+import { assertNumber, assertOptionsObject, describe } from '../core/assert';
 import { PatchbayError } from '../core/errors';
 import { defineScript, type RedisScriptClient, redisKey } from '../core/redis-script';
+import { withTimeout } from '../core/timeout';
 import { optionsError } from './limits';
 
 /**
@@ -275,7 +276,7 @@ export function memoryPersistedQueryStore(options: MemoryPersistedQueryStoreOpti
  *
  * @example
  * ```ts
- * const options: RedisPersistedQueryStoreOptions = { prefix: 'myapp:pq:', ttlSeconds: 86_400 };
+ * const options: RedisPersistedQueryStoreOptions = { prefix: 'myapp:pq:', ttlSeconds: 86_400, timeoutMs: 500 };
  * ```
  */
 export interface RedisPersistedQueryStoreOptions {
@@ -283,6 +284,11 @@ export interface RedisPersistedQueryStoreOptions {
   prefix?: string;
   /** Seconds a query is kept after it was last used (default 7 days). */
   ttlSeconds?: number;
+  /**
+   * Longest wait for one Redis call, in ms (default 1 000); past it `resolve()` rejects with
+   * `ERR_GRAPHQL_STORE`, whose `cause` is a `TimeoutError`.
+   */
+  timeoutMs?: number;
 }
 
 // GET and refresh the TTL in one round trip, so queries in use never expire.
@@ -299,7 +305,9 @@ const setScript = defineScript({
 
 /**
  * A {@link PersistedQueryStore} in Redis, shared by every server: one EVALSHA per lookup, which
- * also refreshes the key's TTL. `redis` is an ioredis `Redis` or `Cluster`.
+ * also refreshes the key's TTL. `redis` is an ioredis `Redis` or `Cluster`. Each call is bounded
+ * by `timeoutMs`, so a Redis that is down or frozen fails requests with `ERR_GRAPHQL_STORE`
+ * instead of holding them.
  *
  * @example
  * ```ts
@@ -314,17 +322,22 @@ export function redisPersistedQueryStore(
   options: RedisPersistedQueryStoreOptions = {},
 ): PersistedQueryStore {
   assertOptionsObject(options, 'redisPersistedQueryStore options', 'ERR_GRAPHQL_OPTIONS');
-  const { prefix = 'pb:pq:', ttlSeconds = 7 * 24 * 3_600 } = options;
+  const { prefix = 'pb:pq:', ttlSeconds = 7 * 24 * 3_600, timeoutMs = 1_000 } = options;
   if (typeof redis?.evalsha !== 'function') throw optionsError('redis must be an ioredis client');
   if (typeof prefix !== 'string') throw optionsError('prefix must be a string');
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw optionsError('ttlSeconds must be an integer >= 1');
+  assertNumber(timeoutMs, 'timeoutMs', 'ERR_GRAPHQL_OPTIONS', { min: 1 });
+  // ioredis queues commands while it reconnects and waits for ever on a server that does not
+  // answer: unbounded, every APQ request would hang for as long as Redis is away
+  const bounded = <T>(work: Promise<T>): Promise<T> =>
+    withTimeout(work, timeoutMs, { message: `Redis did not answer within ${timeoutMs} ms` });
   return {
     async get(hash) {
-      const query = await getScript.run(redis, [redisKey(prefix, hash)], [ttlSeconds]);
+      const query = await bounded(getScript.run(redis, [redisKey(prefix, hash)], [ttlSeconds]));
       return typeof query === 'string' ? query : undefined;
     },
     async set(hash, query) {
-      await setScript.run(redis, [redisKey(prefix, hash)], [query, ttlSeconds]);
+      await bounded(setScript.run(redis, [redisKey(prefix, hash)], [query, ttlSeconds]));
     },
   };
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   memoryPersistedQueryStore,
@@ -8,6 +8,7 @@ import {
   redisPersistedQueryStore,
 } from '../../src/graphql/index';
 import { connectRedis, testPrefix } from '../support/redis';
+import { startRedisServer } from '../support/redis-server';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const query = '{ me { id } }';
@@ -71,6 +72,28 @@ describe('persisted queries', () => {
     expect(ttl).toBeLessThanOrEqual(60);
     expect(await store.get(hash)).toBe(query);
   });
+
+  it('redis store: a Redis that does not answer is ERR_GRAPHQL_STORE after timeoutMs, not a hang', async () => {
+    const server = await startRedisServer();
+    const client = new Redis(server.url);
+    client.on('error', () => {});
+    try {
+      const pq = persistedQueries({ store: redisPersistedQueryStore(client, { prefix, timeoutMs: 200 }) });
+      expect(await pq.resolve({ query, extensions: ext(hash) })).toEqual({ query });
+      server.pause();
+      await expect(pq.resolve({ extensions: ext(hash) })).rejects.toMatchObject({
+        code: 'ERR_GRAPHQL_STORE',
+        cause: expect.objectContaining({ name: 'TimeoutError' }),
+      });
+      await expect(pq.resolve({ query, extensions: ext(hash) })).rejects.toMatchObject({ code: 'ERR_GRAPHQL_STORE' });
+      server.resume();
+      await server.stop(); // down rather than frozen: ioredis would queue the call while it reconnects
+      await expect(pq.resolve({ extensions: ext(hash) })).rejects.toMatchObject({ code: 'ERR_GRAPHQL_STORE' });
+    } finally {
+      client.disconnect();
+      await server.stop();
+    }
+  }, 5_000);
 
   it('memory store keeps the maxEntries most recently used', async () => {
     const store = memoryPersistedQueryStore({ maxEntries: 2 });
@@ -139,6 +162,11 @@ describe('persisted queries', () => {
     expect(() => redisPersistedQueryStore(redis, { ttlSeconds: 0 })).toThrow(
       expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
     );
+    for (const timeoutMs of [0, Number.NaN, '100']) {
+      expect(() => redisPersistedQueryStore(redis, { timeoutMs: timeoutMs as never })).toThrow(
+        expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
+      );
+    }
   });
 
   it.each([null, 'x', 5])('rejects %j as options with ERR_GRAPHQL_OPTIONS, not a TypeError', (options) => {
