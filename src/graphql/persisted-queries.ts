@@ -58,16 +58,22 @@ export interface PersistedQueriesOptions {
 }
 
 /**
- * The part of a GraphQL-over-HTTP request body persisted queries read.
+ * The part of a GraphQL-over-HTTP request persisted queries read: a POST body, or the parameters
+ * of a GET request, where `extensions` is a JSON string.
  *
  * @example
  * ```ts
  * const body: PersistedQueryBody = { extensions: { persistedQuery: { version: 1, sha256Hash: hash } } };
+ * const get: PersistedQueryBody = Object.fromEntries(new URL(req.url, 'http://x').searchParams);
  * ```
  */
 export interface PersistedQueryBody {
   query?: string | null | undefined;
-  extensions?: { persistedQuery?: { version?: unknown; sha256Hash?: unknown } | null | undefined } | null | undefined;
+  extensions?:
+    | { persistedQuery?: { version?: unknown; sha256Hash?: unknown } | null | undefined }
+    | string
+    | null
+    | undefined;
 }
 
 /**
@@ -95,9 +101,11 @@ export type PersistedQueryError =
  */
 export interface PersistedQueries {
   /**
-   * The query to run for `body`, or why there is none. Throws `PatchbayError`
-   * `ERR_GRAPHQL_PERSISTED_QUERY` on a malformed body (version other than 1, a hash that is not
-   * 64 hex digits, a query that is not a string) and `ERR_GRAPHQL_STORE` when the store fails.
+   * The query to run for `body` (a POST body, or a GET request's parameters with `extensions` as
+   * a JSON string), or why there is none. Throws `PatchbayError` `ERR_GRAPHQL_PERSISTED_QUERY` on
+   * a malformed body (version other than 1, a hash that is not 64 hex digits, a query that is not
+   * a string, extensions that are neither an object nor its JSON) and `ERR_GRAPHQL_STORE` when
+   * the store fails.
    */
   resolve(body: PersistedQueryBody): Promise<{ query: string } | { error: PersistedQueryError }>;
 }
@@ -167,7 +175,7 @@ function readBody(body: PersistedQueryBody): { query: string | undefined; hash: 
   if (typeof body !== 'object' || body === null) throw inputError('The body must be an object');
   const { query } = body;
   if (query !== undefined && query !== null && typeof query !== 'string') throw inputError('query must be a string');
-  const persisted = body.extensions?.persistedQuery;
+  const persisted = readExtensions(body.extensions)?.persistedQuery;
   if (persisted === undefined || persisted === null) return { query: query ?? undefined, hash: undefined };
   if (persisted.version !== 1)
     throw inputError(`persistedQuery.version ${String(persisted.version)} is not supported (1 is)`);
@@ -176,6 +184,26 @@ function readBody(body: PersistedQueryBody): { query: string | undefined; hash: 
     throw inputError('persistedQuery.sha256Hash must be 64 hex digits');
   }
   return { query: query ?? undefined, hash: hash.toLowerCase() };
+}
+
+// A GET request carries extensions as a JSON string (GraphQL over HTTP); ignored, it would turn
+// a hashed GET into a plain request with no query, or run the query without checking its hash.
+function readExtensions(
+  extensions: PersistedQueryBody['extensions'],
+): Exclude<PersistedQueryBody['extensions'], string> {
+  let value: unknown = extensions;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw inputError('extensions is a string that is not JSON');
+    }
+  }
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw inputError(`extensions must be an object or its JSON, got ${describe(value)}`);
+  }
+  return value as Exclude<PersistedQueryBody['extensions'], string>;
 }
 
 function readManifest(manifest: PersistedQueryManifest): Map<string, string> {

@@ -179,9 +179,38 @@ describe('persisted queries', () => {
     }
   });
 
+  it('reads a GET request: extensions as a JSON string, in apq and allowlist mode', async () => {
+    // what Apollo Client sends with useGETForHashedQueries: every parameter is a string
+    const get = (params: Record<string, string>) =>
+      Object.fromEntries(new URL(`http://api.test/graphql?${new URLSearchParams(params)}`).searchParams);
+    const extensions = JSON.stringify(ext(hash));
+    const pq = persistedQueries();
+    expect(await pq.resolve(get({ extensions }))).toEqual({ error: 'PERSISTED_QUERY_NOT_FOUND' });
+    expect(await pq.resolve(get({ query, extensions }))).toEqual({ query });
+    expect(await pq.resolve(get({ extensions }))).toEqual({ query });
+    expect(await pq.resolve(get({ query: '{ users { id } }', extensions }))).toEqual({
+      error: 'PERSISTED_QUERY_HASH_MISMATCH',
+    });
+    const allowlist = persistedQueries({ mode: 'allowlist', manifest: { [hash]: query } });
+    expect(await allowlist.resolve(get({ extensions }))).toEqual({ query });
+    for (const bad of ['{not json', '[]', '42']) {
+      await expect(pq.resolve(get({ query, extensions: bad })), bad).rejects.toMatchObject({
+        code: 'ERR_GRAPHQL_PERSISTED_QUERY',
+      });
+    }
+  });
+
   it('rejects malformed bodies with ERR_GRAPHQL_PERSISTED_QUERY', async () => {
     const pq = persistedQueries();
-    for (const body of [{ extensions: ext(hash, 2) }, { extensions: ext('abc') }, { query: 42 }, {}, null]) {
+    for (const body of [
+      { extensions: ext(hash, 2) },
+      { extensions: ext('abc') },
+      { query: 42 },
+      {},
+      null,
+      { query, extensions: 42 },
+      { query, extensions: [ext(hash)] },
+    ]) {
       await expect(pq.resolve(body as never), JSON.stringify(body)).rejects.toMatchObject({
         code: 'ERR_GRAPHQL_PERSISTED_QUERY',
       });
