@@ -207,10 +207,20 @@ function readExtensions(
 }
 
 function readManifest(manifest: PersistedQueryManifest): Map<string, string> {
-  const entries: [string, string][] =
+  // usually JSON read from a file at startup: a wrong file must name the option, not be a TypeError
+  if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+    throw optionsError(`manifest must be an object, got ${describe(manifest)}`);
+  }
+  const entries: [unknown, unknown][] =
     'operations' in manifest && Array.isArray(manifest.operations)
-      ? manifest.operations.map((operation) => [operation.id, operation.body])
-      : Object.entries(manifest as Readonly<Record<string, string>>);
+      ? manifest.operations.map((operation: unknown) => {
+          if (typeof operation !== 'object' || operation === null) {
+            throw optionsError(`manifest operations must be objects with id and body, got ${describe(operation)}`);
+          }
+          const { id, body } = operation as { id?: unknown; body?: unknown };
+          return [id, body];
+        })
+      : Object.entries(manifest);
   const allowed = new Map<string, string>();
   for (const [hash, query] of entries) {
     if (typeof hash !== 'string' || typeof query !== 'string' || sha256(query) !== hash.toLowerCase()) {

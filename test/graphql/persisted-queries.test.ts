@@ -144,6 +144,12 @@ describe('persisted queries', () => {
     const options = [
       { mode: 'allowlist', manifest: { [hash]: '{ users { id } }' } },
       { mode: 'allowlist' },
+      // a manifest read from a file that is not one: refused with the code, not a TypeError
+      { mode: 'allowlist', manifest: null },
+      { mode: 'allowlist', manifest: 'manifest.json' },
+      { mode: 'allowlist', manifest: [query] },
+      { mode: 'allowlist', manifest: { operations: [null] } },
+      { mode: 'allowlist', manifest: { operations: ['x'] } },
       { mode: 'sometimes' },
       { store: {} },
     ];
