@@ -1,5 +1,6 @@
 import DataLoader, { type BatchLoadFn } from 'dataloader';
 import { assertOptionsObject, describe } from '../core/assert';
+import { PatchbayError } from '../core/errors';
 import { optionsError } from './limits';
 
 /**
@@ -48,6 +49,8 @@ export interface LoadersOptions {
  * Returns a factory of DataLoaders to call once per request: loads in one tick are batched into
  * one call of the batch function, and each request gets its own cache, so one user's data is never
  * served to another and nothing outlives the request. Put the result on the GraphQL context.
+ * A batch function that does not return one value per key fails that batch's loads with
+ * `PatchbayError` `ERR_GRAPHQL_LOADER`, naming the loader but none of the keys or values.
  *
  * @example
  * ```ts
@@ -75,7 +78,30 @@ export function createLoaders<T extends LoaderBatchFunctions>(
   const loaderOptions = maxBatchSize === undefined ? {} : { maxBatchSize };
   return () => {
     const loaders: Record<string, DataLoader<never, unknown>> = {};
-    for (const [name, fn] of Object.entries(batchFns)) loaders[name] = new DataLoader(fn, loaderOptions);
+    for (const [name, fn] of Object.entries(batchFns)) {
+      const loader: DataLoader<never, unknown> = new DataLoader(
+        async (keys) => checkValues(name, keys, await fn.call(loader, keys)),
+        loaderOptions,
+      );
+      loaders[name] = loader;
+    }
     return loaders as Loaders<T>;
   };
+}
+
+// DataLoader's own TypeError for this puts every key and value of the batch in its message,
+// which graphql-js sends to the client, and does not say which loader it was.
+function checkValues(name: string, keys: readonly unknown[], values: unknown): ArrayLike<unknown> {
+  const length = (values as { length?: unknown } | null | undefined)?.length;
+  if (typeof values !== 'object' || values === null || typeof length !== 'number') {
+    throw new PatchbayError('ERR_GRAPHQL_LOADER', `Loader ${name}: the batch function did not return an array`);
+  }
+  if (length !== keys.length) {
+    throw new PatchbayError(
+      'ERR_GRAPHQL_LOADER',
+      `Loader ${name}: the batch function returned ${length} values for ${keys.length} keys; ` +
+        'return one value or Error per key, in the order of the keys',
+    );
+  }
+  return values as ArrayLike<unknown>;
 }

@@ -1,4 +1,4 @@
-import { graphql } from 'graphql';
+import { buildSchema, graphql } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createLoaders } from '../../src/graphql/index';
 import { posts, testSchema, type UserRow, users } from './schema';
@@ -72,6 +72,35 @@ describe('createLoaders', () => {
       40,
       50,
     ]);
+  });
+
+  it('a batch function returning the wrong number of values is ERR_GRAPHQL_LOADER, naming the loader, not the data', async () => {
+    // the classic mistake: the rows an IN query found, not one value per key
+    const newLoaders = createLoaders({
+      emailById: async (ids: readonly string[]) => users.filter((u) => ids.includes(u.id)).map((u) => u.email),
+    });
+    const schema = buildSchema('type Query { emails(ids: [ID!]!): [String] }');
+    const rootValue = {
+      emails: ({ ids }: { ids: string[] }, context: { loaders: ReturnType<typeof newLoaders> }) =>
+        ids.map((id) => context.loaders.emailById.load(id)),
+    };
+    const result = await graphql({
+      schema,
+      rootValue,
+      source: '{ emails(ids: ["u1", "u2", "nobody"]) }',
+      contextValue: { loaders: newLoaders() },
+    });
+    expect(result.errors).toHaveLength(3);
+    for (const error of result.errors ?? []) {
+      expect(error.originalError).toMatchObject({ code: 'ERR_GRAPHQL_LOADER' });
+      expect(error.message).toContain('emailById');
+      expect(error.message).toContain('2 values for 3 keys');
+      // the message reaches the client: it must not carry the batch's keys or values
+      expect(error.message).not.toMatch(/u1|user1@example\.com/);
+    }
+    // a batch function that forgets to return
+    const noValues = createLoaders({ a: async (_keys: readonly number[]) => undefined as never })();
+    await expect(noValues.a.load(1)).rejects.toMatchObject({ code: 'ERR_GRAPHQL_LOADER' });
   });
 
   it('bad options throw ERR_GRAPHQL_OPTIONS', () => {
