@@ -22,7 +22,10 @@ export interface AuthorizationParams {
   nonce?: string;
   /** The S256 PKCE challenge from {@link createPkce}. */
   codeChallenge: string;
-  /** Further parameters (`prompt`, `login_hint`, `max_age`, ...) as strings; they may not replace the ones above. */
+  /**
+   * Further parameters (`prompt`, `login_hint`, `max_age`, ...) as strings; they may not replace the
+   * ones above, nor be `request` or `request_uri`, whose request object would supersede them.
+   */
   extra?: Record<string, string>;
 }
 
@@ -36,6 +39,9 @@ const RESERVED = [
   'nonce',
   'code_challenge',
   'code_challenge_method',
+  // a request object's values supersede the query's (OIDC Core 6.1), so either would replace the above
+  'request',
+  'request_uri',
 ];
 
 /**
@@ -69,6 +75,9 @@ export function authorizationUrl(metadata: ProviderMetadata, params: Authorizati
   if (nonce !== undefined) assertNonEmptyString(nonce, 'nonce', 'ERR_OIDC_INPUT');
   // the provider compares it with the registered one, so a relative or mangled one fails only there
   assertUrl(redirectUri, 'redirectUri', 'ERR_OIDC_INPUT');
+  if ((redirectUri as string).includes('#')) {
+    throw new OidcError('ERR_OIDC_INPUT', 'redirectUri must not have a fragment (RFC 6749 section 3.1.2)');
+  }
   if (
     typeof extra !== 'object' ||
     extra === null ||

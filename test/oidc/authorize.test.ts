@@ -62,6 +62,11 @@ describe('authorizationUrl', () => {
     ['null as extra', { ...base, extra: null }],
     ['an array as extra', { ...base, extra: ['prompt'] }],
     ['a number in extra', { ...base, extra: { max_age: 60 } }],
+    // a request object's values supersede the query's (OIDC Core 6.1): they would replace the protected ones
+    ['a request object in extra', { ...base, extra: { request: 'eyJhbGciOiJub25lIn0.e30.' } }],
+    ['a request_uri in extra', { ...base, extra: { request_uri: 'https://evil.example.com/r' } }],
+    // RFC 6749 3.1.2: a redirection endpoint URI must not include a fragment
+    ['a redirectUri with a fragment', { ...base, redirectUri: 'https://app.example.com/cb#x' }],
   ])('refuses %s with ERR_OIDC_INPUT', (_, params) => {
     expect(() => authorizationUrl(metadata, params as never)).toThrow(
       expect.objectContaining({ code: 'ERR_OIDC_INPUT' }),
