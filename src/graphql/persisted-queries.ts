@@ -362,7 +362,10 @@ export function redisPersistedQueryStore(
   assertOptionsObject(options, 'redisPersistedQueryStore options', 'ERR_GRAPHQL_OPTIONS');
   const { prefix = 'pb:pq:', ttlSeconds = 7 * 24 * 3_600, timeoutMs = 1_000 } = options;
   if (typeof redis?.evalsha !== 'function') throw optionsError('redis must be an ioredis client');
-  if (typeof prefix !== 'string') throw optionsError('prefix must be a string');
+  // braces would become the Cluster hash tag instead of the hash: every query in one slot
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+    throw optionsError(`prefix must be a string without braces, got ${describe(prefix)}`);
+  }
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw optionsError('ttlSeconds must be an integer >= 1');
   assertNumber(timeoutMs, 'timeoutMs', 'ERR_GRAPHQL_OPTIONS', { min: 1 });
   // ioredis queues commands while it reconnects and waits for ever on a server that does not

@@ -173,6 +173,10 @@ describe('persisted queries', () => {
         expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
       );
     }
+    // braces in the prefix would become the Cluster hash tag: every query in one slot
+    expect(() => redisPersistedQueryStore(redis, { prefix: 'app:{pq}:' })).toThrow(
+      expect.objectContaining({ code: 'ERR_GRAPHQL_OPTIONS' }),
+    );
   });
 
   it.each([null, 'x', 5])('rejects %j as options with ERR_GRAPHQL_OPTIONS, not a TypeError', (options) => {
