@@ -4,24 +4,12 @@ import { sleep } from '../../src/core/timeout';
 import { authInterceptor, type TokenResult } from '../../src/grpc/index';
 import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
+import { startGateway } from './support/gateway';
 import { cleanups, echoHandlers, grpcError, type LabHandlers, labClient, startLab } from './support/lab';
+import { within } from './support/within';
 
 const after = cleanups();
 afterEach(() => after.run());
-
-/** 'settled' once `promise` settles, 'still pending' if it has not within `ms`; no timer is left behind. */
-async function within(promise: Promise<unknown>, ms: number): Promise<'settled' | 'still pending'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<'still pending'>((resolve) => {
-    timer = setTimeout(() => resolve('still pending'), ms);
-  });
-  try {
-    return await Promise.race([promise.then(settled, settled), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-const settled = (): 'settled' => 'settled';
 
 /** A server that records the authorization header of every call and rejects tokens in `revoked`. */
 async function authLab(revoked = new Set<string>()) {
@@ -270,29 +258,8 @@ describe('authInterceptor', () => {
   });
 
   describe('in a call made from a server handler with `parent`, while it waits for its token', () => {
-    /** A gateway whose Unary handler calls `inner` with `parent: call`; `child` is that call's outcome. */
-    async function gateway(inner: string, token: () => Promise<string>, flags = propagate.DEFAULTS) {
-      const downstream = after.add(labClient(inner, [authInterceptor({ token })]), (c) => c.close());
-      let report: (outcome: { code: number; details: string }) => void = () => {};
-      const child = new Promise<{ code: number; details: string }>((resolve) => {
-        report = resolve;
-      });
-      const outer = after.add(
-        await startLab({
-          handlers: {
-            Unary: (call, callback) => {
-              const options = { parent: call, propagate_flags: flags };
-              downstream.raw.Unary({ text: '', count: 0 }, new Metadata(), options, (error, reply) => {
-                report({ code: error?.code ?? status.OK, details: error?.details ?? '' });
-                callback(error, reply);
-              });
-            },
-          },
-        }),
-        (s) => s.stop(),
-      );
-      return { child, upstream: after.add(labClient(outer.address), (c) => c.close()) };
-    }
+    const gateway = (inner: string, token: () => Promise<string>, flags?: number) =>
+      startGateway(after, inner, [authInterceptor({ token })], flags);
     const slowToken = (): Promise<string> => new Promise((resolve) => setTimeout(() => resolve('late'), 300));
 
     it('ends with CANCELLED when the parent is cancelled', async () => {

@@ -8,6 +8,7 @@ import { sleep } from '../../src/core/timeout';
 import { authInterceptor, deadlineInterceptor, type RetryEvent, retryInterceptor } from '../../src/grpc/index';
 import { recordFaults } from '../support/faults';
 import { runIsolated } from '../support/isolated';
+import { startGateway } from './support/gateway';
 import {
   cleanups,
   echoHandlers,
@@ -18,6 +19,7 @@ import {
   labClient,
   startLab,
 } from './support/lab';
+import { within } from './support/within';
 
 const after = cleanups();
 afterEach(() => after.run());
@@ -30,20 +32,6 @@ async function lab(handlers: Partial<LabHandlers>) {
 function client(address: string, interceptors: Parameters<typeof labClient>[1]) {
   return after.add(labClient(address, interceptors), (c) => c.close());
 }
-
-/** 'settled' once `promise` settles, 'still pending' if it has not within `ms`; no timer is left behind. */
-async function within(promise: Promise<unknown>, ms: number): Promise<'settled' | 'still pending'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<'still pending'>((resolve) => {
-    timer = setTimeout(() => resolve('still pending'), ms);
-  });
-  try {
-    return await Promise.race([promise.then(settled, settled), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-const settled = (): 'settled' => 'settled';
 
 describe('retryInterceptor', () => {
   it('retries a unary call that fails twice with UNAVAILABLE, then succeeds', async () => {
@@ -445,31 +433,7 @@ describe('retryInterceptor', () => {
   });
 
   describe('in a call made from a server handler with `parent`', () => {
-    /**
-     * A gateway whose Unary handler calls `inner` with `parent: call` through a retrying client,
-     * as a handler propagating its deadline and cancellation does; `child` is that call's outcome.
-     */
-    async function gateway(inner: string, retry: ReturnType<typeof retryInterceptor>) {
-      const downstream = client(inner, [retry]);
-      let report: (outcome: { code: number; details: string }) => void = () => {};
-      const child = new Promise<{ code: number; details: string }>((resolve) => {
-        report = resolve;
-      });
-      const outer = after.add(
-        await startLab({
-          handlers: {
-            Unary: (call, callback) => {
-              downstream.raw.Unary({ text: '', count: 0 }, new Metadata(), { parent: call }, (error, reply) => {
-                report({ code: error?.code ?? status.OK, details: error?.details ?? '' });
-                callback(error, reply);
-              });
-            },
-          },
-        }),
-        (s) => s.stop(),
-      );
-      return { child, upstream: client(outer.address, []) };
-    }
+    const gateway = (inner: string, retry: ReturnType<typeof retryInterceptor>) => startGateway(after, inner, [retry]);
 
     it("gives up at the parent's deadline rather than wait for a retry due after it", async () => {
       let calls = 0;
