@@ -226,7 +226,9 @@ export async function exchangeCode(metadata: ProviderMetadata, params: ExchangeC
     throw new OidcError('ERR_OIDC_TOKEN', 'token response lacks access_token or token_type');
   }
   const tokens = body as TokenSet;
-  return typeof tokens.expires_in === 'number'
-    ? { ...tokens, expiresAt: Date.now() + tokens.expires_in * 1000 }
+  // RFC 6749 says a number; some providers send a numeric string, which means the same
+  const seconds = typeof body.expires_in === 'string' ? Number(body.expires_in) : body.expires_in;
+  return typeof seconds === 'number' && Number.isFinite(seconds)
+    ? { ...tokens, expires_in: seconds, expiresAt: Date.now() + seconds * 1000 }
     : tokens;
 }

@@ -116,6 +116,21 @@ describe('exchangeCode against a real token endpoint', () => {
     codeVerifier: 'v'.repeat(43),
   };
 
+  it('reads expires_in sent as a string, as some providers do, and ignores one that is no number', async () => {
+    for (const [expiresIn, expected] of [
+      ['3600', true],
+      ['soon', false],
+    ] as const) {
+      const { meta } = await tokenEndpoint(() => ({
+        status: 200,
+        body: { access_token: 'at', token_type: 'Bearer', expires_in: expiresIn },
+      }));
+      const tokens = await exchangeCode(meta, params);
+      if (expected) expect(tokens.expiresAt).toBeGreaterThan(Date.now() + 3_500_000);
+      else expect(tokens.expiresAt).toBeUndefined();
+    }
+  });
+
   it('posts the form with client_secret_basic, form-encoding id and secret', async () => {
     const { meta, seen } = await tokenEndpoint(() => ({
       status: 200,
