@@ -72,6 +72,16 @@ export function assertOptionsObject(value: unknown, name: string, code: string):
   }
 }
 
+/** Whether `value` is a plain object whose values are all strings (headers, extra parameters). */
+export function isStringRecord(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.values(value).every((entry) => typeof entry === 'string')
+  );
+}
+
 /** Throws a {@link PatchbayError} with `code` unless `value` has a `now()` method, as a `Clock` does. */
 export function assertClock(value: unknown, name: string, code: string): void {
   if (typeof (value as { now?: unknown } | null | undefined)?.now !== 'function') {

@@ -1,4 +1,11 @@
-import { assertFunction, assertNonEmptyString, assertNumber, assertUrl, describe } from '../core/assert';
+import {
+  assertFunction,
+  assertNonEmptyString,
+  assertNumber,
+  assertUrl,
+  describe,
+  isStringRecord,
+} from '../core/assert';
 import type { ProviderMetadata } from './discovery';
 import { OidcError } from './errors';
 import { type Fetch, fetchJson } from './http';
@@ -78,12 +85,7 @@ export function authorizationUrl(metadata: ProviderMetadata, params: Authorizati
   if ((redirectUri as string).includes('#')) {
     throw new OidcError('ERR_OIDC_INPUT', 'redirectUri must not have a fragment (RFC 6749 section 3.1.2)');
   }
-  if (
-    typeof extra !== 'object' ||
-    extra === null ||
-    Array.isArray(extra) ||
-    Object.values(extra).some((value) => typeof value !== 'string')
-  ) {
+  if (!isStringRecord(extra)) {
     throw new OidcError(
       'ERR_OIDC_INPUT',
       `extra must be an object of parameter names to strings, got ${describe(extra)}`,

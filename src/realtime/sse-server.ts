@@ -1,5 +1,6 @@
-import { assertNumber, assertOptionsObject, describe } from '../core/assert';
+import { assertNumber, assertOptionsObject } from '../core/assert';
 import { PatchbayError } from '../core/errors';
+import { jsonText } from '../core/json';
 import { MAX_TIMER_MS, timerDelay } from '../core/timeout';
 
 /**
@@ -122,23 +123,6 @@ export interface SseStream {
   readonly closed: boolean;
 }
 
-/** `data` as JSON; a value JSON cannot encode (undefined, a function, a BigInt, a cycle) is refused. */
-function json(data: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(data);
-  } catch (error) {
-    throw new PatchbayError('ERR_REALTIME_INPUT', 'data must be a string or a value JSON can encode', { cause: error });
-  }
-  if (text === undefined) {
-    throw new PatchbayError(
-      'ERR_REALTIME_INPUT',
-      `data must be a string or a value JSON can encode, got ${describe(data)}`,
-    );
-  }
-  return text;
-}
-
 /** Default of {@link SseStreamOptions.maxBufferedBytes}. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
@@ -249,7 +233,10 @@ export function createSseStream(res: SseResponse, options: SseStreamOptions = {}
       const { id, event, data } = message;
       checkField(id, 'id');
       checkField(event, 'event');
-      const text = typeof data === 'string' ? data : json(data);
+      const text =
+        typeof data === 'string'
+          ? data
+          : jsonText(data, 'ERR_REALTIME_INPUT', 'data must be a string or a value JSON can encode');
       if (isClosed()) return false;
       let frame = id === undefined ? '' : `id: ${id}\n`;
       if (event !== undefined) frame += `event: ${event}\n`;

@@ -1,7 +1,8 @@
 import pRetry, { type Options as RetryOptions, AbortError as StopRetrying } from 'p-retry';
-import { assertClock, assertNumber, describe } from '../core/assert';
+import { assertClock, assertNumber, describe, isStringRecord } from '../core/assert';
 import { type Clock, systemClock } from '../core/clock';
 import { PatchbayError } from '../core/errors';
+import { jsonText } from '../core/json';
 import { sleep, withTimeout } from '../core/timeout';
 import { retryAfterMs } from './retry-after';
 import { assertRetryOptions } from './retry-options';
@@ -188,12 +189,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
   if (onDeadLetter !== undefined && typeof onDeadLetter !== 'function') {
     throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'onDeadLetter must be a function');
   }
-  if (
-    typeof extraHeaders !== 'object' ||
-    extraHeaders === null ||
-    Array.isArray(extraHeaders) ||
-    Object.values(extraHeaders).some((value) => typeof value !== 'string')
-  ) {
+  if (!isStringRecord(extraHeaders)) {
     throw new PatchbayError('ERR_WEBHOOK_OPTIONS', 'headers must be an object of header names to string values');
   }
   // checked here: fetch would refuse them on every attempt, which would be retried and dead-lettered
@@ -224,7 +220,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
       if (typeof webhook !== 'object' || webhook === null) {
         throw new PatchbayError('ERR_WEBHOOK_INPUT', 'send() needs a { payload, id?, type? } object');
       }
-      const body = serialise(webhook.payload);
+      const body = jsonText(webhook.payload, 'ERR_WEBHOOK_INPUT', 'payload is not JSON-serialisable');
       const { type } = webhook;
       if (type !== undefined) {
         if (typeof type !== 'string' || type.length === 0) {
@@ -381,15 +377,4 @@ function parseUrl(url: unknown): string {
     throw new PatchbayError('ERR_WEBHOOK_INPUT', `url must be an absolute http(s) URL, got ${describe(String(url))}`);
   }
   return parsed.href;
-}
-
-function serialise(payload: unknown): string {
-  let body: string | undefined;
-  try {
-    body = JSON.stringify(payload);
-  } catch (error) {
-    throw new PatchbayError('ERR_WEBHOOK_INPUT', 'payload is not JSON-serialisable', { cause: error });
-  }
-  if (body === undefined) throw new PatchbayError('ERR_WEBHOOK_INPUT', 'payload is not JSON-serialisable');
-  return body;
 }
